@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/spawn.c: the ordered sandbox recipe.
+ *
+ * Parent (sandbox_prepare, sandbox_spawn): resolve everything that can fail for reasons the
+ * user should see early (paths, the Landlock ruleset, the seccomp programs, the environment),
+ * then clone3 the init into new namespaces.
+ *
+ * Init (init_main), PID 1 of the new pid namespace, still fully privileged:
+ *   join the netns → private mount propagation → /proc for the pid ns → loopback up →
+ *   hostname → exec-once notifier → fork the task → supervise.
+ *
+ * Task (task_main), one step per line, seccomp last:
+ *   setsid → rlimits → nice → oom_score_adj → drop the capability bounding set →
+ *   groups → gid → uid → capabilities cleared → stdio → close fds → chdir → no_new_privs →
+ *   Landlock → seccomp → execve.
+ *
+ * no_new_privs comes before Landlock (not after, as DESIGN.md first listed it): once the task
+ * runs as an unprivileged user it has no CAP_SYS_ADMIN, and landlock_restrict_self() then
+ * requires no_new_privs. Between fork and execve the task only calls async-signal-safe code
+ * and reports a failing step as {step, errno} on a CLOEXEC pipe; EOF on that pipe means the
+ * execve succeeded. */
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "elfinfo.h"
+#include "landlock-compat.h"
+#include "macro.h"
+#include "promises.h"
+#include "spawn.h"
+
+static const char *const step_table[_STEP_MAX] = {
+        [STEP_CLONE] = "clone",
+        [STEP_NETNS] = "netns",
+        [STEP_MOUNT] = "mount",
+        [STEP_PROC] = "proc",
+        [STEP_LOOPBACK] = "loopback",
+        [STEP_HOSTNAME] = "hostname",
+        [STEP_EXEC_ONCE] = "exec-once",
+        [STEP_SIGNALS] = "signals",
+        [STEP_FORK] = "fork",
+        [STEP_SETSID] = "setsid",
+        [STEP_RLIMIT] = "rlimit",
+        [STEP_NICE] = "nice",
+        [STEP_OOM_SCORE_ADJ] = "oom_score_adj",
+        [STEP_CAPABILITIES] = "capabilities",
+        [STEP_GROUPS] = "groups",
+        [STEP_SETGID] = "setgid",
+        [STEP_SETUID] = "setuid",
+        [STEP_STDIO] = "stdio",
+        [STEP_FDS] = "fds",
+        [STEP_CHDIR] = "chdir",
+        [STEP_NO_NEW_PRIVS] = "no_new_privs",
+        [STEP_LANDLOCK] = "landlock",
+        [STEP_SECCOMP] = "seccomp",
+        [STEP_EXEC] = "exec",
+};
+
+const char *spawn_step_to_string(SpawnStep s) {
+        return s >= 0 && s < _STEP_MAX ? step_table[s] : "setup";
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Parent: prepare                                                                            */
+
+const char *sandbox_preload_path(void) {
+        const char *e = secure_getenv("SANDBOX_PRELOAD");
+        return e && e[0] == '/' ? e : PRELOAD_PATH;
+}
+
+static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo *elf) {
+        /* What starting the program needs, whatever the unveil list says (pledge.com does the same):
+         * the program itself, and for dynamically linked programs the loader, its cache and the
+         * library directories. */
+        (void) unveil_list_add(l, exec_path, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+        if (elf->interp[0])
+                (void) unveil_list_add(l, elf->interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+        if (elf->script_interp[0])
+                (void) unveil_list_add(l, elf->script_interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+        if (elf->dynamic) {
+                static const char *const libdirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib" };
+                for (size_t i = 0; i < ELEMENTSOF(libdirs); i++)
+                        (void) unveil_list_add(l, libdirs[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_DEFAULT, NULL);
+                (void) unveil_list_add(l, "/etc/ld.so.cache", UNVEIL_R, UNVEIL_ORIGIN_DEFAULT, NULL);
+        }
+}
+
+int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
+        _cleanup_(sandbox_prepared_done) SandboxPrepared p = { .landlock_fd = -1, .narrow_fd = -1 };
+        ElfInfo elf;
+        int r;
+
+        if (!s->exec_path)
+                return sbx_error(err, EINVAL, "exec: command not resolved");
+
+        r = elf_inspect(s->exec_path, &elf, err);
+        if (r < 0)
+                return r;
+        p.dynamic = elf.dynamic;
+
+        for (size_t i = 0; i < s->unveil.n; i++)
+                (void) unveil_list_add(&p.unveil, s->unveil.rules[i].path, s->unveil.rules[i].perms,
+                                       s->unveil.rules[i].origin, NULL);
+
+        bool narrow = s->has_promises && p.dynamic;
+        if (narrow) {
+                const char *preload = sandbox_preload_path();
+                if (access(preload, R_OK) < 0)
+                        return sbx_error_errno(err, errno, "seccomp: preload helper %s", preload);
+                (void) unveil_list_add(&p.unveil, preload, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+        }
+
+        if (s->landlock) {
+                add_launch_rules(&p.unveil, s->exec_path, &elf);
+                LandlockConfig lc = {
+                        .unveil = &p.unveil,
+                        .scope = true,
+                        .bind_tcp = s->bind_tcp,
+                        .connect_tcp = s->connect_tcp,
+                };
+                r = landlock_build(&lc, &p.landlock_fd, &p.landlock_info, err);
+                if (r < 0)
+                        return r;
+        } else if (s->bind_tcp.set || s->connect_tcp.set)
+                return sbx_error(err, EINVAL, "landlock: TCP port rules need Landlock, which is disabled");
+
+        if (s->has_promises) {
+                bool exec = s->promises & PROMISE_BIT(PROMISE_EXEC);
+                uint64_t launch = s->promises;
+
+                /* A dynamically linked program needs rpath and prot_exec while ld.so maps its
+                 * libraries; the preload helper narrows to the exact promises after that. */
+                if (narrow)
+                        launch |= PROMISE_BIT(PROMISE_RPATH) | PROMISE_BIT(PROMISE_PROT_EXEC);
+                r = seccomp_compile_promises(launch, exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC, &p.launch, err);
+                if (r < 0)
+                        return r;
+                p.filter = true;
+                if (!exec) {
+                        r = seccomp_exec_once_program(&p.exec_once_prog, err);
+                        if (r < 0)
+                                return r;
+                        p.exec_once = true;
+                }
+                if (narrow) {
+                        SeccompProgram exact = {};
+                        r = seccomp_compile_promises(s->promises, 0, &exact, err);
+                        if (r < 0)
+                                return r;
+                        r = seccomp_program_to_memfd(&exact, &p.narrow_fd, err);
+                        seccomp_program_done(&exact);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        p.envp = strv_copy(s->env);
+        if (p.narrow_fd >= 0) {
+                strv_consume(&p.envp, xasprintf("LD_PRELOAD=%s", sandbox_preload_path()));
+                strv_consume(&p.envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p.narrow_fd));
+        }
+
+        *ret = p;
+        p = (SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1 };
+        return 0;
+}
+
+void sandbox_prepared_done(SandboxPrepared *p) {
+        unveil_list_done(&p->unveil);
+        p->landlock_fd = safe_close(p->landlock_fd);
+        p->narrow_fd = safe_close(p->narrow_fd);
+        seccomp_program_done(&p->launch);
+        seccomp_program_done(&p->exec_once_prog);
+        strv_free(p->envp);
+        p->envp = NULL;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Task: from fork to execve. Async-signal-safe only.                                         */
+
+typedef struct TaskReport {
+        int32_t step;
+        int32_t err_no;
+        int32_t index;
+} TaskReport;
+
+_noreturn_ static void task_fail(int report_fd, SpawnStep step, int err_no, int index) {
+        TaskReport m = { .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
+        (void) !write(report_fd, &m, sizeof(m));
+        _exit(125);
+}
+
+static void reset_signals(void) {
+        sigset_t empty;
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &sa, NULL);
+        sigemptyset(&empty);
+        (void) sigprocmask(SIG_SETMASK, &empty, NULL);
+}
+
+static int drop_bounding_set(void) {
+        for (unsigned long cap = 0; cap <= 63; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return -errno;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return -errno;
+        return 0;
+}
+
+static int clear_capabilities(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2] = {};
+        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+}
+
+static int setup_stdio(const int src[3]) {
+        int fds[3];
+
+        /* Move every source above 2 first so a later dup2 cannot clobber an earlier source. */
+        for (int i = 0; i < 3; i++) {
+                int fd = src[i];
+                if (fd < 0) {
+                        fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+                        if (fd < 0)
+                                return -errno;
+                }
+                fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (fds[i] < 0)
+                        return -errno;
+        }
+        for (int i = 0; i < 3; i++)
+                if (dup2(fds[i], i) < 0)
+                        return -errno;
+        return 0;
+}
+
+_noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd) {
+        size_t index = 0;
+        int r;
+
+        reset_signals();
+
+        if (setsid() < 0)
+                task_fail(report_fd, STEP_SETSID, errno, -1);
+
+        for (size_t i = 0; i < s->n_rlimits; i++)
+                if (setrlimit(s->rlimits[i].resource, &s->rlimits[i].limit) < 0)
+                        task_fail(report_fd, STEP_RLIMIT, errno, (int) i);
+
+        if (s->has_importance && setpriority(PRIO_PROCESS, 0, importance_to_nice(s->importance)) < 0)
+                task_fail(report_fd, STEP_NICE, errno, -1);
+
+        /* Set while still privileged and before execve, so nothing the task forks escapes it. */
+        if (s->has_oom_score_adj) {
+                char buf[16];
+                int n = snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
+                int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, buf, n) != n)
+                        task_fail(report_fd, STEP_OOM_SCORE_ADJ, errno, -1);
+                (void) close(fd);
+        }
+
+        /* PR_CAPBSET_DROP needs CAP_SETPCAP, so before the uid changes. */
+        r = drop_bounding_set();
+        if (r < 0)
+                task_fail(report_fd, STEP_CAPABILITIES, -r, -1);
+        if (setgroups(s->n_groups, s->groups) < 0)
+                task_fail(report_fd, STEP_GROUPS, errno, -1);
+        if (setresgid(s->gid, s->gid, s->gid) < 0)
+                task_fail(report_fd, STEP_SETGID, errno, -1);
+        if (setresuid(s->uid, s->uid, s->uid) < 0)
+                task_fail(report_fd, STEP_SETUID, errno, -1);
+        /* A root task keeps uid 0 but no capability; for others setresuid already cleared them. */
+        r = clear_capabilities();
+        if (r < 0)
+                task_fail(report_fd, STEP_CAPABILITIES, -r, -1);
+
+        int src[3] = { s->stdin_fd, s->stdout_fd, s->stderr_fd };
+        r = setup_stdio(src);
+        if (r < 0)
+                task_fail(report_fd, STEP_STDIO, -r, -1);
+
+        /* Nothing but 0-2 survives execve, except the narrowing filter for the preload. */
+        if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                task_fail(report_fd, STEP_FDS, errno, -1);
+        if (p->narrow_fd >= 0 && fcntl(p->narrow_fd, F_SETFD, 0) < 0)
+                task_fail(report_fd, STEP_FDS, errno, -1);
+
+        if (chdir(s->cwd ? s->cwd : "/") < 0)
+                task_fail(report_fd, STEP_CHDIR, errno, -1);
+
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                task_fail(report_fd, STEP_NO_NEW_PRIVS, errno, -1);
+
+        if (p->landlock_fd >= 0) {
+                r = landlock_add_deferred(p->landlock_fd, &p->unveil, &p->landlock_info, &index);
+                if (r < 0)
+                        task_fail(report_fd, STEP_LANDLOCK, -r, (int) index);
+                if (sbx_landlock_restrict_self(p->landlock_fd, 0) < 0)
+                        task_fail(report_fd, STEP_LANDLOCK, errno, -1);
+        }
+
+        /* Last before execve, so the filter has to allow nothing but execve itself. The program
+         * is our own copy (fork), so patching it does not touch the parent's. */
+        if (p->filter) {
+                SeccompProgram prog = p->launch;
+                (void) seccomp_program_patch_pid(&prog, getpid());
+                r = seccomp_program_load(&prog, 0);
+                if (r < 0)
+                        task_fail(report_fd, STEP_SECCOMP, -r, -1);
+        }
+
+        execve(s->exec_path, s->argv, p->envp);
+        task_fail(report_fd, STEP_EXEC, errno, -1);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Init: PID 1 of the sandbox.                                                                */
+
+_noreturn_ static void init_fail(int ctl_fd, SpawnStep step, int err_no) {
+        InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = -1 };
+        (void) !send(ctl_fd, &m, sizeof(m), MSG_NOSIGNAL);
+        _exit(125);
+}
+
+static int loopback_up(void) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {};
+
+        if (fd < 0)
+                return -errno;
+        strncpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name) - 1);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return -errno;
+        return 0;
+}
+
+static void answer_notification(int notify_fd, pid_t task_pid, bool *first_exec_done) {
+        struct seccomp_notif req;
+        struct seccomp_notif_resp resp;
+
+        memset(&req, 0, sizeof(req)); /* the kernel insists on a zeroed buffer */
+        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+                return; /* ENOENT: the notifying task died meanwhile */
+        memset(&resp, 0, sizeof(resp));
+        resp.id = req.id;
+        if (!*first_exec_done && (pid_t) req.pid == task_pid) {
+                /* The launch of the task itself. Nothing is checked here, so CONTINUE is safe. */
+                resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                *first_exec_done = true;
+        } else
+                resp.error = -EPERM; /* no `exec` promise: no further program may be started */
+        (void) ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static int init_exit_code(int wstatus) {
+        if (WIFEXITED(wstatus))
+                return WEXITSTATUS(wstatus);
+        if (WIFSIGNALED(wstatus))
+                return 128 + WTERMSIG(wstatus);
+        return 255;
+}
+
+_noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
+                                 int netns_fd) {
+        int notify_fd = -1, sfd, report[2];
+        int r;
+
+        (void) prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
+        if (flags & SPAWN_DIE_WITH_PARENT)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
+                init_fail(ctl_fd, STEP_NETNS, errno);
+        (void) safe_close(netns_fd);
+
+        /* Our mounts must not propagate back to the host; host mounts still propagate in. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                init_fail(ctl_fd, STEP_MOUNT, errno);
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                init_fail(ctl_fd, STEP_PROC, errno);
+
+        if (s->net == NET_NONE) {
+                r = loopback_up();
+                if (r < 0)
+                        init_fail(ctl_fd, STEP_LOOPBACK, -r);
+        }
+
+        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+                init_fail(ctl_fd, STEP_HOSTNAME, errno);
+
+        /* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not
+         * dropped by the "init ignores signals it has no handler for" rule, so this also works
+         * for signals sent from the parent namespace. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH,
+                                         SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPWR, SIGABRT, SIGTRAP };
+        for (size_t i = 0; i < ELEMENTSOF(forwarded); i++)
+                sigaddset(&mask, forwarded[i]);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                init_fail(ctl_fd, STEP_SIGNALS, errno);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                init_fail(ctl_fd, STEP_SIGNALS, errno);
+
+        /* The exec-once notifier: installed on ourselves (we never execve), inherited by the
+         * task; we hold the listener, so nothing in the sandbox can answer its own execve. */
+        if (p->exec_once) {
+                notify_fd = seccomp_program_load(&p->exec_once_prog, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+                if (notify_fd < 0)
+                        init_fail(ctl_fd, STEP_EXEC_ONCE, -notify_fd);
+        }
+
+        if (pipe2(report, O_CLOEXEC) < 0)
+                init_fail(ctl_fd, STEP_FORK, errno);
+
+        pid_t task = fork();
+        if (task < 0)
+                init_fail(ctl_fd, STEP_FORK, errno);
+        if (task == 0) {
+                (void) close(report[0]);
+                (void) close(ctl_fd);
+                task_main(s, p, report[1]);
+        }
+        (void) close(report[1]);
+
+        bool first_exec_done = false, task_done = false, reported = false;
+        int task_status = 0;
+        InitMsg failure = {};
+        int report_fd = report[0];
+
+        while (!task_done) {
+                struct pollfd pfd[4] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = report_fd, .events = POLLIN },
+                        { .fd = notify_fd, .events = POLLIN },
+                        { .fd = (flags & SPAWN_DIE_WITH_PARENT) ? ctl_fd : -1, .events = 0 },
+                };
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(125);
+                }
+
+                if (pfd[2].revents & POLLIN)
+                        answer_notification(notify_fd, task, &first_exec_done);
+
+                if (pfd[1].revents & (POLLIN | POLLHUP)) {
+                        TaskReport m;
+                        ssize_t n = read(report_fd, &m, sizeof(m));
+                        if (n == sizeof(m)) {
+                                failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step,
+                                                      .err_no = m.err_no, .index = m.index };
+                        } else if (n == 0) {
+                                InitMsg running = { .type = INIT_MSG_RUNNING };
+                                (void) !send(ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
+                                reported = true;
+                        }
+                        report_fd = safe_close(report_fd);
+                }
+
+                if (pfd[3].revents & (POLLHUP | POLLERR))
+                        _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
+
+                if (pfd[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo != SIGCHLD) {
+                                        /* The task is a session and group leader (setsid). */
+                                        if (kill(-task, (int) si.ssi_signo) < 0)
+                                                (void) kill(task, (int) si.ssi_signo);
+                                        continue;
+                                }
+                                for (;;) {
+                                        int st;
+                                        pid_t w = waitpid(-1, &st, WNOHANG);
+                                        if (w <= 0)
+                                                break;
+                                        if (w == task) {
+                                                task_status = st;
+                                                task_done = true;
+                                        }
+                                }
+                        }
+                }
+        }
+
+        /* A failure report may still sit in the pipe if the task died before we read it. */
+        if (report_fd >= 0 && !reported) {
+                TaskReport m;
+                if (read(report_fd, &m, sizeof(m)) == sizeof(m))
+                        failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step, .err_no = m.err_no,
+                                              .index = m.index };
+        }
+        if (failure.type == INIT_MSG_SETUP_FAILED) {
+                (void) !send(ctl_fd, &failure, sizeof(failure), MSG_NOSIGNAL);
+                SandboxResult res;
+                sandbox_result_from_msg(&failure, &res);
+                _exit(sandbox_result_exit_code(&res));
+        }
+        InitMsg done = { .type = INIT_MSG_EXITED, .status = task_status };
+        (void) !send(ctl_fd, &done, sizeof(done), MSG_NOSIGNAL);
+        _exit(init_exit_code(task_status));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Parent: spawn and results                                                                  */
+
+int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, SandboxProcess *ret,
+                  SbxError *err) {
+        _cleanup_close_ int netns_fd = -1;
+        int ctl[2];
+        int pidfd = -1;
+
+        if (s->net == NET_JOIN) {
+                netns_fd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
+                if (netns_fd < 0)
+                        return sbx_error_errno(err, errno, "netns: %s", s->netns_path);
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+                return sbx_error_errno(err, errno, "clone: control socket");
+
+        struct clone_args args = {
+                .flags = CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                         (s->net == NET_NONE ? CLONE_NEWNET : 0),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        /* Flush stdio so buffered output is not written twice by the child. */
+        (void) fflush(NULL);
+        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0) {
+                int e = errno;
+                (void) close(ctl[0]);
+                (void) close(ctl[1]);
+                return sbx_error_errno(err, e, "clone");
+        }
+        if (pid == 0) {
+                (void) close(ctl[0]);
+                init_main(s, p, flags, ctl[1], TAKE_FD(netns_fd));
+        }
+        (void) close(ctl[1]);
+        *ret = (SandboxProcess) { .pid = pid, .pidfd = pidfd, .ctl_fd = ctl[0] };
+        return 0;
+}
+
+void sandbox_process_done(SandboxProcess *p) {
+        p->pidfd = safe_close(p->pidfd);
+        p->ctl_fd = safe_close(p->ctl_fd);
+}
+
+int sandbox_process_read(SandboxProcess *p, InitMsg *ret) {
+        InitMsg m;
+        ssize_t n = recv(p->ctl_fd, &m, sizeof(m), 0);
+        if (n < 0)
+                return errno == ECONNRESET ? 0 : -errno;
+        if (n == 0)
+                return 0;
+        if (n != sizeof(m))
+                return -EBADMSG;
+        *ret = m;
+        return 1;
+}
+
+void sandbox_result_from_msg(const InitMsg *m, SandboxResult *ret) {
+        if (m->type == INIT_MSG_SETUP_FAILED) {
+                *ret = (SandboxResult) { .kind = RESULT_SETUP_FAILED, .code = m->err_no, .step = m->step,
+                                         .index = m->index };
+                return;
+        }
+        sandbox_result_from_init_status(m->status, ret);
+}
+
+void sandbox_result_from_init_status(int wstatus, SandboxResult *ret) {
+        if (WIFSIGNALED(wstatus))
+                *ret = (SandboxResult) { .kind = RESULT_SIGNALED, .code = WTERMSIG(wstatus) };
+        else
+                *ret = (SandboxResult) { .kind = RESULT_EXITED, .code = WEXITSTATUS(wstatus) };
+}
+
+int sandbox_result_exit_code(const SandboxResult *r) {
+        switch (r->kind) {
+        case RESULT_EXITED:
+                return r->code;
+        case RESULT_SIGNALED:
+                return 128 + r->code;
+        case RESULT_SETUP_FAILED:
+                if (r->step == STEP_EXEC)
+                        return r->code == ENOENT ? 127 : 126;
+                return 125;
+        }
+        return 125;
+}
+
+void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const SandboxPrepared *p, char *buf,
+                             size_t size) {
+        const char *detail = NULL;
+        char tmp[64];
+
+        if (r->kind == RESULT_EXITED) {
+                snprintf(buf, size, "exited with code %d", r->code);
+                return;
+        }
+        if (r->kind == RESULT_SIGNALED) {
+                snprintf(buf, size, "killed by signal %d (%s)", r->code, sigabbrev_np(r->code) ?: "?");
+                return;
+        }
+        switch (r->step) {
+        case STEP_EXEC:
+                detail = s->exec_path;
+                break;
+        case STEP_CHDIR:
+                detail = s->cwd ? s->cwd : "/";
+                break;
+        case STEP_NETNS:
+                detail = s->netns_path;
+                break;
+        case STEP_PROC:
+                detail = "/proc";
+                break;
+        case STEP_HOSTNAME:
+                detail = s->hostname;
+                break;
+        case STEP_LANDLOCK:
+                if (p && r->index >= 0 && (size_t) r->index < p->unveil.n)
+                        detail = p->unveil.rules[r->index].path;
+                break;
+        case STEP_SETUID:
+                snprintf(tmp, sizeof(tmp), "uid %u", (unsigned) s->uid);
+                detail = tmp;
+                break;
+        case STEP_SETGID:
+                snprintf(tmp, sizeof(tmp), "gid %u", (unsigned) s->gid);
+                detail = tmp;
+                break;
+        case STEP_OOM_SCORE_ADJ:
+                snprintf(tmp, sizeof(tmp), "%d", s->oom_score_adj);
+                detail = tmp;
+                break;
+        default:
+                break;
+        }
+        if (detail)
+                snprintf(buf, size, "%s: %s: %s", spawn_step_to_string(r->step), detail, strerror(r->code));
+        else
+                snprintf(buf, size, "%s: %s", spawn_step_to_string(r->step), strerror(r->code));
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/spawn.h: prepare (in the parent) and spawn a sandboxed process.
+ *
+ *   caller ──clone3(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET], PIDFD)──▶ init (PID 1 in the sandbox)
+ *                                                                    └─fork─▶ task (PID 2) ─execve─▶ program
+ *
+ * The init mounts the sandbox's /proc, joins/sets up the network, installs the exec-once
+ * notifier, forks the task, forwards signals to it, reaps orphans, answers the task's execve
+ * notifications (the first one passes, later ones get EPERM) and reports over a SOCK_SEQPACKET
+ * control socket: RUNNING, SETUP_FAILED {step, errno}, EXITED {wait status}. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "landlock.h"
+#include "seccomp.h"
+#include "spec.h"
+
+typedef enum SpawnStep {
+        STEP_CLONE,
+        STEP_NETNS,
+        STEP_MOUNT,
+        STEP_PROC,
+        STEP_LOOPBACK,
+        STEP_HOSTNAME,
+        STEP_EXEC_ONCE,
+        STEP_SIGNALS,
+        STEP_FORK,
+        STEP_SETSID,
+        STEP_RLIMIT,
+        STEP_NICE,
+        STEP_OOM_SCORE_ADJ,
+        STEP_CAPABILITIES,
+        STEP_GROUPS,
+        STEP_SETGID,
+        STEP_SETUID,
+        STEP_STDIO,
+        STEP_FDS,
+        STEP_CHDIR,
+        STEP_NO_NEW_PRIVS,
+        STEP_LANDLOCK,
+        STEP_SECCOMP,
+        STEP_EXEC,
+        _STEP_MAX,
+        _STEP_INVALID = -EINVAL,
+} SpawnStep;
+
+const char *spawn_step_to_string(SpawnStep s);
+
+/* Everything compiled in the parent so the child only has to apply it. */
+typedef struct SandboxPrepared {
+        UnveilList unveil;       /* the spec's rules plus what launching the program needs */
+        int landlock_fd;         /* -1: no Landlock */
+        LandlockInfo landlock_info;
+        bool dynamic;            /* the program needs the dynamic loader */
+        bool filter;             /* a seccomp launch filter is loaded by the task */
+        SeccompProgram launch;
+        bool exec_once;          /* init installs the exec-once notifier */
+        SeccompProgram exec_once_prog;
+        int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
+        char **envp;             /* the task's final environment */
+} SandboxPrepared;
+
+/* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development) or the installed path. */
+const char *sandbox_preload_path(void);
+
+int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
+void sandbox_prepared_done(SandboxPrepared *p);
+
+enum {
+        /* Kill the sandbox when the spawning process goes away (sandboxctl run). */
+        SPAWN_DIE_WITH_PARENT = 1 << 0,
+};
+
+typedef struct SandboxProcess {
+        pid_t pid;   /* the init, as seen by the caller */
+        int pidfd;   /* of the init */
+        int ctl_fd;  /* control socket to the init */
+} SandboxProcess;
+
+int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, SandboxProcess *ret, SbxError *err);
+void sandbox_process_done(SandboxProcess *p);
+
+typedef enum InitMsgType {
+        INIT_MSG_RUNNING = 1,
+        INIT_MSG_SETUP_FAILED,
+        INIT_MSG_EXITED,
+} InitMsgType;
+
+typedef struct InitMsg {
+        uint32_t type;
+        int32_t step;    /* SETUP_FAILED */
+        int32_t err_no;  /* SETUP_FAILED */
+        int32_t index;   /* SETUP_FAILED at STEP_LANDLOCK/STEP_RLIMIT: which rule */
+        int32_t status;  /* EXITED: wait status of the task */
+} InitMsg;
+
+typedef struct SandboxResult {
+        enum { RESULT_EXITED, RESULT_SIGNALED, RESULT_SETUP_FAILED } kind;
+        int code;        /* exit code, signal number, or the errno of the failed step */
+        SpawnStep step;
+        int index;
+} SandboxResult;
+
+/* Reads one message; returns 1 and fills *ret on a message, 0 on EOF, -errno on error. */
+int sandbox_process_read(SandboxProcess *p, InitMsg *ret);
+/* Turns a message (or, at EOF without EXITED, the init's own wait status) into a result. */
+void sandbox_result_from_msg(const InitMsg *m, SandboxResult *ret);
+void sandbox_result_from_init_status(int wstatus, SandboxResult *ret);
+/* Shell-style exit code: code, 128+signal, 125 setup failure, 126 cannot execute, 127 not found. */
+int sandbox_result_exit_code(const SandboxResult *r);
+/* "landlock: /path: No such file or directory", "exec: /bin/foo: Permission denied", ... */
+void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const SandboxPrepared *p, char *buf,
+                             size_t size);

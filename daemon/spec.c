@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/spec.c: building and validating a SandboxSpec. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "spec.h"
+
+void sandbox_spec_init(SandboxSpec *s) {
+        *s = (SandboxSpec) {
+                .landlock = true,
+                .net = NET_NONE,
+                .stdin_fd = -1,
+                .stdout_fd = -1,
+                .stderr_fd = -1,
+        };
+}
+
+void sandbox_spec_done(SandboxSpec *s) {
+        strv_free(s->argv);
+        strv_free(s->env);
+        free(s->exec_path);
+        free(s->cwd);
+        free(s->hostname);
+        free(s->user);
+        free(s->groups);
+        free(s->home);
+        free(s->netns_path);
+        unveil_list_done(&s->unveil);
+        *s = (SandboxSpec) {};
+}
+
+static const char *const net_mode_table[_NET_MODE_MAX] = {
+        [NET_NONE] = "none",
+        [NET_HOST] = "host",
+        [NET_JOIN] = "group",
+};
+
+const char *net_mode_to_string(NetMode m) {
+        return m >= 0 && m < _NET_MODE_MAX ? net_mode_table[m] : NULL;
+}
+
+static const char *const importance_table[_IMPORTANCE_MAX] = {
+        [IMPORTANCE_LOWEST] = "lowest", [IMPORTANCE_LOW] = "low",         [IMPORTANCE_NORMAL] = "normal",
+        [IMPORTANCE_HIGH] = "high",     [IMPORTANCE_HIGHEST] = "highest",
+};
+
+const char *importance_to_string(Importance i) {
+        return i >= 0 && i < _IMPORTANCE_MAX ? importance_table[i] : NULL;
+}
+
+Importance importance_from_string(const char *s) {
+        for (int i = 0; i < _IMPORTANCE_MAX; i++)
+                if (strcasecmp(s, importance_table[i]) == 0)
+                        return i;
+        return _IMPORTANCE_INVALID;
+}
+
+/* The pledge driver's scale, except `normal`: pledge maps it to -5, quietly raising every task
+ * that does not ask; we leave such tasks at the default nice value 0 (docs/sandboxctl.md). */
+int importance_to_nice(Importance i) {
+        static const int nice_table[_IMPORTANCE_MAX] = {
+                [IMPORTANCE_LOWEST] = 19, [IMPORTANCE_LOW] = 10,       [IMPORTANCE_NORMAL] = 0,
+                [IMPORTANCE_HIGH] = -10,  [IMPORTANCE_HIGHEST] = -20,
+        };
+        return nice_table[i];
+}
+
+int spec_set_net(SandboxSpec *s, const char *value, SbxError *err) {
+        free(s->netns_path);
+        s->netns_path = NULL;
+        if (streq(value, "none"))
+                s->net = NET_NONE;
+        else if (streq(value, "host"))
+                s->net = NET_HOST;
+        else if (value[0] == '/') {
+                s->net = NET_JOIN;
+                s->netns_path = xstrdup(value);
+        } else
+                return sbx_error(err, EINVAL, "'%s': expected none, host or the path of a network namespace", value);
+        return 0;
+}
+
+static int parse_id(const char *s, uint32_t *ret) {
+        char *end;
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || *end || v >= UINT32_MAX)
+                return -EINVAL;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int spec_set_user(SandboxSpec *s, const char *value, SbxError *err) {
+        uint32_t id;
+        const char *dyn;
+        struct passwd *pw;
+
+        free(s->user);
+        free(s->groups);
+        free(s->home);
+        s->groups = NULL;
+        s->n_groups = 0;
+        s->user = xstrdup(value);
+
+        if ((dyn = startswith(value, "nomad-")) && parse_id(dyn, &id) >= 0) {
+                /* Nomad's dynamic workload user: no passwd entry, uid = gid = N. */
+                s->uid = id;
+                s->gid = id;
+                s->home = xstrdup("/nonexistent");
+                return 0;
+        }
+
+        errno = 0;
+        if (parse_id(value, &id) >= 0)
+                pw = getpwuid(id);
+        else {
+                pw = getpwnam(value);
+                if (!pw)
+                        return sbx_error(err, errno ? errno : ESRCH, "'%s': no such user", value);
+        }
+        if (!pw) {
+                /* A bare uid with no passwd entry: gid = uid, no supplementary groups. */
+                s->uid = id;
+                s->gid = id;
+                s->home = xstrdup("/nonexistent");
+                return 0;
+        }
+
+        s->uid = pw->pw_uid;
+        s->gid = pw->pw_gid;
+        s->home = xstrdup(pw->pw_dir && pw->pw_dir[0] ? pw->pw_dir : "/nonexistent");
+
+        int n = SPEC_MAX_GROUPS;
+        gid_t *groups = xcalloc(n, sizeof(gid_t));
+        if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+                free(groups);
+                return sbx_error(err, E2BIG, "'%s': more than %d supplementary groups", value, SPEC_MAX_GROUPS);
+        }
+        s->groups = groups;
+        s->n_groups = n;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int resource;
+} rlimit_names[] = {
+        { "AS", RLIMIT_AS },           { "CORE", RLIMIT_CORE },     { "CPU", RLIMIT_CPU },
+        { "DATA", RLIMIT_DATA },       { "FSIZE", RLIMIT_FSIZE },   { "LOCKS", RLIMIT_LOCKS },
+        { "MEMLOCK", RLIMIT_MEMLOCK }, { "MSGQUEUE", RLIMIT_MSGQUEUE }, { "NICE", RLIMIT_NICE },
+        { "NOFILE", RLIMIT_NOFILE },   { "NPROC", RLIMIT_NPROC },   { "RSS", RLIMIT_RSS },
+        { "RTPRIO", RLIMIT_RTPRIO },   { "RTTIME", RLIMIT_RTTIME }, { "SIGPENDING", RLIMIT_SIGPENDING },
+        { "STACK", RLIMIT_STACK },
+};
+
+static int parse_rlim(const char *s, rlim_t *ret) {
+        if (streq(s, "unlimited") || streq(s, "infinity")) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        char *end;
+        if (!isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end)
+                return -EINVAL;
+        *ret = (rlim_t) v;
+        return 0;
+}
+
+int spec_add_rlimit(SandboxSpec *s, const char *value, SbxError *err) {
+        const char *eq = strchr(value, '=');
+        int resource = -1;
+
+        if (!eq)
+                return sbx_error(err, EINVAL, "'%s': expected NAME=SOFT[:HARD], e.g. NOFILE=1024:4096", value);
+        _cleanup_free_ char *name = xstrndup(value, eq - value);
+        const char *n = startswith(name, "RLIMIT_") ?: name;
+        for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
+                if (strcasecmp(n, rlimit_names[i].name) == 0)
+                        resource = rlimit_names[i].resource;
+        if (resource < 0)
+                return sbx_error(err, EINVAL, "'%s': unknown resource limit '%s'", value, name);
+
+        _cleanup_free_ char *soft = xstrdup(eq + 1);
+        char *hard = strchr(soft, ':');
+        if (hard)
+                *hard++ = 0;
+        struct rlimit rl;
+        if (parse_rlim(soft, &rl.rlim_cur) < 0 || (hard && parse_rlim(hard, &rl.rlim_max) < 0))
+                return sbx_error(err, EINVAL, "'%s': limits must be numbers or 'unlimited'", value);
+        if (!hard)
+                rl.rlim_max = rl.rlim_cur;
+        if (rl.rlim_cur > rl.rlim_max)
+                return sbx_error(err, EINVAL, "'%s': soft limit above hard limit", value);
+
+        for (size_t i = 0; i < s->n_rlimits; i++)
+                if (s->rlimits[i].resource == resource) {
+                        s->rlimits[i].limit = rl;
+                        return 0;
+                }
+        if (s->n_rlimits >= SPEC_MAX_RLIMITS)
+                return sbx_error(err, E2BIG, "too many resource limits");
+        s->rlimits[s->n_rlimits++] = (SpecRlimit) { resource, rl };
+        return 0;
+}
+
+int spec_set_oom_score_adj(SandboxSpec *s, const char *value, SbxError *err) {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < -1000 || v > 1000)
+                return sbx_error(err, EINVAL, "'%s': expected an integer from -1000 to 1000", value);
+        s->has_oom_score_adj = true;
+        s->oom_score_adj = (int) v;
+        return 0;
+}
+
+int spec_env_set(SandboxSpec *s, const char *entry, SbxError *err) {
+        const char *eq = strchr(entry, '=');
+        if (!eq || eq == entry)
+                return sbx_error(err, EINVAL, "'%s': expected KEY=VALUE", entry);
+        size_t klen = eq - entry;
+        if (startswith(entry, "LD_"))
+                return sbx_error(err, EPERM, "'%.*s': LD_* variables are not passed to tasks (they would let the "
+                                             "environment inject code into the dynamic loader)", (int) klen, entry);
+        size_t n = strv_length(s->env);
+        if (n >= SPEC_MAX_ENV)
+                return sbx_error(err, E2BIG, "too many environment variables (at most %d)", SPEC_MAX_ENV);
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(s->env[i], entry, klen + 1) == 0) {
+                        free(s->env[i]);
+                        s->env[i] = xstrdup(entry);
+                        return 0;
+                }
+        strv_push(&s->env, entry);
+        return 0;
+}
+
+static const char *env_get(char *const *env, const char *key) {
+        size_t l = strlen(key);
+        for (char *const *e = env; e && *e; e++)
+                if (strncmp(*e, key, l) == 0 && (*e)[l] == '=')
+                        return *e + l + 1;
+        return NULL;
+}
+
+static int check_executable(const char *path) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EACCES;
+        if (access(path, X_OK) < 0)
+                return -errno;
+        return 0;
+}
+
+int spec_resolve_command(SandboxSpec *s, SbxError *err) {
+        const char *cmd = s->argv && s->argv[0] ? s->argv[0] : NULL;
+        int r;
+
+        if (!cmd || !cmd[0])
+                return sbx_error(err, EINVAL, "command: must not be empty");
+
+        free(s->exec_path);
+        s->exec_path = NULL;
+
+        if (strchr(cmd, '/')) {
+                char *p = cmd[0] == '/' ? xstrdup(cmd) : xasprintf("%s/%s", s->cwd ? s->cwd : "/", cmd);
+                r = check_executable(p);
+                if (r < 0) {
+                        free(p);
+                        return sbx_error_errno(err, r, "exec: %s", cmd);
+                }
+                s->exec_path = p;
+                return 0;
+        }
+
+        const char *path = env_get(s->env, "PATH") ?: "/usr/local/bin:/usr/bin:/bin";
+        int first_error = -ENOENT;
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                if (dir[0] != '/')
+                        continue;
+                char *p = xasprintf("%s/%s", dir, cmd);
+                r = check_executable(p);
+                if (r == 0) {
+                        s->exec_path = p;
+                        return 0;
+                }
+                free(p);
+                if (r == -EACCES && first_error == -ENOENT)
+                        first_error = r;
+        }
+        return sbx_error_errno(err, first_error, "exec: %s", cmd);
+}

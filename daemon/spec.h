@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/spec.h: one sandboxed process, fully described. sandboxctl fills it from its command
+ * line, sandboxd from a request; validation lives here so both give the same errors. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "landlock.h"
+#include "unveil.h"
+
+typedef enum NetMode {
+        NET_NONE,  /* a new network namespace with only loopback (up) */
+        NET_HOST,  /* the host's network namespace */
+        NET_JOIN,  /* join the namespace at netns_path (Nomad's group network) */
+        _NET_MODE_MAX,
+        _NET_MODE_INVALID = -EINVAL,
+} NetMode;
+
+typedef enum Importance {
+        IMPORTANCE_LOWEST,
+        IMPORTANCE_LOW,
+        IMPORTANCE_NORMAL,
+        IMPORTANCE_HIGH,
+        IMPORTANCE_HIGHEST,
+        _IMPORTANCE_MAX,
+        _IMPORTANCE_INVALID = -EINVAL,
+} Importance;
+
+#define SPEC_MAX_RLIMITS 16
+#define SPEC_MAX_ARGS 4096
+#define SPEC_MAX_ENV 4096
+#define SPEC_MAX_GROUPS 256
+
+typedef struct SpecRlimit {
+        int resource;
+        struct rlimit limit;
+} SpecRlimit;
+
+typedef struct SandboxSpec {
+        char **argv;      /* argv[0] is the command as given */
+        char *exec_path;  /* resolved absolute path of the program (spec_resolve_command) */
+        char **env;       /* the task's environment, complete */
+        char *cwd;        /* absolute; NULL = "/" */
+        char *hostname;   /* NULL = keep the host's name in the new UTS namespace */
+
+        bool has_promises; /* false: no syscall filter at all (exec2 behaviour) */
+        uint64_t promises;
+
+        bool landlock;     /* false: no Landlock at all (operator choice) */
+        UnveilList unveil; /* user rules + defaults, launch rules added by sandbox_prepare */
+        PortList bind_tcp, connect_tcp;
+
+        char *user;        /* as given, for messages */
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+        char *home;
+
+        NetMode net;
+        char *netns_path;
+
+        bool has_importance;
+        Importance importance;
+        bool has_oom_score_adj;
+        int oom_score_adj;
+        SpecRlimit rlimits[SPEC_MAX_RLIMITS];
+        size_t n_rlimits;
+
+        int stdin_fd, stdout_fd, stderr_fd; /* owned by the caller; -1 = /dev/null */
+} SandboxSpec;
+
+void sandbox_spec_init(SandboxSpec *s);
+void sandbox_spec_done(SandboxSpec *s);
+
+const char *net_mode_to_string(NetMode m);
+const char *importance_to_string(Importance i);
+Importance importance_from_string(const char *s);
+int importance_to_nice(Importance i);
+
+/* "none", "host", or an absolute path to a network namespace file. */
+int spec_set_net(SandboxSpec *s, const char *value, SbxError *err);
+/* A user name, a numeric uid, or Nomad's dynamic workload user "nomad-<N>" (uid = gid = N).
+ * Looks up groups and home for named users. */
+int spec_set_user(SandboxSpec *s, const char *value, SbxError *err);
+/* "NOFILE=64", "NOFILE=64:128", "AS=unlimited". */
+int spec_add_rlimit(SandboxSpec *s, const char *value, SbxError *err);
+/* -1000..1000 */
+int spec_set_oom_score_adj(SandboxSpec *s, const char *value, SbxError *err);
+/* Refuses LD_* (dynamic loader injection) and malformed entries; replaces an existing key. */
+int spec_env_set(SandboxSpec *s, const char *entry, SbxError *err);
+/* Resolves argv[0] like execvp() with the task's PATH (relative paths against cwd); the error
+ * code is ENOENT/EACCES so the caller can exit 127/126. */
+int spec_resolve_command(SandboxSpec *s, SbxError *err);
