@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "macro.h"
@@ -106,6 +107,7 @@ int spec_set_user(SandboxSpec *s, const char *value, SbxError *err) {
         free(s->groups);
         free(s->home);
         s->groups = NULL;
+        s->home = NULL;
         s->n_groups = 0;
         s->user = xstrdup(value);
 
@@ -183,7 +185,7 @@ int spec_add_rlimit(SandboxSpec *s, const char *value, SbxError *err) {
         if (!eq)
                 return sbx_error(err, EINVAL, "'%s': expected NAME=SOFT[:HARD], e.g. NOFILE=1024:4096", value);
         _cleanup_free_ char *name = xstrndup(value, eq - value);
-        const char *n = startswith(name, "RLIMIT_") ?: name;
+        const char *n = strncasecmp(name, "RLIMIT_", 7) == 0 ? name + 7 : name;
         for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
                 if (strcasecmp(n, rlimit_names[i].name) == 0)
                         resource = rlimit_names[i].resource;
