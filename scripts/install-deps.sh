@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything nomad-driver-sandbox needs to build and test, from Debian 12's packages.
+# Idempotent; run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps.sh: run as root (apt-get)" >&2
+        exit 1
+fi
+
+packages=(
+        # build
+        gcc libc6-dev meson ninja-build pkg-config
+        libseccomp-dev libjson-c-dev libsystemd-dev
+        libprotobuf-c-dev protobuf-c-compiler libgrpc-dev libmsgpack-dev
+        # tests
+        iproute2 procps python3 util-linux valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
