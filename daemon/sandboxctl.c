@@ -2,10 +2,12 @@
 /* sandboxctl: the operator's CLI. `run` builds the sandbox in-process (no daemon) and is the way
  * to troubleshoot a job's promises and unveil paths by hand. */
 #include <fcntl.h>
-#include <stdarg.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "client.h"
 #include "config.h"
 #include "macro.h"
 #include "promises.h"
@@ -37,7 +40,18 @@ static void help(void) {
         printf("Usage: %s COMMAND [OPTIONS]\n"
                "\n"
                "Commands:\n"
-               "  run [OPTIONS] -- COMMAND [ARG]...   run COMMAND in the sandbox, wait, exit with its code\n"
+               "  run [OPTIONS] -- COMMAND [ARG]...   run COMMAND in the sandbox here, wait, exit with its code\n"
+               "  start --name NAME [OPTIONS] -- COMMAND [ARG]...   start a task through sandboxd\n"
+               "  wait NAME                wait for the task, exit with its exit code\n"
+               "  list                     list the daemon's tasks\n"
+               "  inspect NAME             show a task\n"
+               "  stats NAME               cpu, memory and pids of a task's cgroup\n"
+               "  signal NAME SIGNAL       send a signal to the task's process group\n"
+               "  stop NAME [--timeout D] [--signal SIG]   signal, wait D (default 5s), then kill\n"
+               "  destroy NAME [--force]   forget an exited task (--force: kill it first)\n"
+               "\n"
+               "Daemon commands take --socket PATH (default /run/sandboxd/sandboxd.sock), --driver NAME\n"
+               "(the policy to use; default: root's admin view) and --json.\n"
                "\n"
                "Options for run:\n"
                "  --promises STRING        pledge promises (e.g. \"stdio rpath inet dns\"); without it, no\n"
@@ -402,7 +416,9 @@ static int verb_run(int argc, char **argv) {
         sigaddset(&mask, SIGWINCH);
         (void) sigprocmask(SIG_BLOCK, &mask, &old);
 
-        r = sandbox_spawn(s, &prep, SPAWN_DIE_WITH_PARENT, &proc, &err);
+        SpawnOptions opts = SPAWN_OPTIONS_INIT;
+        opts.flags = SPAWN_DIE_WITH_PARENT;
+        r = sandbox_spawn(s, &prep, &opts, &proc, &err);
         if (r < 0) {
                 error_line("%s", err.msg);
                 code = EXIT_SETUP;
@@ -428,6 +444,512 @@ finish:
         return code;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Daemon commands                                                                            */
+
+#define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
+
+static const char *arg_socket = DEFAULT_SOCKET;
+static const char *arg_driver = "";
+static bool arg_json;
+static bool arg_force;
+static const char *arg_timeout;
+static const char *arg_signal;
+
+enum {
+        ARG_SOCKET = 0x200,
+        ARG_DRIVER,
+        ARG_JSON,
+        ARG_NAME,
+        ARG_FORCE,
+        ARG_TIMEOUT,
+        ARG_SIGNAL,
+};
+
+static const struct option common_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "socket", required_argument, NULL, ARG_SOCKET },
+        { "driver", required_argument, NULL, ARG_DRIVER },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "force", no_argument, NULL, ARG_FORCE },
+        { "timeout", required_argument, NULL, ARG_TIMEOUT },
+        { "signal", required_argument, NULL, ARG_SIGNAL },
+        {}
+};
+
+/* "5s", "500ms", "2m", "1h", or plain seconds. */
+static int parse_duration_ms(const char *s, uint64_t *ret) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || v < 0)
+                return -EINVAL;
+        double mult = 1000;
+        if (streq(end, "ms"))
+                mult = 1;
+        else if (streq(end, "s") || !*end)
+                mult = 1000;
+        else if (streq(end, "m"))
+                mult = 60000;
+        else if (streq(end, "h"))
+                mult = 3600000;
+        else
+                return -EINVAL;
+        *ret = (uint64_t) (v * mult);
+        return 0;
+}
+
+static int connect_daemon(SandboxdClient *c) {
+        SbxError err = {};
+        int r = sandboxd_connect(arg_socket, arg_driver, "sandboxctl/" PACKAGE_VERSION, c, &err);
+        if (r < 0)
+                error_line("%s", err.msg);
+        return r;
+}
+
+static const char *state_name(int st) {
+        switch (st) {
+        case SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING:
+                return "starting";
+        case SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING:
+                return "running";
+        case SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED:
+                return "exited";
+        default:
+                return "unknown";
+        }
+}
+
+static json_object *strv_json(char **v, size_t n) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, json_object_new_string(v[i]));
+        return a;
+}
+
+static json_object *task_json(const Sandboxd__V1__TaskInfo *t) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(t->name));
+        json_object_object_add(o, "driver", json_object_new_string(t->driver));
+        json_object_object_add(o, "state", json_object_new_string(state_name(t->state)));
+        json_object_object_add(o, "pid", json_object_new_int(t->pid));
+        json_object_object_add(o, "started_at_ns", json_object_new_int64(t->started_at_ns));
+        json_object_object_add(o, "finished_at_ns", json_object_new_int64(t->finished_at_ns));
+        json_object_object_add(o, "user", json_object_new_string(t->user));
+        json_object_object_add(o, "uid", json_object_new_int64(t->uid));
+        json_object_object_add(o, "gid", json_object_new_int64(t->gid));
+        json_object_object_add(o, "argv", strv_json(t->argv, t->n_argv));
+        json_object_object_add(o, "promises", t->has_promises ? json_object_new_string(t->promises) : NULL);
+        json_object_object_add(o, "unveil", strv_json(t->unveil, t->n_unveil));
+        json_object_object_add(o, "net", json_object_new_string(t->net));
+        json_object_object_add(o, "cgroup", json_object_new_string(t->cgroup));
+        json_object_object_add(o, "landlock_abi", json_object_new_int(t->landlock_abi));
+        if (t->nomad && t->nomad->alloc_id[0]) {
+                json_object *n = json_object_new_object();
+                json_object_object_add(n, "alloc_id", json_object_new_string(t->nomad->alloc_id));
+                json_object_object_add(n, "task_name", json_object_new_string(t->nomad->task_name));
+                json_object_object_add(n, "job_id", json_object_new_string(t->nomad->job_id));
+                json_object_object_add(n, "namespace", json_object_new_string(t->nomad->namespace_));
+                json_object_object_add(n, "task_group", json_object_new_string(t->nomad->task_group));
+                json_object_object_add(o, "nomad", n);
+        }
+        if (t->exit) {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "exit_code", json_object_new_int(t->exit->exit_code));
+                json_object_object_add(e, "signal", json_object_new_int(t->exit->signal));
+                json_object_object_add(e, "oom_killed", json_object_new_boolean(t->exit->oom_killed));
+                json_object_object_add(e, "error", t->exit->error[0] ? json_object_new_string(t->exit->error) : NULL);
+                json_object_object_add(o, "exit", e);
+        }
+        return o;
+}
+
+static void print_json(json_object *o) {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
+static void print_task(const Sandboxd__V1__TaskInfo *t) {
+        if (arg_json) {
+                print_json(task_json(t));
+                return;
+        }
+        printf("name:      %s\n", t->name);
+        printf("driver:    %s\n", t->driver[0] ? t->driver : "-");
+        printf("state:     %s\n", state_name(t->state));
+        printf("pid:       %d (sandbox init)\n", t->pid);
+        printf("user:      %s (uid %u, gid %u)\n", t->user, t->uid, t->gid);
+        printf("command:  ");
+        for (size_t i = 0; i < t->n_argv; i++)
+                printf(" %s", t->argv[i]);
+        printf("\n");
+        printf("promises:  %s\n", t->has_promises ? t->promises : "(none: no syscall filter)");
+        for (size_t i = 0; i < t->n_unveil; i++)
+                printf("unveil:    %s\n", t->unveil[i]);
+        printf("network:   %s\n", t->net);
+        printf("cgroup:    %s\n", t->cgroup[0] ? t->cgroup : "-");
+        printf("landlock:  ABI %d\n", t->landlock_abi);
+        if (t->nomad && t->nomad->alloc_id[0])
+                printf("nomad:     alloc %s task %s job %s namespace %s\n", t->nomad->alloc_id, t->nomad->task_name,
+                       t->nomad->job_id, t->nomad->namespace_);
+        if (t->exit) {
+                printf("exit code: %d%s\n", t->exit->exit_code, t->exit->oom_killed ? " (OOM killed)" : "");
+                if (t->exit->signal)
+                        printf("signal:    %d (%s)\n", t->exit->signal, sigabbrev_np(t->exit->signal) ?: "?");
+                if (t->exit->error[0])
+                        printf("error:     %s\n", t->exit->error);
+        }
+}
+
+/* Parses the daemon commands' common options; returns the index of the first operand or -exit. */
+static int parse_common(int argc, char **argv, const char *allowed) {
+        int c;
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+h", common_options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        help();
+                        return -0x100;
+                case ARG_SOCKET:
+                        arg_socket = optarg;
+                        break;
+                case ARG_DRIVER:
+                        arg_driver = optarg;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_FORCE:
+                case ARG_TIMEOUT:
+                case ARG_SIGNAL: {
+                        const char *name = c == ARG_FORCE ? "force" : c == ARG_TIMEOUT ? "timeout" : "signal";
+                        if (!strstr(allowed, name)) {
+                                error_line("%s: --%s is not an option of this command", argv[0], name);
+                                return -EXIT_USAGE;
+                        }
+                        if (c == ARG_FORCE)
+                                arg_force = true;
+                        else if (c == ARG_TIMEOUT)
+                                arg_timeout = optarg;
+                        else
+                                arg_signal = optarg;
+                        break;
+                }
+                default:
+                        error_line("%s: %s: unknown option", argv[0], argv[optind - 1]);
+                        return -EXIT_USAGE;
+                }
+        }
+        return optind;
+}
+
+static int call(SandboxdClient *c, Sandboxd__V1__Request *req, const int *fds, size_t n_fds, Frame **ret) {
+        SbxError err = {};
+        int r = sandboxd_call(c, req, fds, n_fds, ret, &err);
+        if (r < 0)
+                error_line("%s", err.msg);
+        return r;
+}
+
+static int verb_simple(int argc, char **argv) {
+        const char *verb = argv[0];
+        bool needs_name = !streq(verb, "list");
+        const char *allowed = streq(verb, "stop") ? "timeout signal" : streq(verb, "destroy") ? "force" : "";
+        int i = parse_common(argc, argv, allowed);
+        if (i < 0)
+                return i == -0x100 ? 0 : -i;
+        int want = needs_name ? (streq(verb, "signal") ? 2 : 1) : 0;
+        if (argc - i != want) {
+                error_line("%s: expected %s", verb,
+                           want == 0 ? "no arguments" : want == 1 ? "a task name" : "a task name and a signal");
+                return EXIT_USAGE;
+        }
+        const char *name = want ? argv[i] : NULL;
+
+        Sandboxd__V1__Request req = SANDBOXD__V1__REQUEST__INIT;
+        Sandboxd__V1__TaskRef ref = SANDBOXD__V1__TASK_REF__INIT;
+        Sandboxd__V1__StopRequest stop = SANDBOXD__V1__STOP_REQUEST__INIT;
+        Sandboxd__V1__DestroyRequest destroy = SANDBOXD__V1__DESTROY_REQUEST__INIT;
+        Sandboxd__V1__SignalRequest sig = SANDBOXD__V1__SIGNAL_REQUEST__INIT;
+        Sandboxd__V1__ListRequest list = SANDBOXD__V1__LIST_REQUEST__INIT;
+        ref.name = (char *) (name ? name : "");
+
+        if (streq(verb, "wait")) {
+                req.op_case = SANDBOXD__V1__REQUEST__OP_WAIT;
+                req.wait = &ref;
+        } else if (streq(verb, "inspect")) {
+                req.op_case = SANDBOXD__V1__REQUEST__OP_INSPECT;
+                req.inspect = &ref;
+        } else if (streq(verb, "stats")) {
+                req.op_case = SANDBOXD__V1__REQUEST__OP_STATS;
+                req.stats = &ref;
+        } else if (streq(verb, "list")) {
+                req.op_case = SANDBOXD__V1__REQUEST__OP_LIST;
+                req.list = &list;
+        } else if (streq(verb, "signal")) {
+                sig.name = ref.name;
+                sig.signal = argv[i + 1];
+                req.op_case = SANDBOXD__V1__REQUEST__OP_SIGNAL;
+                req.signal = &sig;
+        } else if (streq(verb, "stop")) {
+                stop.name = ref.name;
+                if (arg_timeout && parse_duration_ms(arg_timeout, &stop.timeout_ms) < 0) {
+                        error_line("stop: --timeout: '%s': expected a duration like 5s, 500ms, 2m", arg_timeout);
+                        return EXIT_USAGE;
+                }
+                stop.signal = (char *) (arg_signal ? arg_signal : "");
+                req.op_case = SANDBOXD__V1__REQUEST__OP_STOP;
+                req.stop = &stop;
+        } else {
+                destroy.name = ref.name;
+                destroy.force = arg_force;
+                req.op_case = SANDBOXD__V1__REQUEST__OP_DESTROY;
+                req.destroy = &destroy;
+        }
+
+        SandboxdClient c;
+        if (connect_daemon(&c) < 0)
+                return 1;
+        Frame *f = NULL;
+        int r = call(&c, &req, NULL, 0, &f);
+        sandboxd_disconnect(&c);
+        if (r < 0)
+                return 1;
+
+        Sandboxd__V1__Response *resp = f->response;
+        int code = 0;
+        if (streq(verb, "list")) {
+                Sandboxd__V1__TaskList *l = resp->list;
+                if (arg_json) {
+                        json_object *a = json_object_new_array();
+                        for (size_t k = 0; l && k < l->n_tasks; k++)
+                                json_object_array_add(a, task_json(l->tasks[k]));
+                        print_json(a);
+                } else {
+                        printf("%-36s %-9s %8s %5s %-10s %-12s %s\n", "NAME", "STATE", "PID", "EXIT", "DRIVER", "USER",
+                               "COMMAND");
+                        for (size_t k = 0; l && k < l->n_tasks; k++) {
+                                Sandboxd__V1__TaskInfo *t = l->tasks[k];
+                                char exitbuf[16] = "-";
+                                if (t->exit)
+                                        snprintf(exitbuf, sizeof(exitbuf), "%d", t->exit->exit_code);
+                                printf("%-36s %-9s %8d %5s %-10s %-12s %s\n", t->name, state_name(t->state), t->pid,
+                                       exitbuf, t->driver[0] ? t->driver : "-", t->user,
+                                       t->n_argv ? t->argv[0] : "");
+                        }
+                }
+        } else if (streq(verb, "stats")) {
+                Sandboxd__V1__TaskStats *st = resp->stats;
+                if (arg_json) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "name", json_object_new_string(st->name));
+                        json_object_object_add(o, "timestamp_ns", json_object_new_int64(st->timestamp_ns));
+                        json_object_object_add(o, "cpu_user_us", json_object_new_uint64(st->cpu_user_us));
+                        json_object_object_add(o, "cpu_system_us", json_object_new_uint64(st->cpu_system_us));
+                        json_object_object_add(o, "cpu_usage_us", json_object_new_uint64(st->cpu_usage_us));
+                        json_object_object_add(o, "throttled_periods", json_object_new_uint64(st->throttled_periods));
+                        json_object_object_add(o, "throttled_us", json_object_new_uint64(st->throttled_us));
+                        json_object_object_add(o, "memory_current", json_object_new_uint64(st->memory_current));
+                        json_object_object_add(o, "memory_rss", json_object_new_uint64(st->memory_rss));
+                        json_object_object_add(o, "memory_cache", json_object_new_uint64(st->memory_cache));
+                        json_object_object_add(o, "memory_swap", json_object_new_uint64(st->memory_swap));
+                        json_object_object_add(o, "memory_peak", json_object_new_uint64(st->memory_peak));
+                        json_object_object_add(o, "pids_current", json_object_new_uint64(st->pids_current));
+                        json_object_object_add(o, "measured", strv_json(st->measured, st->n_measured));
+                        print_json(o);
+                } else {
+                        printf("cpu:     user %.3fs system %.3fs total %.3fs, throttled %" PRIu64 " periods (%.3fs)\n",
+                               st->cpu_user_us / 1e6, st->cpu_system_us / 1e6, st->cpu_usage_us / 1e6,
+                               st->throttled_periods, st->throttled_us / 1e6);
+                        printf("memory:  current %" PRIu64 " rss %" PRIu64 " cache %" PRIu64 " swap %" PRIu64
+                               " peak %" PRIu64 " bytes\n",
+                               st->memory_current, st->memory_rss, st->memory_cache, st->memory_swap, st->memory_peak);
+                        printf("pids:    %" PRIu64 "\n", st->pids_current);
+                        printf("measured:");
+                        for (size_t k = 0; k < st->n_measured; k++)
+                                printf(" %s", st->measured[k]);
+                        printf("%s\n", st->n_measured ? "" : " nothing (no cgroup controllers)");
+                }
+        } else if (streq(verb, "wait")) {
+                Sandboxd__V1__TaskInfo *t = resp->task;
+                if (arg_json)
+                        print_json(task_json(t));
+                if (t->exit) {
+                        if (t->exit->error[0] && !arg_json)
+                                error_line("%s: %s", t->name, t->exit->error);
+                        code = t->exit->exit_code < 0 ? 255 : t->exit->exit_code;
+                }
+        } else if (streq(verb, "inspect") || arg_json)
+                print_task(resp->task);
+        frame_free(f);
+        return code;
+}
+
+static int verb_start(int argc, char **argv) {
+        RunArgs a = {};
+        SbxError err = {};
+        const char *name = NULL;
+        int r, code = 0;
+
+        /* Pull out the daemon options, then let the run parser validate the rest locally so
+         * usage errors are reported the same way as for `run`. */
+        char **rest = NULL;
+        strv_push(&rest, argv[0]);
+        int k = 1;
+        for (; k < argc; k++) {
+                if (streq(argv[k], "--")) {
+                        break;
+                } else if ((streq(argv[k], "--name") || streq(argv[k], "--socket") || streq(argv[k], "--driver")) &&
+                           k + 1 < argc) {
+                        if (streq(argv[k], "--name"))
+                                name = argv[k + 1];
+                        else if (streq(argv[k], "--socket"))
+                                arg_socket = argv[k + 1];
+                        else
+                                arg_driver = argv[k + 1];
+                        k++;
+                } else if (startswith(argv[k], "--name="))
+                        name = argv[k] + 7;
+                else if (startswith(argv[k], "--socket="))
+                        arg_socket = argv[k] + 9;
+                else if (startswith(argv[k], "--driver="))
+                        arg_driver = argv[k] + 9;
+                else if (streq(argv[k], "--json"))
+                        arg_json = true;
+                else
+                        strv_push(&rest, argv[k]);
+        }
+        for (; k < argc; k++)
+                strv_push(&rest, argv[k]);
+
+        sandbox_spec_init(&a.spec);
+        r = parse_run_args((int) strv_length(rest), rest, &a);
+        if (r != 0) {
+                code = r < 0 ? 0 : r;
+                goto finish;
+        }
+        if (!name) {
+                error_line("start: --name NAME is required");
+                code = EXIT_USAGE;
+                goto finish;
+        }
+
+        /* Re-collect the raw option values: the daemon validates them against its policy. */
+        Sandboxd__V1__StartRequest sr = SANDBOXD__V1__START_REQUEST__INIT;
+        char **unveil = NULL, **rlimits = NULL, **env = NULL;
+        const char *promises = NULL, *user = "", *net = "", *hostname = "", *importance = "", *cwd = NULL;
+        const char *tcp_bind = "", *tcp_connect = "", *oom = NULL;
+        bool no_defaults = false;
+        for (int j = 1; rest[j] && !streq(rest[j], "--"); j++) {
+                const char *o = rest[j], *v = rest[j + 1];
+                if (streq(o, "--no-unveil-defaults")) {
+                        no_defaults = true;
+                        continue;
+                }
+                if (!v)
+                        break;
+#define OPT(n, var)                                                                                \
+        if (streq(o, n)) {                                                                         \
+                var = v;                                                                           \
+                j++;                                                                               \
+                continue;                                                                          \
+        }
+                OPT("--promises", promises);
+                OPT("--user", user);
+                OPT("--net", net);
+                OPT("--hostname", hostname);
+                OPT("--importance", importance);
+                OPT("--cwd", cwd);
+                OPT("--tcp-bind", tcp_bind);
+                OPT("--tcp-connect", tcp_connect);
+                OPT("--oom-score-adj", oom);
+#undef OPT
+                if (streq(o, "--unveil"))
+                        strv_push(&unveil, v), j++;
+                else if (streq(o, "--rlimit"))
+                        strv_push(&rlimits, v), j++;
+                else if (streq(o, "--env"))
+                        strv_push(&env, v), j++;
+        }
+        _cleanup_free_ char *here = cwd ? NULL : getcwd(NULL, 0);
+        if (!env)
+                env = xcalloc(1, sizeof(char *));
+        strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        sr.name = (char *) name;
+        sr.n_argv = strv_length(a.spec.argv);
+        sr.argv = a.spec.argv;
+        sr.n_env = strv_length(env);
+        sr.env = env;
+        sr.cwd = (char *) (cwd ? cwd : here ? here : "/");
+        sr.user = (char *) user;
+        sr.has_promises = promises != NULL;
+        sr.promises = (char *) (promises ? promises : "");
+        sr.n_unveil = strv_length(unveil);
+        sr.unveil = unveil;
+        sr.no_unveil_defaults = no_defaults;
+        sr.net = (char *) net;
+        sr.hostname = (char *) hostname;
+        sr.importance = (char *) importance;
+        sr.has_oom_score_adj = oom != NULL;
+        sr.oom_score_adj = oom ? atoi(oom) : 0;
+        sr.n_rlimits = strv_length(rlimits);
+        sr.rlimits = rlimits;
+        sr.tcp_bind = (char *) tcp_bind;
+        sr.tcp_connect = (char *) tcp_connect;
+        sr.stdout_path = (char *) "";
+        sr.stderr_path = (char *) "";
+
+        /* The task's stdio: /dev/null, or the files named here, opened by us (the caller). */
+        _cleanup_close_ int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC), out_fd = -1, err_fd = -1;
+        if (a.stdout_path && open_output(a.stdout_path, &out_fd, &err) < 0) {
+                error_line("--stdout: %s", err.msg);
+                code = EXIT_SETUP;
+                goto done;
+        }
+        if (a.stderr_path && open_output(a.stderr_path, &err_fd, &err) < 0) {
+                error_line("--stderr: %s", err.msg);
+                code = EXIT_SETUP;
+                goto done;
+        }
+        if (out_fd < 0)
+                out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (err_fd < 0)
+                err_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        int fds[3] = { in_fd, out_fd, err_fd };
+        sr.passed_fds = 3;
+
+        Sandboxd__V1__Request req = SANDBOXD__V1__REQUEST__INIT;
+        req.op_case = SANDBOXD__V1__REQUEST__OP_START;
+        req.start = &sr;
+        SandboxdClient c;
+        if (connect_daemon(&c) < 0) {
+                code = 1;
+                goto done;
+        }
+        Frame *f = NULL;
+        r = call(&c, &req, fds, 3, &f);
+        sandboxd_disconnect(&c);
+        if (r < 0) {
+                code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 1;
+                goto done;
+        }
+        if (arg_json)
+                print_task(f->response->task);
+        else
+                printf("%s\n", f->response->task->name);
+        frame_free(f);
+done:
+        strv_free(unveil);
+        strv_free(rlimits);
+        strv_free(env);
+finish:
+        strv_free(a.env_extra);
+        sandbox_spec_done(&a.spec);
+        strv_free(rest);
+        return code;
+}
+
 int main(int argc, char **argv) {
         if (argc < 2) {
                 help();
@@ -443,6 +965,12 @@ int main(int argc, char **argv) {
         }
         if (streq(argv[1], "run"))
                 return verb_run(argc - 1, argv + 1);
+        if (streq(argv[1], "start"))
+                return verb_start(argc - 1, argv + 1);
+        static const char *const simple[] = { "wait", "list", "inspect", "stats", "signal", "stop", "destroy" };
+        for (size_t i = 0; i < ELEMENTSOF(simple); i++)
+                if (streq(argv[1], simple[i]))
+                        return verb_simple(argc - 1, argv + 1);
 
         error_line("'%s': unknown command (try --help)", argv[1]);
         return EXIT_USAGE;

@@ -339,10 +339,36 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
 /* ---------------------------------------------------------------------------------------- */
 /* Init: PID 1 of the sandbox.                                                                */
 
-_noreturn_ static void init_fail(int ctl_fd, SpawnStep step, int err_no) {
+/* Writes the final report where a restarted daemon finds it: "exit.tmp" then rename, so a
+ * reader sees either nothing or the whole record. */
+static void write_exit_record(int dir_fd, const InitMsg *m) {
+        char buf[96];
+        int n;
+
+        if (dir_fd < 0)
+                return;
+        if (m->type == INIT_MSG_SETUP_FAILED)
+                n = snprintf(buf, sizeof(buf), "failed %d %d %d\n", m->step, m->err_no, m->index);
+        else
+                n = snprintf(buf, sizeof(buf), "exited %d\n", m->status);
+        int fd = openat(dir_fd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return;
+        bool ok = write(fd, buf, n) == n && fsync(fd) == 0;
+        (void) close(fd);
+        if (ok)
+                (void) renameat(dir_fd, "exit.tmp", dir_fd, "exit");
+}
+
+_noreturn_ static void init_report_and_exit(int ctl_fd, int dir_fd, const InitMsg *m, int code) {
+        write_exit_record(dir_fd, m);
+        (void) !send(ctl_fd, m, sizeof(*m), MSG_NOSIGNAL);
+        _exit(code);
+}
+
+_noreturn_ static void init_fail(int ctl_fd, int dir_fd, SpawnStep step, int err_no) {
         InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = -1 };
-        (void) !send(ctl_fd, &m, sizeof(m), MSG_NOSIGNAL);
-        _exit(125);
+        init_report_and_exit(ctl_fd, dir_fd, &m, 125);
 }
 
 static int loopback_up(void) {
@@ -387,7 +413,7 @@ static int init_exit_code(int wstatus) {
 }
 
 _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
-                                 int netns_fd) {
+                                 int netns_fd, int dir_fd) {
         int notify_fd = -1, sfd, report[2];
         int r;
 
@@ -396,23 +422,23 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
-                init_fail(ctl_fd, STEP_NETNS, errno);
+                init_fail(ctl_fd, dir_fd, STEP_NETNS, errno);
         (void) safe_close(netns_fd);
 
         /* Our mounts must not propagate back to the host; host mounts still propagate in. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                init_fail(ctl_fd, STEP_MOUNT, errno);
+                init_fail(ctl_fd, dir_fd, STEP_MOUNT, errno);
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                init_fail(ctl_fd, STEP_PROC, errno);
+                init_fail(ctl_fd, dir_fd, STEP_PROC, errno);
 
         if (s->net == NET_NONE) {
                 r = loopback_up();
                 if (r < 0)
-                        init_fail(ctl_fd, STEP_LOOPBACK, -r);
+                        init_fail(ctl_fd, dir_fd, STEP_LOOPBACK, -r);
         }
 
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
-                init_fail(ctl_fd, STEP_HOSTNAME, errno);
+                init_fail(ctl_fd, dir_fd, STEP_HOSTNAME, errno);
 
         /* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not
          * dropped by the "init ignores signals it has no handler for" rule, so this also works
@@ -425,25 +451,36 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 sigaddset(&mask, forwarded[i]);
         sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                init_fail(ctl_fd, STEP_SIGNALS, errno);
+                init_fail(ctl_fd, dir_fd, STEP_SIGNALS, errno);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
-                init_fail(ctl_fd, STEP_SIGNALS, errno);
+                init_fail(ctl_fd, dir_fd, STEP_SIGNALS, errno);
 
         /* The exec-once notifier: installed on ourselves (we never execve), inherited by the
          * task; we hold the listener, so nothing in the sandbox can answer its own execve. */
         if (p->exec_once) {
                 notify_fd = seccomp_program_load(&p->exec_once_prog, SECCOMP_FILTER_FLAG_NEW_LISTENER);
                 if (notify_fd < 0)
-                        init_fail(ctl_fd, STEP_EXEC_ONCE, -notify_fd);
+                        init_fail(ctl_fd, dir_fd, STEP_EXEC_ONCE, -notify_fd);
+        }
+
+        if (flags & SPAWN_HOLD) {
+                /* Wait until the caller has put us into the task's cgroup. */
+                char go;
+                ssize_t n;
+                do
+                        n = recv(ctl_fd, &go, 1, 0);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        _exit(125); /* the caller gave up on us */
         }
 
         if (pipe2(report, O_CLOEXEC) < 0)
-                init_fail(ctl_fd, STEP_FORK, errno);
+                init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
 
         pid_t task = fork();
         if (task < 0)
-                init_fail(ctl_fd, STEP_FORK, errno);
+                init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
         if (task == 0) {
                 (void) close(report[0]);
                 (void) close(ctl_fd);
@@ -488,6 +525,8 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
 
                 if (pfd[3].revents & (POLLHUP | POLLERR))
                         _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
+                /* Without SPAWN_DIE_WITH_PARENT a closed control socket only means the daemon
+                 * restarts: keep supervising; the exit record tells it the outcome later. */
 
                 if (pfd[0].revents & POLLIN) {
                         struct signalfd_siginfo si;
@@ -520,20 +559,18 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                                               .index = m.index };
         }
         if (failure.type == INIT_MSG_SETUP_FAILED) {
-                (void) !send(ctl_fd, &failure, sizeof(failure), MSG_NOSIGNAL);
                 SandboxResult res;
                 sandbox_result_from_msg(&failure, &res);
-                _exit(sandbox_result_exit_code(&res));
+                init_report_and_exit(ctl_fd, dir_fd, &failure, sandbox_result_exit_code(&res));
         }
         InitMsg done = { .type = INIT_MSG_EXITED, .status = task_status };
-        (void) !send(ctl_fd, &done, sizeof(done), MSG_NOSIGNAL);
-        _exit(init_exit_code(task_status));
+        init_report_and_exit(ctl_fd, dir_fd, &done, init_exit_code(task_status));
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Parent: spawn and results                                                                  */
 
-int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, SandboxProcess *ret,
+int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOptions *o, SandboxProcess *ret,
                   SbxError *err) {
         _cleanup_close_ int netns_fd = -1;
         int ctl[2];
@@ -553,6 +590,10 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
                 .exit_signal = SIGCHLD,
         };
+        if (o->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) o->cgroup_fd;
+        }
         /* Flush stdio so buffered output is not written twice by the child. */
         (void) fflush(NULL);
         pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
@@ -564,11 +605,41 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags
         }
         if (pid == 0) {
                 (void) close(ctl[0]);
-                init_main(s, p, flags, ctl[1], TAKE_FD(netns_fd));
+                init_main(s, p, o->flags, ctl[1], TAKE_FD(netns_fd), o->status_dir_fd);
         }
         (void) close(ctl[1]);
         *ret = (SandboxProcess) { .pid = pid, .pidfd = pidfd, .ctl_fd = ctl[0] };
         return 0;
+}
+
+int sandbox_process_go(SandboxProcess *p) {
+        char go = 1;
+        return send(p->ctl_fd, &go, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+int sandbox_parse_exit_record(const char *text, InitMsg *ret) {
+        int a, b, c;
+        if (sscanf(text, "exited %d", &a) == 1) {
+                *ret = (InitMsg) { .type = INIT_MSG_EXITED, .status = a };
+                return 0;
+        }
+        if (sscanf(text, "failed %d %d %d", &a, &b, &c) == 3 && a >= 0 && a < _STEP_MAX && b > 0) {
+                *ret = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = a, .err_no = b, .index = c };
+                return 0;
+        }
+        return -EBADMSG;
+}
+
+int sandbox_read_exit_record(int dir_fd, InitMsg *ret) {
+        char buf[96];
+        _cleanup_close_ int fd = openat(dir_fd, "exit", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return sandbox_parse_exit_record(buf, ret);
 }
 
 void sandbox_process_done(SandboxProcess *p) {

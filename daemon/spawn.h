@@ -71,9 +71,22 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
 void sandbox_prepared_done(SandboxPrepared *p);
 
 enum {
-        /* Kill the sandbox when the spawning process goes away (sandboxctl run). */
+        /* Kill the sandbox when the spawning process goes away (sandboxctl run). Without it
+         * the sandbox outlives its spawner (sandboxd restarts must not touch tasks). */
         SPAWN_DIE_WITH_PARENT = 1 << 0,
+        /* The init waits for sandbox_process_go() before it forks the task, so the caller can
+         * move it into a cgroup first (cgroup v1, systemd scopes). */
+        SPAWN_HOLD = 1 << 1,
 };
+
+typedef struct SpawnOptions {
+        unsigned flags;
+        int cgroup_fd;      /* >= 0: clone3 CLONE_INTO_CGROUP into this cgroup v2 directory */
+        int status_dir_fd;  /* >= 0: the init writes its final report to "exit" in this directory
+                             * (atomically) before it exits, so a restarted caller can read it */
+} SpawnOptions;
+
+#define SPAWN_OPTIONS_INIT { .flags = 0, .cgroup_fd = -1, .status_dir_fd = -1 }
 
 typedef struct SandboxProcess {
         pid_t pid;   /* the init, as seen by the caller */
@@ -81,8 +94,11 @@ typedef struct SandboxProcess {
         int ctl_fd;  /* control socket to the init */
 } SandboxProcess;
 
-int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, SandboxProcess *ret, SbxError *err);
+int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOptions *o, SandboxProcess *ret,
+                  SbxError *err);
 void sandbox_process_done(SandboxProcess *p);
+/* Releases an init spawned with SPAWN_HOLD. */
+int sandbox_process_go(SandboxProcess *p);
 
 typedef enum InitMsgType {
         INIT_MSG_RUNNING = 1,
@@ -104,6 +120,11 @@ typedef struct SandboxResult {
         SpawnStep step;
         int index;
 } SandboxResult;
+
+/* The init's final report as written to status_dir_fd/"exit": "exited <wait status>" or
+ * "failed <step> <errno> <index>". Returns 0 and fills *ret, -ENOENT if there is none. */
+int sandbox_read_exit_record(int dir_fd, InitMsg *ret);
+int sandbox_parse_exit_record(const char *text, InitMsg *ret);
 
 /* Reads one message; returns 1 and fills *ret on a message, 0 on EOF, -errno on error. */
 int sandbox_process_read(SandboxProcess *p, InitMsg *ret);

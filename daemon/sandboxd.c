@@ -1,0 +1,1295 @@
+/* SPDX-License-Identifier: MIT */
+/* sandboxd: the root daemon. Authenticates each peer (SO_PEERCRED), checks every request against
+ * the operator's policy, spawns tasks in their sandbox and cgroup, supervises them, persists
+ * what it must keep under the state directory, and finds every task again after a restart.
+ *
+ * One thread, one sd-event loop (no threads: we clone()). Per task: a directory
+ * <state_dir>/tasks/<id>/ with state.json (ours) and exit (written by the sandbox's init when the
+ * task ends, so the outcome survives our own death). */
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "config.h"
+#include "frame.h"
+#include "landlock.h"
+#include "log.h"
+#include "macro.h"
+#include "policy.h"
+#include "promises.h"
+#include "request.h"
+#include "signals.h"
+#include "spawn.h"
+#include "task.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/sandboxd/sandboxd.conf"
+#define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
+#define DEFAULT_STATE_DIR "/run/sandboxd"
+#define MAX_CONNECTIONS 256
+#define STOP_DEFAULT_TIMEOUT_MS 5000
+#define STOP_MAX_TIMEOUT_MS (24ull * 3600 * 1000)
+
+typedef struct Daemon Daemon;
+typedef struct Conn Conn;
+typedef struct Task Task;
+
+typedef struct Pending {
+        Conn *conn;
+        uint64_t id;
+        int kind; /* PENDING_* */
+        struct Pending *next;
+} Pending;
+
+enum { PENDING_WAIT, PENDING_STOP, PENDING_DESTROY, PENDING_START };
+
+struct Task {
+        Daemon *d;
+        TaskRecord rec;
+        int dir_fd;
+        int pidfd;
+        sd_event_source *pid_src;
+        SandboxProcess proc;       /* ctl_fd valid while we are the spawner and the init lives */
+        sd_event_source *ctl_src;
+        Cgroup *cg;
+        sd_event_source *stop_timer;
+        Pending *pending;
+        bool destroy_after_exit;
+        Task *next;
+};
+
+struct Conn {
+        Daemon *d;
+        int fd;
+        sd_event_source *src;
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        bool hello;
+        bool subscribed;
+        char *driver;              /* "" for an admin connection (sees every task) */
+        Conn *next;
+};
+
+struct Daemon {
+        sd_event *event;
+        char *config_path;
+        char *socket_path;
+        char *state_dir;
+        int state_fd;
+        int tasks_fd;
+        int listen_fd;
+        bool socket_activated;
+        Policy *policy;
+        CgroupManager *cgroups;
+        Task *tasks;
+        size_t n_tasks;
+        Conn *conns;
+        size_t n_conns;
+        SeccompProgram cache_prog[16];
+        uint64_t cache_key[16];
+};
+
+static int64_t now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Replies                                                                                    */
+
+static void conn_close(Conn *c);
+
+static void conn_send(Conn *c, const Frame *f) {
+        int r = frame_send(c->fd, f, NULL, 0);
+        if (r < 0 && r != -EAGAIN)
+                log_debug("peer pid %d: send failed: %s", (int) c->pid, strerror(-r));
+}
+
+static void reply_error(Conn *c, uint64_t id, int code, const char *field, const char *msg) {
+        Sandboxd__V1__Error e = SANDBOXD__V1__ERROR__INIT;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+
+        e.code = code < 0 ? -code : code;
+        e.field = (char *) (field ? field : "");
+        e.message = (char *) msg;
+        resp.id = id;
+        resp.error = &e;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        conn_send(c, &f);
+}
+
+static void task_info_fill(const Task *t, Sandboxd__V1__TaskInfo *i, Sandboxd__V1__ExitResult *e,
+                           Sandboxd__V1__NomadMeta *n) {
+        const TaskRecord *r = &t->rec;
+        sandboxd__v1__task_info__init(i);
+        sandboxd__v1__exit_result__init(e);
+        sandboxd__v1__nomad_meta__init(n);
+        i->name = r->name;
+        i->driver = r->driver;
+        i->state = r->state;
+        i->pid = r->pid;
+        i->started_at_ns = r->started_at_ns;
+        i->finished_at_ns = r->finished_at_ns;
+        i->user = r->user ? r->user : (char *) "";
+        i->uid = r->uid;
+        i->gid = r->gid;
+        i->n_argv = strv_length(r->argv);
+        i->argv = r->argv;
+        i->has_promises = r->has_promises;
+        i->promises = r->promises ? r->promises : (char *) "";
+        i->n_unveil = strv_length(r->unveil);
+        i->unveil = r->unveil;
+        i->net = r->net ? r->net : (char *) "";
+        i->cgroup = r->cgroup ? r->cgroup : (char *) "";
+        i->landlock_abi = r->landlock_abi;
+        n->alloc_id = r->alloc_id ? r->alloc_id : (char *) "";
+        n->task_name = r->task_name ? r->task_name : (char *) "";
+        n->job_id = r->job_id ? r->job_id : (char *) "";
+        n->namespace_ = r->nomad_namespace ? r->nomad_namespace : (char *) "";
+        n->task_group = r->task_group ? r->task_group : (char *) "";
+        i->nomad = n;
+        if (r->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED) {
+                e->exit_code = r->exit_code;
+                e->signal = r->exit_signal;
+                e->oom_killed = r->oom_killed;
+                e->error = r->exit_error ? r->exit_error : (char *) "";
+                i->exit = e;
+        }
+}
+
+static void reply_task(Conn *c, uint64_t id, const Task *t) {
+        Sandboxd__V1__TaskInfo i;
+        Sandboxd__V1__ExitResult e;
+        Sandboxd__V1__NomadMeta n;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+
+        task_info_fill(t, &i, &e, &n);
+        resp.id = id;
+        resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_TASK;
+        resp.task = &i;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        conn_send(c, &f);
+}
+
+static void pending_add(Task *t, Conn *c, uint64_t id, int kind) {
+        Pending *p = xcalloc(1, sizeof(Pending));
+        *p = (Pending) { .conn = c, .id = id, .kind = kind, .next = t->pending };
+        t->pending = p;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Tasks                                                                                      */
+
+static Task *task_find(Daemon *d, const char *name) {
+        for (Task *t = d->tasks; t; t = t->next)
+                if (streq(t->rec.name, name))
+                        return t;
+        return NULL;
+}
+
+static bool conn_may_see(const Conn *c, const Task *t) {
+        return c->driver[0] == 0 || streq(c->driver, t->rec.driver);
+}
+
+static void task_save(Task *t) {
+        SbxError err = {};
+        if (task_record_save(t->dir_fd, &t->rec, &err) < 0)
+                log_task(LOG_ERR, &t->rec, "%s", err.msg);
+}
+
+static void task_free(Task *t) {
+        for (Pending *p = t->pending, *n; p; p = n) {
+                n = p->next;
+                free(p);
+        }
+        sd_event_source_disable_unref(t->pid_src);
+        sd_event_source_disable_unref(t->ctl_src);
+        sd_event_source_disable_unref(t->stop_timer);
+        sandbox_process_done(&t->proc);
+        safe_close(t->pidfd);
+        safe_close(t->dir_fd);
+        cgroup_free(t->cg);
+        task_record_done(&t->rec);
+        free(t);
+}
+
+static void task_unlink(Task *t) {
+        Daemon *d = t->d;
+        for (Task **i = &d->tasks; *i; i = &(*i)->next)
+                if (*i == t) {
+                        *i = t->next;
+                        d->n_tasks--;
+                        break;
+                }
+}
+
+/* Removes the task's directory and forgets it. */
+static void task_remove(Task *t) {
+        Daemon *d = t->d;
+        if (t->cg)
+                (void) cgroup_destroy(t->cg);
+        (void) unlinkat(t->dir_fd, "state.json", 0);
+        (void) unlinkat(t->dir_fd, "state.json.tmp", 0);
+        (void) unlinkat(t->dir_fd, "exit", 0);
+        (void) unlinkat(t->dir_fd, "exit.tmp", 0);
+        (void) unlinkat(d->tasks_fd, t->rec.id, AT_REMOVEDIR);
+        log_task(LOG_INFO, &t->rec, "task '%s' removed", t->rec.name);
+        task_unlink(t);
+        task_free(t);
+}
+
+static void broadcast_exit(Daemon *d, const Task *t) {
+        Sandboxd__V1__TaskInfo i;
+        Sandboxd__V1__ExitResult e;
+        Sandboxd__V1__NomadMeta n;
+        Sandboxd__V1__Event ev = SANDBOXD__V1__EVENT__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+
+        task_info_fill(t, &i, &e, &n);
+        ev.exited = &i;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_EVENT;
+        f.event = &ev;
+        for (Conn *c = d->conns; c; c = c->next)
+                if (c->subscribed && conn_may_see(c, t))
+                        conn_send(c, &f);
+}
+
+/* The outcome is known: record it, answer whoever waits, tidy up. */
+static void task_finish(Task *t, const InitMsg *m, const char *lost) {
+        TaskRecord *r = &t->rec;
+        SandboxResult res;
+
+        if (r->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                return;
+        r->finished_at_ns = now_ns();
+        free(r->exit_error);
+        r->exit_error = NULL;
+        if (lost) {
+                r->exit_code = -1;
+                r->exit_signal = 0;
+                r->exit_error = xstrdup(lost);
+        } else {
+                sandbox_result_from_msg(m, &res);
+                r->exit_code = sandbox_result_exit_code(&res);
+                r->exit_signal = res.kind == RESULT_SIGNALED ? res.code : 0;
+                if (res.kind == RESULT_SETUP_FAILED) {
+                        char buf[SBX_ERROR_MAX];
+                        snprintf(buf, sizeof(buf), "%s: %s", spawn_step_to_string(res.step), strerror(res.code));
+                        r->exit_error = xstrdup(buf);
+                }
+        }
+        if (t->cg) {
+                r->oom_killed = cgroup_oom_killed(t->cg);
+                (void) cgroup_kill(t->cg);
+        }
+        r->state = SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED;
+        task_save(t);
+        log_task(LOG_INFO, r, "task '%s' exited: code %d%s%s%s", r->name, r->exit_code,
+                 r->oom_killed ? " (OOM killed)" : "", r->exit_error ? ", " : "", r->exit_error ?: "");
+
+        t->pid_src = sd_event_source_disable_unref(t->pid_src);
+        t->ctl_src = sd_event_source_disable_unref(t->ctl_src);
+        t->stop_timer = sd_event_source_disable_unref(t->stop_timer);
+        sandbox_process_done(&t->proc);
+        t->pidfd = safe_close(t->pidfd);
+        if (t->cg)
+                (void) cgroup_destroy(t->cg);
+
+        broadcast_exit(t->d, t);
+        bool destroy = t->destroy_after_exit;
+        for (Pending *p = t->pending, *n; p; p = n) {
+                n = p->next;
+                if (p->kind == PENDING_START) {
+                        /* Setup failed before the task ran: a start error, with the step. */
+                        char msg[SBX_ERROR_MAX + 32];
+                        snprintf(msg, sizeof(msg), "%s", r->exit_error ? r->exit_error : "the task exited at once");
+                        reply_error(p->conn, p->id, r->exit_code == 127 ? ENOENT : r->exit_code == 126 ? EACCES : EIO,
+                                    "", msg);
+                        destroy = true;
+                } else
+                        reply_task(p->conn, p->id, t);
+                free(p);
+        }
+        t->pending = NULL;
+        if (destroy)
+                task_remove(t);
+}
+
+static void task_collect(Task *t) {
+        InitMsg m;
+        siginfo_t si = {};
+
+        /* Reap if it is our child (not after a restart: then it was reparented). */
+        (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG);
+        if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
+                task_finish(t, &m, NULL);
+        else
+                task_finish(t, NULL, "the sandbox init ended without reporting the task's exit (killed?)");
+}
+
+static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        task_collect(userdata);
+        return 0;
+}
+
+static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Task *t = userdata;
+        InitMsg m;
+        int r = sandbox_process_read(&t->proc, &m);
+
+        if (r <= 0) {
+                /* EOF: the init exited; the pidfd event finishes the task. */
+                t->ctl_src = sd_event_source_disable_unref(t->ctl_src);
+                return 0;
+        }
+        if (m.type == INIT_MSG_RUNNING) {
+                t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
+                task_save(t);
+                log_task(LOG_INFO, &t->rec, "task '%s' running (init pid %d)", t->rec.name, (int) t->rec.pid);
+                for (Pending **p = &t->pending; *p;) {
+                        if ((*p)->kind == PENDING_START) {
+                                Pending *x = *p;
+                                reply_task(x->conn, x->id, t);
+                                *p = x->next;
+                                free(x);
+                        } else
+                                p = &(*p)->next;
+                }
+        }
+        /* SETUP_FAILED/EXITED: the same report is in the exit record; the pidfd event reads it. */
+        return 0;
+}
+
+static int task_watch(Task *t) {
+        int r = sd_event_add_io(t->d->event, &t->pid_src, t->pidfd, EPOLLIN, on_pidfd, t);
+        if (r < 0)
+                return r;
+        if (t->proc.ctl_fd >= 0) {
+                r = sd_event_add_io(t->d->event, &t->ctl_src, t->proc.ctl_fd, EPOLLIN, on_ctl, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Task *t = userdata;
+        log_task(LOG_NOTICE, &t->rec, "task '%s' did not stop in time, killing it", t->rec.name);
+        if (t->cg)
+                (void) cgroup_kill(t->cg);
+        (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+        t->stop_timer = sd_event_source_disable_unref(t->stop_timer);
+        return 0;
+}
+
+static int task_signal(Task *t, int sig) {
+        if (t->pidfd < 0)
+                return -ESRCH;
+        /* The init forwards it to the task's process group; SIGKILL ends the whole sandbox. */
+        return syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+static int task_stop(Task *t, int sig, uint64_t timeout_ms) {
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                return 0;
+        (void) task_signal(t, sig);
+        if (!t->stop_timer) {
+                int r = sd_event_add_time_relative(t->d->event, &t->stop_timer, CLOCK_MONOTONIC, timeout_ms * 1000, 0,
+                                                   on_stop_timer, t);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Start                                                                                      */
+
+static const SeccompProgram *cached_compile(Daemon *d, uint64_t key) {
+        (void) d;
+        (void) key;
+        return NULL;
+}
+
+static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err) {
+        int r = policy_check_path_beneath(d->policy, path, err);
+        if (r < 0)
+                return r;
+        /* No symlink anywhere: a task must not be able to redirect this root open (exec2's
+         * CVE-2026-8052). O_NONBLOCK so a FIFO without a reader fails instead of hanging. */
+        struct open_how how = {
+                .flags = O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "'%s'", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+                (void) close(fd);
+                return sbx_error(err, EINVAL, "'%s': not a FIFO, regular file or character device", path);
+        }
+        int fl = fcntl(fd, F_GETFL);
+        (void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        *ret_fd = fd;
+        return 0;
+}
+
+static char *new_task_id(void) {
+        uint64_t v;
+        if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+                v = (uint64_t) now_ns() ^ (uint64_t) getpid();
+        return xasprintf("%016llx", (unsigned long long) v);
+}
+
+static void limits_from_request(const Sandboxd__V1__Resources *res, CgroupLimits *l) {
+        *l = (CgroupLimits) {};
+        if (!res)
+                return;
+        l->memory_max = res->memory_max_bytes;
+        l->memory_low = res->memory_low_bytes;
+        l->cpu_weight = res->cpu_weight;
+        l->cpu_quota_us = res->cpu_quota_us;
+        l->cpu_period_us = res->cpu_period_us;
+        snprintf(l->allowed_cpus, sizeof(l->allowed_cpus), "%s", res->allowed_cpus);
+        l->tasks_max = res->tasks_max;
+}
+
+static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *userdata) {
+        Task *t = userdata;
+        if (error < 0) {
+                log_task(LOG_ERR, &t->rec, "task '%s': cgroup: %s", t->rec.name, msg ? msg : strerror(-error));
+                /* The init holds: kill it, the pidfd event reports the failure. */
+                (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+                return;
+        }
+        (void) sandbox_process_go(&t->proc);
+}
+
+static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds) {
+        Daemon *d = c->d;
+        _cleanup_(sandbox_spec_done) SandboxSpec s;
+        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = { .landlock_fd = -1, .narrow_fd = -1 };
+        _cleanup_close_ int out_fd = -1, err_fd = -1;
+        const char *field = "";
+        char msg[SBX_ERROR_MAX + 64];
+        SbxError err = {};
+        int r;
+
+        sandbox_spec_init(&s);
+        const PolicyDriver *pd = policy_driver(d->policy, c->driver);
+        if (!pd) {
+                reply_error(c, id, EPERM, "driver", "no policy for this connection's driver");
+                return;
+        }
+        if (d->n_tasks >= policy_max_tasks(d->policy)) {
+                snprintf(msg, sizeof(msg), "the daemon holds its maximum of %zu tasks", policy_max_tasks(d->policy));
+                reply_error(c, id, EAGAIN, "", msg);
+                return;
+        }
+        if (task_name_valid(req->name) == 0 && task_find(d, req->name)) {
+                snprintf(msg, sizeof(msg), "a task named '%s' already exists", req->name);
+                reply_error(c, id, EEXIST, "name", msg);
+                return;
+        }
+        if (req->passed_fds != n_fds) {
+                snprintf(msg, sizeof(msg), "%u announced, %zu received", req->passed_fds, n_fds);
+                reply_error(c, id, EINVAL, "passed_fds", msg);
+                return;
+        }
+        r = request_to_spec(req, policy_default_user(pd), &s, &field, &err);
+        if (r < 0) {
+                reply_error(c, id, r, field, err.msg);
+                return;
+        }
+        PolicyTaskMeta meta = {
+                .driver = c->driver,
+                .nomad_namespace = req->nomad ? req->nomad->namespace_ : "",
+                .job_id = req->nomad ? req->nomad->job_id : "",
+        };
+        r = policy_check_task(pd, &s, &meta, &err);
+        if (r < 0) {
+                reply_error(c, id, EPERM, "policy", err.msg);
+                return;
+        }
+
+        if (n_fds == 3) {
+                s.stdin_fd = fds[0];
+                s.stdout_fd = fds[1];
+                s.stderr_fd = fds[2];
+        }
+        if (req->stdout_path[0]) {
+                if ((r = open_log_path(d, req->stdout_path, &out_fd, &err)) < 0) {
+                        reply_error(c, id, r, "stdout_path", err.msg);
+                        return;
+                }
+                s.stdout_fd = out_fd;
+        }
+        if (req->stderr_path[0]) {
+                if ((r = open_log_path(d, req->stderr_path, &err_fd, &err)) < 0) {
+                        reply_error(c, id, r, "stderr_path", err.msg);
+                        return;
+                }
+                s.stderr_fd = err_fd;
+        }
+
+        r = sandbox_prepare(&s, &prep, &err);
+        if (r < 0) {
+                reply_error(c, id, r, "", err.msg);
+                return;
+        }
+        (void) cached_compile;
+
+        Task *t = xcalloc(1, sizeof(Task));
+        t->d = d;
+        t->pidfd = -1;
+        t->dir_fd = -1;
+        t->proc = (SandboxProcess) { .pidfd = -1, .ctl_fd = -1 };
+        TaskRecord *rec = &t->rec;
+        rec->id = new_task_id();
+        rec->name = xstrdup(req->name);
+        rec->driver = xstrdup(c->driver);
+        rec->state = SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING;
+        rec->argv = strv_copy(s.argv);
+        rec->user = xstrdup(s.user);
+        rec->uid = s.uid;
+        rec->gid = s.gid;
+        rec->has_promises = s.has_promises;
+        rec->promises = s.has_promises ? promises_format(s.promises) : NULL;
+        rec->unveil = strv_copy(req->unveil);
+        rec->unveil_defaults = !req->no_unveil_defaults;
+        rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
+        rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;
+        if (req->nomad) {
+                rec->alloc_id = xstrdup(req->nomad->alloc_id);
+                rec->task_name = xstrdup(req->nomad->task_name);
+                rec->job_id = xstrdup(req->nomad->job_id);
+                rec->nomad_namespace = xstrdup(req->nomad->namespace_);
+                rec->task_group = xstrdup(req->nomad->task_group);
+        }
+
+        if (mkdirat(d->tasks_fd, rec->id, 0700) < 0 ||
+            (t->dir_fd = openat(d->tasks_fd, rec->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+                snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(errno));
+                reply_error(c, id, errno, "", msg);
+                task_free(t);
+                return;
+        }
+
+        CgroupLimits limits;
+        limits_from_request(req->resources, &limits);
+        r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
+        if (r < 0) {
+                reply_error(c, id, r, "resources", err.msg);
+                (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
+                task_free(t);
+                return;
+        }
+        if (t->cg)
+                rec->cgroup = xstrdup(cgroup_id(t->cg));
+
+        SpawnOptions opts = SPAWN_OPTIONS_INIT;
+        opts.status_dir_fd = t->dir_fd;
+        opts.cgroup_fd = t->cg ? cgroup_clone_fd(t->cg) : -1;
+        bool attach = t->cg && opts.cgroup_fd < 0;
+        if (attach)
+                opts.flags |= SPAWN_HOLD;
+
+        r = sandbox_spawn(&s, &prep, &opts, &t->proc, &err);
+        if (r < 0) {
+                reply_error(c, id, r, "", err.msg);
+                if (t->cg)
+                        (void) cgroup_destroy(t->cg);
+                (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
+                task_free(t);
+                return;
+        }
+        t->pidfd = t->proc.pidfd;
+        t->proc.pidfd = -1;
+        rec->pid = t->proc.pid;
+        (void) proc_start_ticks(rec->pid, &rec->start_ticks);
+        rec->started_at_ns = now_ns();
+
+        t->next = d->tasks;
+        d->tasks = t;
+        d->n_tasks++;
+        pending_add(t, c, id, PENDING_START);
+        task_save(t);
+        r = task_watch(t);
+        if (r < 0)
+                log_task(LOG_ERR, rec, "watching task '%s': %s", rec->name, strerror(-r));
+        log_task(LOG_INFO, rec, "task '%s' starting: %s (user %s, promises %s)", rec->name, s.exec_path, rec->user,
+                 rec->promises ? rec->promises : "none");
+
+        if (attach) {
+                r = cgroup_attach(t->cg, rec->pid, on_cgroup_attached, t, &err);
+                if (r < 0) {
+                        log_task(LOG_ERR, rec, "task '%s': %s", rec->name, err.msg);
+                        (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+                }
+        }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Other requests                                                                             */
+
+static Task *lookup(Conn *c, uint64_t id, const char *name) {
+        Task *t = task_find(c->d, name);
+        if (!t || !conn_may_see(c, t)) {
+                char msg[TASK_NAME_MAX + 64];
+                snprintf(msg, sizeof(msg), "no task named '%s'", name);
+                reply_error(c, id, ENOENT, "name", msg);
+                return NULL;
+        }
+        return t;
+}
+
+static void handle_list(Conn *c, uint64_t id) {
+        Daemon *d = c->d;
+        size_t n = 0, i = 0;
+        for (Task *t = d->tasks; t; t = t->next)
+                if (conn_may_see(c, t))
+                        n++;
+        Sandboxd__V1__TaskInfo *infos = xcalloc(n, sizeof(*infos));
+        Sandboxd__V1__TaskInfo **ptrs = xcalloc(n, sizeof(*ptrs));
+        Sandboxd__V1__ExitResult *exits = xcalloc(n, sizeof(*exits));
+        Sandboxd__V1__NomadMeta *metas = xcalloc(n, sizeof(*metas));
+        for (Task *t = d->tasks; t; t = t->next)
+                if (conn_may_see(c, t)) {
+                        task_info_fill(t, &infos[i], &exits[i], &metas[i]);
+                        ptrs[i] = &infos[i];
+                        i++;
+                }
+        Sandboxd__V1__TaskList list = SANDBOXD__V1__TASK_LIST__INIT;
+        list.n_tasks = n;
+        list.tasks = ptrs;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        resp.id = id;
+        resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_LIST;
+        resp.list = &list;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        if (frame_send(c->fd, &f, NULL, 0) == -EMSGSIZE)
+                reply_error(c, id, EMSGSIZE, "", "too many tasks for one reply");
+        free(infos);
+        free(ptrs);
+        free(exits);
+        free(metas);
+}
+
+static void handle_stats(Conn *c, uint64_t id, Task *t) {
+        Sandboxd__V1__TaskStats st = SANDBOXD__V1__TASK_STATS__INIT;
+        CgroupStats cs = {};
+        char *measured[16];
+        size_t nm = 0;
+
+        st.name = t->rec.name;
+        st.timestamp_ns = now_ns();
+        if (t->cg && t->rec.state != SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED && cgroup_stats(t->cg, &cs) == 0) {
+                st.cpu_user_us = cs.cpu_user_us;
+                st.cpu_system_us = cs.cpu_system_us;
+                st.cpu_usage_us = cs.cpu_usage_us;
+                st.throttled_periods = cs.nr_throttled;
+                st.throttled_us = cs.throttled_us;
+                st.memory_current = cs.memory_current;
+                st.memory_rss = cs.memory_rss;
+                st.memory_cache = cs.memory_cache;
+                st.memory_swap = cs.memory_swap;
+                st.memory_peak = cs.memory_peak;
+                st.pids_current = cs.pids_current;
+                nm = cgroup_stats_measured(&cs, (const char **) measured, ELEMENTSOF(measured));
+        }
+        st.n_measured = nm;
+        st.measured = measured;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        resp.id = id;
+        resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_STATS;
+        resp.stats = &st;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        conn_send(c, &f);
+}
+
+static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, size_t n_fds) {
+        uint64_t id = req->id;
+        Task *t;
+        int r, sig;
+        char msg[256];
+
+        if (req->op_case != SANDBOXD__V1__REQUEST__OP_START && n_fds > 0) {
+                reply_error(c, id, EINVAL, "", "file descriptors are only accepted with start");
+                return;
+        }
+        switch (req->op_case) {
+        case SANDBOXD__V1__REQUEST__OP_START:
+                handle_start(c, id, req->start, fds, n_fds);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_WAIT:
+                if (!(t = lookup(c, id, req->wait->name)))
+                        return;
+                if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                        reply_task(c, id, t);
+                else
+                        pending_add(t, c, id, PENDING_WAIT);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_STOP: {
+                Sandboxd__V1__StopRequest *s = req->stop;
+                if (!(t = lookup(c, id, s->name)))
+                        return;
+                sig = s->signal[0] ? signal_from_string(s->signal) : SIGTERM;
+                if (sig <= 0) {
+                        snprintf(msg, sizeof(msg), "'%.64s': unknown signal", s->signal);
+                        reply_error(c, id, EINVAL, "signal", msg);
+                        return;
+                }
+                uint64_t timeout = s->timeout_ms ? s->timeout_ms : STOP_DEFAULT_TIMEOUT_MS;
+                if (timeout > STOP_MAX_TIMEOUT_MS)
+                        timeout = STOP_MAX_TIMEOUT_MS;
+                r = task_stop(t, sig, timeout);
+                if (r < 0)
+                        reply_error(c, id, r, "", "arming the stop timer failed");
+                else if (r == 0)
+                        reply_task(c, id, t);
+                else
+                        pending_add(t, c, id, PENDING_STOP);
+                return;
+        }
+        case SANDBOXD__V1__REQUEST__OP_DESTROY:
+                if (!(t = lookup(c, id, req->destroy->name)))
+                        return;
+                if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED) {
+                        reply_task(c, id, t);
+                        task_remove(t);
+                        return;
+                }
+                if (!req->destroy->force) {
+                        reply_error(c, id, EBUSY, "force", "the task is running; stop it first or destroy with force");
+                        return;
+                }
+                t->destroy_after_exit = true;
+                pending_add(t, c, id, PENDING_DESTROY);
+                if (t->cg)
+                        (void) cgroup_kill(t->cg);
+                (void) task_signal(t, SIGKILL);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_SIGNAL:
+                if (!(t = lookup(c, id, req->signal->name)))
+                        return;
+                sig = signal_from_string(req->signal->signal);
+                if (sig <= 0) {
+                        snprintf(msg, sizeof(msg), "'%.64s': unknown signal", req->signal->signal);
+                        reply_error(c, id, EINVAL, "signal", msg);
+                        return;
+                }
+                if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED) {
+                        reply_error(c, id, ESRCH, "name", "the task has exited");
+                        return;
+                }
+                r = task_signal(t, sig);
+                if (r < 0)
+                        reply_error(c, id, r, "", "sending the signal failed");
+                else
+                        reply_task(c, id, t);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_INSPECT:
+                if ((t = lookup(c, id, req->inspect->name)))
+                        reply_task(c, id, t);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_STATS:
+                if ((t = lookup(c, id, req->stats->name)))
+                        handle_stats(c, id, t);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_LIST:
+                handle_list(c, id);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_SUBSCRIBE:
+                c->subscribed = true;
+                reply_task(c, id, &(Task) { .rec = { .name = (char *) "", .driver = c->driver } });
+                return;
+        default:
+                reply_error(c, id, EOPNOTSUPP, "", "unknown request");
+                return;
+        }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Connections                                                                                */
+
+static void conn_close(Conn *c) {
+        Daemon *d = c->d;
+        /* Forget what this peer was waiting for. */
+        for (Task *t = d->tasks; t; t = t->next)
+                for (Pending **p = &t->pending; *p;) {
+                        if ((*p)->conn == c) {
+                                Pending *x = *p;
+                                *p = x->next;
+                                free(x);
+                        } else
+                                p = &(*p)->next;
+                }
+        for (Conn **i = &d->conns; *i; i = &(*i)->next)
+                if (*i == c) {
+                        *i = c->next;
+                        d->n_conns--;
+                        break;
+                }
+        sd_event_source_disable_unref(c->src);
+        safe_close(c->fd);
+        free(c->driver);
+        free(c);
+}
+
+static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
+        Daemon *d = c->d;
+        char msg[256];
+
+        if (h->protocol != SANDBOXD_PROTOCOL_VERSION) {
+                snprintf(msg, sizeof(msg), "protocol %u not supported (this daemon speaks %u)", h->protocol,
+                         SANDBOXD_PROTOCOL_VERSION);
+                reply_error(c, 0, EPROTONOSUPPORT, "protocol", msg);
+                conn_close(c);
+                return;
+        }
+        /* An empty driver name is the admin view (sandboxctl); it needs root. */
+        if (!h->driver[0] && c->uid != 0) {
+                reply_error(c, 0, EPERM, "driver", "only root may connect without a driver name");
+                conn_close(c);
+                return;
+        }
+        const char *drv = h->driver[0] ? h->driver : policy_admin_driver(d->policy);
+        if (h->driver[0] && !policy_driver(d->policy, h->driver)) {
+                snprintf(msg, sizeof(msg), "no policy for driver '%.64s' in %s", h->driver, d->config_path);
+                reply_error(c, 0, EPERM, "driver", msg);
+                conn_close(c);
+                return;
+        }
+        free(c->driver);
+        c->driver = xstrdup(h->driver[0] ? h->driver : "");
+        c->hello = true;
+
+        Sandboxd__V1__DaemonInfo info = SANDBOXD__V1__DAEMON_INFO__INIT;
+        const char *limits[8];
+        info.landlock_abi = landlock_abi() > 0 ? landlock_abi() : 0;
+        info.seccomp = true;
+        info.cgroup_backend = (char *) cgroup_manager_backend(d->cgroups);
+        info.n_enforced_limits = cgroup_manager_enforced(d->cgroups, limits, ELEMENTSOF(limits));
+        info.enforced_limits = (char **) limits;
+        info.driver = (char *) (drv ? drv : "");
+        info.tasks = (uint32_t) d->n_tasks;
+        Sandboxd__V1__HelloReply hr = SANDBOXD__V1__HELLO_REPLY__INIT;
+        hr.protocol = SANDBOXD_PROTOCOL_VERSION;
+        hr.daemon_version = (char *) PACKAGE_VERSION;
+        hr.info = &info;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_HELLO_REPLY;
+        f.hello_reply = &hr;
+        conn_send(c, &f);
+}
+
+static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        int fds[FRAME_MAX_FDS];
+        size_t n_fds = 0;
+        Frame *f = NULL;
+
+        int r = frame_recv(fd, &f, fds, &n_fds);
+        if (r == -EAGAIN)
+                return 0;
+        if (r == -EMSGSIZE || r == -EBADMSG) {
+                reply_error(c, 0, -r, "", r == -EMSGSIZE ? "frame larger than 128 KiB" : "malformed frame");
+                conn_close(c);
+                return 0;
+        }
+        if (r <= 0) {
+                conn_close(c);
+                return 0;
+        }
+
+        if (!c->hello) {
+                if (f->kind_case != SANDBOXD__V1__FRAME__KIND_HELLO) {
+                        reply_error(c, 0, EPROTO, "", "the first frame must be hello");
+                        conn_close(c);
+                } else
+                        handle_hello(c, f->hello);
+        } else if (f->kind_case != SANDBOXD__V1__FRAME__KIND_REQUEST || !f->request ||
+                   f->request->op_case == SANDBOXD__V1__REQUEST__OP__NOT_SET) {
+                reply_error(c, 0, EPROTO, "", "expected a request");
+                conn_close(c);
+        } else {
+                /* Every op message must be present (protobuf-c leaves an absent oneof NULL). */
+                handle_request(c, f->request, fds, n_fds);
+        }
+        for (size_t i = 0; i < n_fds; i++)
+                safe_close(fds[i]);
+        frame_free(f);
+        return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Daemon *d = userdata;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        SbxError err = {};
+
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0)
+                return 0;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                safe_close(cfd);
+                return 0;
+        }
+        Conn *c = xcalloc(1, sizeof(Conn));
+        *c = (Conn) { .d = d, .fd = cfd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid, .driver = xstrdup("") };
+        if (d->n_conns >= MAX_CONNECTIONS) {
+                reply_error(c, 0, EMFILE, "", "too many connections");
+                safe_close(cfd);
+                free(c->driver);
+                free(c);
+                return 0;
+        }
+        if (policy_check_peer(d->policy, cred.uid, cred.gid, &err) < 0) {
+                log_warning("refused peer pid %d uid %u gid %u: %s", (int) cred.pid, (unsigned) cred.uid,
+                            (unsigned) cred.gid, err.msg);
+                reply_error(c, 0, EPERM, "", err.msg);
+                safe_close(cfd);
+                free(c->driver);
+                free(c);
+                return 0;
+        }
+        if (sd_event_add_io(d->event, &c->src, cfd, EPOLLIN, on_conn, c) < 0) {
+                safe_close(cfd);
+                free(c->driver);
+                free(c);
+                return 0;
+        }
+        c->next = d->conns;
+        d->conns = c;
+        d->n_conns++;
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Recovery                                                                                   */
+
+static void recover_one(Daemon *d, const char *id) {
+        SbxError err = {};
+        Task *t = xcalloc(1, sizeof(Task));
+        t->d = d;
+        t->pidfd = -1;
+        t->proc = (SandboxProcess) { .pidfd = -1, .ctl_fd = -1 };
+        t->dir_fd = openat(d->tasks_fd, id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (t->dir_fd < 0 || task_record_load(t->dir_fd, &t->rec, &err) < 0) {
+                log_error("state: task directory '%s' unreadable, ignoring: %s", id, err.msg[0] ? err.msg : strerror(errno));
+                task_free(t);
+                return;
+        }
+        if (!streq(t->rec.id, id)) {
+                log_error("state: task directory '%s' holds the state of '%s', ignoring", id, t->rec.id);
+                task_free(t);
+                return;
+        }
+        if (t->rec.cgroup && cgroup_open(d->cgroups, t->rec.cgroup, &t->cg, &err) < 0)
+                log_task(LOG_WARNING, &t->rec, "task '%s': cgroup '%s' not found again: %s", t->rec.name, t->rec.cgroup,
+                         err.msg);
+
+        t->next = d->tasks;
+        d->tasks = t;
+        d->n_tasks++;
+
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                return;
+
+        /* Same process? pidfd first, then the start time: if it matches now, the pidfd is pinned
+         * to the right process (a reused pid would have a later start time). */
+        uint64_t ticks = 0;
+        t->pidfd = (int) syscall(SYS_pidfd_open, t->rec.pid, 0);
+        if (t->pidfd >= 0 && (proc_start_ticks(t->rec.pid, &ticks) < 0 || ticks != t->rec.start_ticks))
+                t->pidfd = safe_close(t->pidfd);
+        if (t->pidfd < 0) {
+                InitMsg m;
+                if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
+                        task_finish(t, &m, NULL);
+                else
+                        task_finish(t, NULL, "the sandbox init ended without reporting the task's exit (killed?)");
+                return;
+        }
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING)
+                t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
+        if (task_watch(t) < 0)
+                log_task(LOG_ERR, &t->rec, "task '%s': cannot watch pid %d", t->rec.name, (int) t->rec.pid);
+        log_task(LOG_INFO, &t->rec, "task '%s' recovered (init pid %d)", t->rec.name, (int) t->rec.pid);
+}
+
+static int recover(Daemon *d) {
+        _cleanup_closedir_ DIR *dir = NULL;
+        int fd = fcntl(d->tasks_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0 || !(dir = fdopendir(fd))) {
+                safe_close(fd);
+                return -errno;
+        }
+        size_t n = 0;
+        for (struct dirent *de; (de = readdir(dir));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                recover_one(d, de->d_name);
+                n++;
+        }
+        if (n)
+                log_info("recovered %zu task(s) from %s/tasks", n, d->state_dir);
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Startup                                                                                    */
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        Policy *p = NULL;
+        SbxError err = {};
+
+        (void) sd_notify(0, "RELOADING=1");
+        if (policy_load(d->config_path, &p, &err) < 0)
+                log_error("reload: %s; keeping the configuration in force", err.msg);
+        else {
+                policy_free(d->policy);
+                d->policy = p;
+                log_info("reloaded %s", d->config_path);
+        }
+        (void) sd_notify(0, "READY=1");
+        return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        (void) sd_notify(0, "STOPPING=1");
+        log_info("exiting on %s; tasks keep running", sigabbrev_np((int) si->ssi_signo) ?: "signal");
+        return sd_event_exit(d->event, 0);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        size_t running = 0;
+        for (Task *t = d->tasks; t; t = t->next)
+                if (t->rec.state != SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                        running++;
+        (void) sd_notifyf(0, "STATUS=%zu task(s) running, %zu exited, %zu client(s)", running, d->n_tasks - running,
+                          d->n_conns);
+        (void) sd_event_source_set_time_relative(s, 10 * 1000000ULL);
+        return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = xstrdup(path);
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int setup_listen(Daemon *d) {
+        int n = sd_listen_fds(1);
+        if (n > 1)
+                return log_error_errno(-EINVAL, "expected at most one socket from systemd, got %d", n);
+        if (n == 1) {
+                d->listen_fd = SD_LISTEN_FDS_START;
+                d->socket_activated = true;
+                (void) fcntl(d->listen_fd, F_SETFL, fcntl(d->listen_fd, F_GETFL) | O_NONBLOCK);
+                return 0;
+        }
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(d->socket_path) >= sizeof(sa.sun_path))
+                return log_error_errno(-ENAMETOOLONG, "socket path '%s' too long", d->socket_path);
+        strcpy(sa.sun_path, d->socket_path);
+        _cleanup_free_ char *dir = xstrdup(d->socket_path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = 0;
+                (void) mkdir_p(dir, 0755);
+        }
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(-errno, "socket: %m");
+        (void) unlink(d->socket_path);
+        /* Peers are authenticated by SO_PEERCRED against the policy, so the socket may be
+         * reachable by the unprivileged shim. */
+        mode_t old = umask(0111);
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0 || listen(fd, 128) < 0) {
+                r = -errno;
+                safe_close(fd);
+                return log_error_errno(r, "listening on '%s': %m", d->socket_path);
+        }
+        d->listen_fd = fd;
+        return 0;
+}
+
+static void help(void) {
+        printf("Usage: sandboxd [--config FILE] [--socket PATH] [--state-dir DIR] [--check-config]\n"
+               "\n"
+               "The nomad-driver-sandbox root daemon. Normally started by systemd (sandboxd.socket).\n"
+               "  --config FILE     policy and settings (default %s)\n"
+               "  --socket PATH     listen here unless socket-activated (default %s)\n"
+               "  --state-dir DIR   where task state lives (default %s)\n"
+               "  --check-config    parse the configuration, report, and exit\n"
+               "See sandboxd(8), sandboxd.conf(5).\n",
+               DEFAULT_CONFIG, DEFAULT_SOCKET, DEFAULT_STATE_DIR);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },     { "version", no_argument, NULL, 'V' },
+                { "config", required_argument, NULL, 'c' }, { "socket", required_argument, NULL, 's' },
+                { "state-dir", required_argument, NULL, 'd' }, { "check-config", no_argument, NULL, 'C' },
+                {}
+        };
+        Daemon d = { .listen_fd = -1, .state_fd = -1, .tasks_fd = -1 };
+        const char *config = DEFAULT_CONFIG, *sock = NULL, *state = NULL;
+        bool check_only = false;
+        SbxError err = {};
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hVc:s:d:C", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case 'V':
+                        printf("sandboxd %s\n", PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        config = optarg;
+                        break;
+                case 's':
+                        sock = optarg;
+                        break;
+                case 'd':
+                        state = optarg;
+                        break;
+                case 'C':
+                        check_only = true;
+                        break;
+                default:
+                        fprintf(stderr, "sandboxd: bad usage (try --help)\n");
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "sandboxd: unexpected argument '%s'\n", argv[optind]);
+                return 2;
+        }
+
+        log_setup("sandboxd");
+        d.config_path = xstrdup(config);
+        r = policy_load(config, &d.policy, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                return 1;
+        }
+        if (check_only) {
+                printf("%s: OK\n", config);
+                policy_free(d.policy);
+                free(d.config_path);
+                return 0;
+        }
+        if (geteuid() != 0) {
+                log_error("must run as root");
+                return 1;
+        }
+        d.socket_path = xstrdup(sock ? sock : policy_socket_path(d.policy) ?: DEFAULT_SOCKET);
+        d.state_dir = xstrdup(state ? state : policy_state_dir(d.policy) ?: DEFAULT_STATE_DIR);
+
+        /* The task directories: root only. */
+        _cleanup_free_ char *tasks_dir = xasprintf("%s/tasks", d.state_dir);
+        if ((r = mkdir_p(tasks_dir, 0700)) < 0)
+                return log_error_errno(r, "creating '%s': %m", tasks_dir), 1;
+        d.tasks_fd = open(tasks_dir, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (d.tasks_fd < 0)
+                return log_error_errno(-errno, "opening '%s': %m", tasks_dir), 1;
+
+        r = sd_event_default(&d.event);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_default: %m"), 1;
+
+        CgroupManagerConfig cc = policy_cgroup_config(d.policy);
+        cc.event = d.event;
+        r = cgroup_manager_new(&cc, &d.cgroups, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                return 1;
+        }
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_event_add_signal(d.event, NULL, SIGTERM, on_exit_signal, &d);
+        (void) sd_event_add_signal(d.event, NULL, SIGINT, on_exit_signal, &d);
+        (void) sd_event_add_signal(d.event, NULL, SIGHUP, on_sighup, &d);
+
+        (void) recover(&d);
+
+        if (setup_listen(&d) < 0)
+                return 1;
+        r = sd_event_add_io(d.event, NULL, d.listen_fd, EPOLLIN, on_accept, &d);
+        if (r < 0)
+                return log_error_errno(r, "watching the socket: %m"), 1;
+        (void) sd_event_add_time_relative(d.event, NULL, CLOCK_MONOTONIC, 0, 0, on_status_timer, &d);
+
+        log_info("sandboxd %s ready on %s%s (state %s, cgroups %s, Landlock ABI %d)", PACKAGE_VERSION, d.socket_path,
+                 d.socket_activated ? " (socket-activated)" : "", d.state_dir, cgroup_manager_backend(d.cgroups),
+                 landlock_abi());
+        (void) sd_notify(0, "READY=1");
+
+        r = sd_event_loop(d.event);
+
+        /* Tasks are not touched: they keep running and are recovered at the next start. */
+        while (d.conns)
+                conn_close(d.conns);
+        while (d.tasks) {
+                Task *t = d.tasks;
+                d.tasks = t->next;
+                task_free(t);
+        }
+        if (!d.socket_activated) {
+                safe_close(d.listen_fd);
+                (void) unlink(d.socket_path);
+        }
+        cgroup_manager_free(d.cgroups);
+        sd_event_unref(d.event);
+        policy_free(d.policy);
+        safe_close(d.tasks_fd);
+        free(d.config_path);
+        free(d.socket_path);
+        free(d.state_dir);
+        return r < 0 ? 1 : 0;
+}
