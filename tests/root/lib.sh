@@ -1,0 +1,254 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+# tests/root/lib.sh: a tiny TAP library for the root integration tests (sourced, bash).
+#
+#   expect_exit N DESC -- CMD...               ok if CMD exits with N
+#   expect_output N TEXT DESC -- CMD...        ... and its stdout (trailing newline removed) is TEXT
+#   expect_stdout_match N REGEX DESC -- CMD...  ... and its stdout matches the extended REGEX
+#   expect_stderr_match N REGEX DESC -- CMD...  ... and its stderr matches the extended REGEX
+#   check COND-EXIT DESC [DIAGNOSTIC]           ok if COND-EXIT is 0 (for host-side facts)
+#   skip_test DESC REASON                       one "ok N - DESC # SKIP REASON" (a failure with
+#                                               SANDBOX_TESTS_MUST_WORK=1)
+#   done_testing                                prints the plan, exits 0 or 1
+#
+# A failed assertion prints the command, the exit code, stdout and stderr as TAP diagnostics.
+# Every command runs under `timeout`, so a hanging sandbox fails one test instead of the suite.
+# A file that cannot run at all (not root, no Landlock, no seccomp, no namespaces) prints
+# "1..0 # SKIP <reason>" and exits 77, unless SANDBOX_TESTS_MUST_WORK=1: then that is a failure.
+#
+# Environment: SANDBOXCTL and PROBE (set by tests/root/meson.build); optional PROBE_DYN,
+# PROBE_RAW, SANDBOX_PRELOAD. Everything a test creates lives under $TEST_TMP (removed on exit);
+# processes a test starts are registered with track_pid and killed by pid on exit.
+
+set -u
+
+# errno values (x86_64) the assertions use
+# shellcheck disable=SC2034
+{
+        EPERM=1 ENOENT=2 ESRCH=3 EBADF=9 ECHILD=10 EAGAIN=11 ENOMEM=12 EACCES=13 EFAULT=14 EEXIST=17
+        EINVAL=22 ENOTTY=25 ENOSYS=38 ELOOP=40 EPROTONOSUPPORT=93 EOPNOTSUPP=95 EADDRINUSE=98
+        ECONNREFUSED=111
+}
+
+declare -A _errno_names=(
+        [0]=success [1]=EPERM [2]=ENOENT [3]=ESRCH [9]=EBADF [10]=ECHILD [11]=EAGAIN [12]=ENOMEM [13]=EACCES
+        [14]=EFAULT [17]=EEXIST [22]=EINVAL [25]=ENOTTY [38]=ENOSYS [40]=ELOOP [93]=EPROTONOSUPPORT
+        [95]=EOPNOTSUPP [98]=EADDRINUSE [111]=ECONNREFUSED
+)
+
+# errno_name N: "EPERM" for 1, "success" for 0, "exit N" otherwise.
+errno_name() {
+        printf '%s\n' "${_errno_names[$1]:-exit $1}"
+}
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-30}
+MUST_WORK=${SANDBOX_TESTS_MUST_WORK:-0}
+
+tap_n=0
+tap_failed=0
+OUT=
+ERR=
+RC=0
+LAST_ARGS=()
+
+_tracked_pids=()
+_exit_hooks=()
+TEST_TMP=
+
+_cleanup() {
+        local pid hook
+        for hook in "${_exit_hooks[@]}"; do
+                "$hook" || true
+        done
+        for pid in "${_tracked_pids[@]}"; do
+                if kill -0 "$pid" 2>/dev/null; then
+                        kill -KILL "$pid" 2>/dev/null
+                        wait "$pid" 2>/dev/null
+                fi
+        done
+        if [ -n "$TEST_TMP" ] && [ -d "$TEST_TMP" ]; then
+                rm -rf -- "$TEST_TMP"
+        fi
+}
+trap _cleanup EXIT
+
+# track_pid PID: killed (SIGKILL, by pid) when the test file exits.
+track_pid() {
+        _tracked_pids+=("$1")
+}
+
+# at_exit FUNCTION: run when the test file exits (before tracked pids are killed).
+at_exit() {
+        _exit_hooks+=("$1")
+}
+
+_diag() { # prefix every line with "# "
+        local line
+        while IFS= read -r line || [ -n "$line" ]; do
+                printf '#   %s\n' "$line"
+        done
+}
+
+_report() { # _report OK(0|1) DESC [diagnostic text]
+        tap_n=$((tap_n + 1))
+        if [ "$1" -eq 0 ]; then
+                printf 'ok %d - %s\n' "$tap_n" "$2"
+        else
+                tap_failed=$((tap_failed + 1))
+                printf 'not ok %d - %s\n' "$tap_n" "$2"
+                if [ -n "${3:-}" ]; then
+                        printf '%s\n' "$3" | _diag
+                fi
+        fi
+}
+
+_quote_cmd() {
+        local out="" a q
+        for a in "$@"; do
+                printf -v q '%q' "$a"
+                out+=" $q"
+        done
+        printf '%s' "${out# }"
+}
+
+_slurp() { # _slurp VAR FILE: like VAR=$(<FILE), without a fork
+        local _s=
+        IFS= read -r -d '' _s <"$2"
+        while [[ $_s == *$'\n' ]]; do
+                _s=${_s%$'\n'}
+        done
+        printf -v "$1" '%s' "$_s"
+}
+
+# run CMD...: runs CMD with a timeout; sets OUT, ERR (trailing newlines removed) and RC.
+# "sbx ARGS..." is short for "$SANDBOXCTL run ARGS...".
+run() {
+        if [ "$1" = sbx ]; then
+                shift
+                set -- "$SANDBOXCTL" run "$@"
+        fi
+        LAST_ARGS=("$@")
+        timeout -k 5 "$TEST_TIMEOUT" "$@" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err" </dev/null
+        RC=$?
+        _slurp OUT "$TEST_TMP/.out"
+        _slurp ERR "$TEST_TMP/.err"
+}
+
+_details() { # what to print for a failed command
+        printf 'command: %s\nexit: %s (expected %s)\n' "$(_quote_cmd "${LAST_ARGS[@]}")" "$RC" "$1"
+        [ -n "$OUT" ] && printf 'stdout: %s\n' "$OUT"
+        [ -n "$ERR" ] && printf 'stderr: %s\n' "$ERR"
+        [ -n "${2:-}" ] && printf '%s\n' "$2"
+        true
+}
+
+_split_args() { # consumes up to "--"; the caller gets the command in CMD
+        CMD=()
+        while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+                shift
+        done
+        [ $# -gt 0 ] && shift
+        CMD=("$@")
+}
+
+expect_exit() {
+        local want=$1 desc=$2
+        shift 2
+        _split_args "$@"
+        run "${CMD[@]}"
+        if [ "$RC" -eq "$want" ]; then
+                _report 0 "$desc"
+        else
+                _report 1 "$desc" "$(_details "$want")"
+        fi
+}
+
+expect_output() {
+        local want=$1 text=$2 desc=$3
+        shift 3
+        _split_args "$@"
+        run "${CMD[@]}"
+        if [ "$RC" -eq "$want" ] && [ "$OUT" = "$text" ]; then
+                _report 0 "$desc"
+        else
+                _report 1 "$desc" "$(_details "$want" "expected stdout: $text")"
+        fi
+}
+
+expect_stdout_match() {
+        local want=$1 re=$2 desc=$3
+        shift 3
+        _split_args "$@"
+        run "${CMD[@]}"
+        if [ "$RC" -eq "$want" ] && [[ $OUT =~ $re ]]; then
+                _report 0 "$desc"
+        else
+                _report 1 "$desc" "$(_details "$want" "expected stdout to match: $re")"
+        fi
+}
+
+expect_stderr_match() {
+        local want=$1 re=$2 desc=$3
+        shift 3
+        _split_args "$@"
+        run "${CMD[@]}"
+        if [ "$RC" -eq "$want" ] && [[ $ERR =~ $re ]]; then
+                _report 0 "$desc"
+        else
+                _report 1 "$desc" "$(_details "$want" "expected stderr to match: $re")"
+        fi
+}
+
+# check STATUS DESC [DIAGNOSTIC]: e.g. check "$([ -f x ]; echo $?)" "x exists"
+check() {
+        if [ "$1" -eq 0 ]; then
+                _report 0 "$2"
+        else
+                _report 1 "$2" "${3:-}"
+        fi
+}
+
+skip_test() {
+        if [ "$MUST_WORK" = 1 ]; then
+                _report 1 "$1" "skipped ($2), but SANDBOX_TESTS_MUST_WORK=1"
+        else
+                tap_n=$((tap_n + 1))
+                printf 'ok %d - %s # SKIP %s\n' "$tap_n" "$1" "$2"
+        fi
+}
+
+skip_all() {
+        if [ "$MUST_WORK" = 1 ]; then
+                printf '1..1\nnot ok 1 - cannot run: %s (SANDBOX_TESTS_MUST_WORK=1 forbids skipping)\n' "$1"
+                exit 1
+        fi
+        printf '1..0 # SKIP %s\n' "$1"
+        exit 77
+}
+
+done_testing() {
+        printf '1..%d\n' "$tap_n"
+        [ "$tap_failed" -eq 0 ]
+        exit $?
+}
+
+# The host must be able to build a sandbox at all; otherwise the whole file is skipped.
+require_sandbox_host() {
+        local v
+        for v in SANDBOXCTL PROBE; do
+                if [ -z "${!v:-}" ]; then
+                        skip_all "\$$v is not set (run through meson test)"
+                fi
+                if [ ! -x "${!v}" ]; then
+                        skip_all "\$$v (${!v}) is not an executable"
+                fi
+        done
+        [ "$(id -u)" -eq 0 ] || skip_all "not root"
+        grep -q '^Seccomp:' /proc/self/status || skip_all "kernel without seccomp"
+        "$PROBE" syscall landlock_create_ruleset 2>/dev/null ||
+                skip_all "Landlock is not available (landlock_create_ruleset fails)"
+        unshare --pid --mount --ipc --uts --net --fork true 2>/dev/null ||
+                skip_all "cannot create pid/mount/ipc/uts/net namespaces"
+        TEST_TMP=$(mktemp -d /tmp/sbxtest.XXXXXX) || skip_all "mktemp failed"
+        chmod 755 "$TEST_TMP"
+}
