@@ -543,9 +543,10 @@ static const SyscallProbe syscall_table[] = {
         { "set_mempolicy", SYS_set_mempolicy, { 99, 0, 0 }, "EINVAL" },
         { "name_to_handle_at", SYS_name_to_handle_at, { AT_FDCWD, BAD, BAD, BAD, 0 }, "EFAULT" },
         /* Only CAP_SYS_BOOT decides these; without it they fail EPERM whether filtered or not,
-         * so they prove nothing about the filter. Listed for completeness. */
+         * so they prove nothing about the filter. Listed for completeness; the arguments are
+         * invalid (bad magic, unknown flags) so that even a privileged caller changes nothing. */
         { "reboot", SYS_reboot, { 0, 0, 0, 0 }, "EPERM without CAP_SYS_BOOT, else EINVAL" },
-        { "kexec_load", SYS_kexec_load, { 0, 0, 0, 0 }, "EPERM (no CAP_SYS_BOOT)" },
+        { "kexec_load", SYS_kexec_load, { 0, 0, 0, 0xffffffffL }, "EPERM without CAP_SYS_BOOT, else EINVAL" },
         /* closed with ENOSYS by pledge, so libc falls back */
         { "clone3", SYS_clone3, { 0, 0 }, "EINVAL" },
         { "openat2", SYS_openat2, { AT_FDCWD, BAD, 0, 0 }, "EINVAL" },

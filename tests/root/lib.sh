@@ -251,4 +251,24 @@ require_sandbox_host() {
                 skip_all "cannot create pid/mount/ipc/uts/net namespaces"
         TEST_TMP=$(mktemp -d /tmp/sbxtest.XXXXXX) || skip_all "mktemp failed"
         chmod 755 "$TEST_TMP"
+        _canary
+}
+
+# The tests make forbidden calls on purpose (kill PID 1, write outside the unveiled paths) and
+# count on the sandbox to stop them. If sandboxctl run does not even give a pid namespace and
+# Landlock, stop before anything can reach the host: a failure, never a skip.
+_canary() {
+        echo canary >"$TEST_TMP/.canary"
+        run "$SANDBOXCTL" run -- "$PROBE" getpid
+        if [ "$RC" -ne 0 ] || [ "$OUT" != 2 ]; then
+                _report 1 "canary: sandboxctl run gives the task PID 2 in its own pid namespace" "$(_details 0)"
+                printf 'Bail out! sandboxctl run does not build a sandbox; not running probes that would reach the host\n'
+                exit 1
+        fi
+        run "$SANDBOXCTL" run -- "$PROBE" read "$TEST_TMP/.canary"
+        if [ "$RC" -ne 13 ]; then
+                _report 1 "canary: a file outside the unveiled paths is not readable (EACCES)" "$(_details 13)"
+                printf 'Bail out! sandboxctl run does not apply Landlock; not running probes that would reach the host\n'
+                exit 1
+        fi
 }
