@@ -139,6 +139,13 @@ u "$EACCES" "rw:DIR: unlink DIR/file (needs c)" --unveil "rw:$T/rw" -- unlink "$
 u "$EACCES" "rw:DIR: mkdir DIR/sub (needs c)" --unveil "rw:$T/rw" -- mkdir "$T/rw/sub"
 u "$EACCES" "rw:DIR: rename inside DIR (needs c)" --unveil "rw:$T/rw" -- rename "$T/rw/file" "$T/rw/file2"
 u "$EACCES" "c:DIR: rename DIR/b out to a non-unveiled dir" --unveil "c:$T/c" -- rename "$T/c/b" "$T/hidden/b"
+mkdir "$T/c2"
+u 0 "c:DIR1 c:DIR2: move a file from DIR1 to DIR2 (reparenting, Landlock REFER)" --unveil "c:$T/c" \
+        --unveil "c:$T/c2" -- rename "$T/c/b" "$T/c2/b"
+cp "$PROBE" "$T/c/prog"
+chmod 755 "$T/c/prog"
+u "$EACCES" "rwc:DIR: a program placed in DIR cannot be executed (no x)" --unveil "rwc:$T/c" -- \
+        exec "$T/c/prog" exit 0
 
 # ------------------------------------------------------------------------------------------
 # x
