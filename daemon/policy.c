@@ -865,6 +865,11 @@ static int parse_assignment(Parser *ps, bool in_section, char *s, SbxError *err)
         for (char *t = strtok_r(value, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
                 if (n >= POLICY_MAX_LIST)
                         return sbx_error(err, E2BIG, "%s: too many entries (at most %d)", key, POLICY_MAX_LIST);
+                /* Only "key =#x" gets here (after whitespace '#' is a comment): refused, since
+                 * the value would read as a comment wherever it is written after a space. */
+                if (t[0] == '#')
+                        return sbx_error(err, EINVAL, "%s: '%.64s': a value cannot start with '#' (a comment needs a "
+                                                      "space before it)", key, t);
                 tok[n++] = t;
         }
         tok[n] = NULL;

@@ -59,6 +59,8 @@ static void test_parse_errors(void) {
                     "t.conf:2: max_tasks: '1000001': expected a number from 0 to 1000000");
         parse_fails("[daemon]\njust words\n", "t.conf:2: 'just words': expected KEY = VALUE or [SECTION]");
         parse_fails("[daemon]\n = x\n", "t.conf:2: missing key before '='");
+        parse_fails("[driver a]\njobs =#x\n",
+                    "t.conf:2: jobs: '#x': a value cannot start with '#' (a comment needs a space before it)");
         parse_fails("[daemon]\nMax_Tasks = 1\n", "t.conf:2: 'Max_Tasks': not a key (keys are lower case, digits and '_')");
 
         parse_fails("[driver a]\npromises = stdio foo\n", "t.conf:2: promises: unknown promise 'foo'");
