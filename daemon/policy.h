@@ -103,7 +103,8 @@ bool policy_landlock_best_effort(const PolicyDriver *d); /* false = Landlock req
 bool policy_unveil_defaults(const PolicyDriver *d);      /* false = the default set is refused */
 
 /* A connecting peer (SO_PEERCRED). uid 0 is always allowed; otherwise its uid must be in
- * allowed_uids or its gid in allowed_gids of [daemon]. */
+ * allowed_uids or its gid in allowed_gids of [daemon]. Names in those lists match only once
+ * policy_resolve() turned them into ids (policy_load does). */
 int policy_check_peer(const Policy *p, uid_t uid, gid_t gid, SbxError *err);
 
 /* Whether a peer may use this driver's policy (call after hello names the driver): allowed_uids
