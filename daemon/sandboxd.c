@@ -40,6 +40,7 @@
 #define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
 #define DEFAULT_STATE_DIR "/run/sandboxd"
 #define MAX_CONNECTIONS 256
+#define MAX_PENDING_PER_CONN 8192 /* waits/stops a single peer may have outstanding */
 #define STOP_DEFAULT_TIMEOUT_MS 5000
 #define STOP_MAX_TIMEOUT_MS (24ull * 3600 * 1000)
 
@@ -80,6 +81,7 @@ struct Conn {
         pid_t pid;
         bool hello;
         bool subscribed;
+        size_t n_pending;
         char *driver;              /* "" for an admin connection (sees every task) */
         Conn *next;
 };
@@ -190,7 +192,20 @@ static void reply_task(Conn *c, uint64_t id, const Task *t) {
         conn_send(c, &f);
 }
 
+static bool pending_full(Conn *c, uint64_t id) {
+        if (c->n_pending < MAX_PENDING_PER_CONN)
+                return false;
+        reply_error(c, id, EAGAIN, "", "too many outstanding requests on this connection");
+        return true;
+}
+
+static void pending_free(Pending *p) {
+        p->conn->n_pending--;
+        free(p);
+}
+
 static void pending_add(Task *t, Conn *c, uint64_t id, int kind) {
+        c->n_pending++;
         Pending *p = xcalloc(1, sizeof(Pending));
         *p = (Pending) { .conn = c, .id = id, .kind = kind, .next = t->pending };
         t->pending = p;
@@ -219,7 +234,7 @@ static void task_save(Task *t) {
 static void task_free(Task *t) {
         for (Pending *p = t->pending, *n; p; p = n) {
                 n = p->next;
-                free(p);
+                pending_free(p);
         }
         sd_event_source_disable_unref(t->pid_src);
         sd_event_source_disable_unref(t->ctl_src);
@@ -327,7 +342,7 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                         destroy = true;
                 } else
                         reply_task(p->conn, p->id, t);
-                free(p);
+                pending_free(p);
         }
         t->pending = NULL;
         if (destroy)
@@ -370,7 +385,7 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                                 Pending *x = *p;
                                 reply_task(x->conn, x->id, t);
                                 *p = x->next;
-                                free(x);
+                                pending_free(x);
                         } else
                                 p = &(*p)->next;
                 }
@@ -750,7 +765,7 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                         return;
                 if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
                         reply_task(c, id, t);
-                else
+                else if (!pending_full(c, id))
                         pending_add(t, c, id, PENDING_WAIT);
                 return;
         case SANDBOXD__V1__REQUEST__OP_STOP: {
@@ -763,6 +778,8 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                         reply_error(c, id, EINVAL, "signal", msg);
                         return;
                 }
+                if (pending_full(c, id))
+                        return;
                 uint64_t timeout = s->timeout_ms ? s->timeout_ms : STOP_DEFAULT_TIMEOUT_MS;
                 if (timeout > STOP_MAX_TIMEOUT_MS)
                         timeout = STOP_MAX_TIMEOUT_MS;
@@ -787,6 +804,8 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                         reply_error(c, id, EBUSY, "force", "the task is running; stop it first or destroy with force");
                         return;
                 }
+                if (pending_full(c, id))
+                        return;
                 t->destroy_after_exit = true;
                 pending_add(t, c, id, PENDING_DESTROY);
                 if (t->cg)
@@ -844,7 +863,7 @@ static void conn_close(Conn *c) {
                         if ((*p)->conn == c) {
                                 Pending *x = *p;
                                 *p = x->next;
-                                free(x);
+                                pending_free(x);
                         } else
                                 p = &(*p)->next;
                 }

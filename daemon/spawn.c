@@ -104,6 +104,66 @@ static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo
         }
 }
 
+/* Compiling a filter costs about 1.5 ms (libseccomp); a daemon starts many tasks with the same
+ * few promise sets. Programs are immutable once compiled, so a small per-process cache keyed by
+ * (promises, flags) hands out copies; the narrowing memfds are sealed, so one per promise set is
+ * shared (dup'ed) by every task. */
+#define COMPILE_CACHE_SIZE 16
+
+static struct {
+        bool used;
+        uint64_t promises;
+        unsigned flags;
+        SeccompProgram prog;
+        int memfd;
+        uint64_t last_use;
+} compile_cache[COMPILE_CACHE_SIZE];
+static uint64_t compile_clock;
+
+static int compile_cached(uint64_t promises, unsigned flags, SeccompProgram *ret, int *ret_memfd, SbxError *err) {
+        size_t victim = 0;
+        int r;
+
+        for (size_t i = 0; i < COMPILE_CACHE_SIZE; i++) {
+                if (compile_cache[i].used && compile_cache[i].promises == promises && compile_cache[i].flags == flags) {
+                        compile_cache[i].last_use = ++compile_clock;
+                        if (ret)
+                                *ret = seccomp_program_copy(&compile_cache[i].prog);
+                        if (ret_memfd) {
+                                if (compile_cache[i].memfd < 0) {
+                                        r = seccomp_program_to_memfd(&compile_cache[i].prog, &compile_cache[i].memfd, err);
+                                        if (r < 0)
+                                                return r;
+                                }
+                                *ret_memfd = fcntl(compile_cache[i].memfd, F_DUPFD_CLOEXEC, 3);
+                                if (*ret_memfd < 0)
+                                        return sbx_error_errno(err, errno, "seccomp: dup");
+                        }
+                        return 0;
+                }
+                if (!compile_cache[i].used || compile_cache[i].last_use < compile_cache[victim].last_use)
+                        victim = i;
+                if (!compile_cache[i].used)
+                        break;
+        }
+
+        SeccompProgram prog = {};
+        r = seccomp_compile_promises(promises, flags, &prog, err);
+        if (r < 0)
+                return r;
+        if (compile_cache[victim].used) {
+                seccomp_program_done(&compile_cache[victim].prog);
+                safe_close(compile_cache[victim].memfd);
+        }
+        compile_cache[victim].used = true;
+        compile_cache[victim].promises = promises;
+        compile_cache[victim].flags = flags;
+        compile_cache[victim].prog = prog;
+        compile_cache[victim].memfd = -1;
+        compile_cache[victim].last_use = 0;
+        return compile_cached(promises, flags, ret, ret_memfd, err);
+}
+
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         _cleanup_(sandbox_prepared_done) SandboxPrepared p = { .landlock_fd = -1, .narrow_fd = -1 };
         ElfInfo elf;
@@ -151,7 +211,7 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                  * libraries; the preload helper narrows to the exact promises after that. */
                 if (narrow)
                         launch |= PROMISE_BIT(PROMISE_RPATH) | PROMISE_BIT(PROMISE_PROT_EXEC);
-                r = seccomp_compile_promises(launch, exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC, &p.launch, err);
+                r = compile_cached(launch, exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC, &p.launch, NULL, err);
                 if (r < 0)
                         return r;
                 p.filter = true;
@@ -162,12 +222,7 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                         p.exec_once = true;
                 }
                 if (narrow) {
-                        SeccompProgram exact = {};
-                        r = seccomp_compile_promises(s->promises, 0, &exact, err);
-                        if (r < 0)
-                                return r;
-                        r = seccomp_program_to_memfd(&exact, &p.narrow_fd, err);
-                        seccomp_program_done(&exact);
+                        r = compile_cached(s->promises, 0, NULL, &p.narrow_fd, err);
                         if (r < 0)
                                 return r;
                 }
