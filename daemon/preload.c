@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "seccomp.h"
+#include "seccomp-program.h"
 
 #define MAX_INSNS BPF_MAXINSNS
 

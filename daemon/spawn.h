@@ -16,7 +16,7 @@
 
 #include "error.h"
 #include "landlock.h"
-#include "seccomp.h"
+#include "seccomp-program.h"
 #include "spec.h"
 
 typedef enum SpawnStep {

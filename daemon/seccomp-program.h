@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/seccomp.h: compile a promise set into a seccomp BPF program (in the parent, with
+/* daemon/seccomp-program.h: compile a promise set into a seccomp BPF program (in the parent, with
  * libseccomp), and load a ready program (in the child, with no allocation and no libseccomp). */
 #pragma once
 

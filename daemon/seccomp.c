@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/seccomp.c: the promise compiler (libseccomp, in the parent) and the loader (no
+ * allocation, no libseccomp: safe between fork and exec).
+ *
+ * The table follows Cosmopolitan's pledge-linux.c (see docs/promises.md for the table as we
+ * implement it and the two places where we differ). Layout of a compiled program:
+ *
+ *   our prologue (8 insns): foreign arch or x32 -> kill the process; nr >= 447 -> ENOSYS
+ *   libseccomp's program:   per-syscall rules (binary tree), default EPERM
+ *
+ * The prologue only jumps within itself or falls through, so prepending it leaves every relative
+ * jump in libseccomp's program valid. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "promises.h"
+#include "seccomp-program.h"
+
+/* The first syscall number Cosmopolitan closes wholesale (memfd_secret on x86_64). */
+#define SYSCALL_NR_NEW 447
+#define X32_SYSCALL_BIT 0x40000000U
+
+#ifndef AT_EMPTY_PATH
+#  define AT_EMPTY_PATH 0x1000
+#endif
+
+/* clone(2) flags. Threads must share VM, FS, FILES, SIGHAND and THREAD. No clone may create a
+ * namespace, be traced or untraced (Cosmopolitan forbids NEWNS, PTRACE and UNTRACED; we forbid
+ * every CLONE_NEW* as well, since unshare and setns are closed anyway). */
+#define CLONE_THREAD_REQUIRED 0x00010f00U
+#define CLONE_FORBIDDEN 0x7e822000U
+
+#define HAS(p) (promises & PROMISE_BIT(PROMISE_##p))
+
+typedef struct Compiler {
+        scmp_filter_ctx ctx;
+        int error;
+        int error_nr;
+} Compiler;
+
+static void add(Compiler *c, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp) {
+        if (c->error)
+                return;
+        int r = seccomp_rule_add_array(c->ctx, action, nr, n, cmp);
+        if (r < 0) {
+                c->error = r;
+                c->error_nr = nr;
+        }
+}
+
+static void allow(Compiler *c, int nr) {
+        add(c, SCMP_ACT_ALLOW, nr, 0, NULL);
+}
+
+static void allow_list(Compiler *c, const int *nrs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                allow(c, nrs[i]);
+}
+
+#define ALLOW_LIST(c, ...)                                                                        \
+        do {                                                                                      \
+                static const int _l[] = { __VA_ARGS__ };                                          \
+                allow_list((c), _l, ELEMENTSOF(_l));                                              \
+        } while (0)
+
+static void allow1(Compiler *c, int nr, struct scmp_arg_cmp a) {
+        add(c, SCMP_ACT_ALLOW, nr, 1, &a);
+}
+
+static void allow2(Compiler *c, int nr, struct scmp_arg_cmp a, struct scmp_arg_cmp b) {
+        struct scmp_arg_cmp v[] = { a, b };
+        add(c, SCMP_ACT_ALLOW, nr, 2, v);
+}
+
+static void allow3(Compiler *c, int nr, struct scmp_arg_cmp a, struct scmp_arg_cmp b, struct scmp_arg_cmp d) {
+        struct scmp_arg_cmp v[] = { a, b, d };
+        add(c, SCMP_ACT_ALLOW, nr, 3, v);
+}
+
+/* Argument N equals one of the values. Comparisons are on the whole 64-bit register: a value
+ * with high bits set never matches, so nothing the kernel truncates to 32 bits slips through. */
+static void allow_arg_in(Compiler *c, int nr, unsigned arg, const uint64_t *vals, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                allow1(c, nr, SCMP_CMP(arg, SCMP_CMP_EQ, vals[i]));
+}
+
+#define ALLOW_ARG_IN(c, nr, arg, ...)                                                             \
+        do {                                                                                      \
+                static const uint64_t _v[] = { __VA_ARGS__ };                                     \
+                allow_arg_in((c), (nr), (arg), _v, ELEMENTSOF(_v));                               \
+        } while (0)
+
+/* ---------------------------------------------------------------------------------------- */
+/* Argument-checked rules shared by several promises.                                         */
+
+/* open(path, flags, mode) / openat(dirfd, path, flags, mode): flags are arg 1 / 2, mode 2 / 3.
+ * The kernel's __O_TMPFILE bit alone (glibc's __O_TMPFILE also includes O_DIRECTORY, which must
+ * stay allowed for rpath), and O_TMPFILE as a whole. */
+#define O_TMPFILE_BIT 020000000
+#define O_TMPFILE_FULL (O_TMPFILE_BIT | O_DIRECTORY)
+
+static void open_rule(Compiler *c, uint64_t mask, uint64_t value) {
+        allow1(c, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, mask, value));
+        allow1(c, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, mask, value));
+}
+
+static void open_rpath(Compiler *c) {
+        /* Read-only: O_RDONLY, and none of O_CREAT, O_TRUNC, O_TMPFILE. */
+        open_rule(c, O_ACCMODE | O_CREAT | O_TRUNC | O_TMPFILE_BIT, O_RDONLY);
+}
+
+static void open_wpath(Compiler *c) {
+        /* Write: O_WRONLY or O_RDWR, O_TRUNC allowed, no O_CREAT or O_TMPFILE. */
+        open_rule(c, O_ACCMODE | O_CREAT | O_TMPFILE_BIT, O_WRONLY);
+        open_rule(c, O_ACCMODE | O_CREAT | O_TMPFILE_BIT, O_RDWR);
+}
+
+static void open_cpath(Compiler *c) {
+        /* Create: O_CREAT, or the whole of O_TMPFILE; any access mode; no set-id or sticky mode. */
+        const uint64_t suid = 07000;
+        allow2(c, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), SCMP_A2(SCMP_CMP_MASKED_EQ, suid, 0));
+        allow2(c, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, O_TMPFILE_FULL, O_TMPFILE_FULL),
+               SCMP_A2(SCMP_CMP_MASKED_EQ, suid, 0));
+        allow2(c, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), SCMP_A3(SCMP_CMP_MASKED_EQ, suid, 0));
+        allow2(c, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, O_TMPFILE_FULL, O_TMPFILE_FULL),
+               SCMP_A3(SCMP_CMP_MASKED_EQ, suid, 0));
+        allow1(c, SCMP_SYS(creat), SCMP_A1(SCMP_CMP_MASKED_EQ, suid, 0));
+}
+
+static void chmod_rule(Compiler *c) {
+        /* No setuid, setgid or sticky bit. */
+        allow1(c, SCMP_SYS(chmod), SCMP_A1(SCMP_CMP_MASKED_EQ, 07000, 0));
+        allow1(c, SCMP_SYS(fchmod), SCMP_A1(SCMP_CMP_MASKED_EQ, 07000, 0));
+        allow1(c, SCMP_SYS(fchmodat), SCMP_A2(SCMP_CMP_MASKED_EQ, 07000, 0));
+}
+
+static void socket_rule(Compiler *c, const uint64_t *families, size_t nf, const uint64_t *types, size_t nt,
+                        const uint64_t *protos, size_t np) {
+        const uint64_t type_mask = 0xffffffffU & ~(uint64_t) (SOCK_CLOEXEC | SOCK_NONBLOCK);
+        for (size_t f = 0; f < nf; f++)
+                for (size_t t = 0; t < nt; t++)
+                        for (size_t p = 0; p < np; p++)
+                                allow3(c, SCMP_SYS(socket), SCMP_A0(SCMP_CMP_EQ, families[f]),
+                                       SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, types[t]),
+                                       SCMP_A2(SCMP_CMP_EQ, protos[p]));
+}
+
+static void sockopt_rules(Compiler *c) {
+        /* As Cosmopolitan: any listed level with any listed option (not paired per level). */
+        static const uint64_t set_levels[] = { 0 /* SOL_IP */, 1 /* SOL_SOCKET */, 6 /* SOL_TCP */, 41 /* SOL_IPV6 */ };
+        static const uint64_t set_opts[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x09, 0x0b,
+                                             0x0c, 0x0f, 0x13, 0x14, 0x15, 0x17, 0x1a, 0x1e };
+        static const uint64_t get_levels[] = { 1 /* SOL_SOCKET */, 6 /* SOL_TCP */ };
+        static const uint64_t get_opts[] = { 0x03 /* SO_TYPE */,      0x04 /* SO_ERROR */,   0x0f /* SO_REUSEPORT */,
+                                             0x02 /* SO_REUSEADDR */, 0x09 /* SO_KEEPALIVE */, 0x14 /* SO_RCVTIMEO */,
+                                             0x15 /* SO_SNDTIMEO */ };
+
+        for (size_t l = 0; l < ELEMENTSOF(set_levels); l++)
+                for (size_t o = 0; o < ELEMENTSOF(set_opts); o++)
+                        allow2(c, SCMP_SYS(setsockopt), SCMP_A1(SCMP_CMP_EQ, set_levels[l]),
+                               SCMP_A2(SCMP_CMP_EQ, set_opts[o]));
+        for (size_t l = 0; l < ELEMENTSOF(get_levels); l++)
+                for (size_t o = 0; o < ELEMENTSOF(get_opts); o++)
+                        allow2(c, SCMP_SYS(getsockopt), SCMP_A1(SCMP_CMP_EQ, get_levels[l]),
+                               SCMP_A2(SCMP_CMP_EQ, get_opts[o]));
+        allow1(c, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, 0x8905 /* SIOCATMARK */));
+}
+
+static const uint64_t inet_families[] = { AF_INET, AF_INET6 };
+static const uint64_t stream_dgram[] = { SOCK_STREAM, SOCK_DGRAM };
+static const uint64_t stream_only[] = { SOCK_STREAM };
+static const uint64_t inet_protos[] = { 0, 1 /* ICMP */, 6 /* TCP */, 17 /* UDP */ };
+static const uint64_t anet_protos[] = { 0, 1 /* ICMP */, 6 /* TCP */ };
+
+/* ---------------------------------------------------------------------------------------- */
+/* The promises.                                                                              */
+
+static void add_stdio(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall), SCMP_SYS(exit_group), SCMP_SYS(sched_yield),
+                   SCMP_SYS(sched_getaffinity), SCMP_SYS(sched_setaffinity), SCMP_SYS(clock_getres),
+                   SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(close),
+                   SCMP_SYS(close_range), SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(pread64), SCMP_SYS(preadv),
+                   SCMP_SYS(preadv2), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(pwritev),
+                   SCMP_SYS(pwritev2), SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(fchdir),
+                   SCMP_SYS(fstat), SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(sysinfo),
+                   SCMP_SYS(getrandom), SCMP_SYS(getgroups), SCMP_SYS(getpgid), SCMP_SYS(getpgrp), SCMP_SYS(getpid),
+                   SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(getgid), SCMP_SYS(geteuid), SCMP_SYS(getegid),
+                   SCMP_SYS(getsid), SCMP_SYS(getppid), SCMP_SYS(getrlimit), SCMP_SYS(getresuid),
+                   SCMP_SYS(getresgid), SCMP_SYS(getitimer), SCMP_SYS(setitimer), SCMP_SYS(alarm), SCMP_SYS(pause),
+                   SCMP_SYS(timerfd_create), SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
+                   SCMP_SYS(copy_file_range), SCMP_SYS(sendfile), SCMP_SYS(splice), SCMP_SYS(vmsplice),
+                   SCMP_SYS(tee), SCMP_SYS(lseek), SCMP_SYS(gettimeofday), SCMP_SYS(brk), SCMP_SYS(msync),
+                   SCMP_SYS(mlock), SCMP_SYS(mlock2), SCMP_SYS(munlock), SCMP_SYS(mremap), SCMP_SYS(munmap),
+                   SCMP_SYS(mincore), SCMP_SYS(madvise), SCMP_SYS(fadvise64), SCMP_SYS(migrate_pages),
+                   SCMP_SYS(sync_file_range), SCMP_SYS(set_tid_address), SCMP_SYS(membarrier), SCMP_SYS(pipe),
+                   SCMP_SYS(pipe2), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+                   SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
+                   SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2), SCMP_SYS(recvfrom), SCMP_SYS(shutdown),
+                   SCMP_SYS(eventfd), SCMP_SYS(eventfd2), SCMP_SYS(signalfd), SCMP_SYS(signalfd4),
+                   SCMP_SYS(rt_sigaction), SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigsuspend),
+                   SCMP_SYS(rt_sigpending), SCMP_SYS(rt_sigtimedwait), SCMP_SYS(tkill), SCMP_SYS(socketpair),
+                   SCMP_SYS(getrusage), SCMP_SYS(times), SCMP_SYS(umask), SCMP_SYS(wait4), SCMP_SYS(uname),
+                   SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(getcpu),
+                   SCMP_SYS(rseq));
+
+        /* mmap: prot within READ|WRITE, no MAP_LOCKED or MAP_NONBLOCK. mprotect: READ|WRITE. */
+        allow2(c, SCMP_SYS(mmap), SCMP_A2(SCMP_CMP_MASKED_EQ, ~(uint64_t) (PROT_READ | PROT_WRITE), 0),
+               SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK, 0));
+        allow1(c, SCMP_SYS(mprotect), SCMP_A2(SCMP_CMP_MASKED_EQ, ~(uint64_t) (PROT_READ | PROT_WRITE), 0));
+
+        /* fcntl: F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC. */
+        allow1(c, SCMP_SYS(fcntl), SCMP_A1(SCMP_CMP_LT, 5));
+        allow1(c, SCMP_SYS(fcntl), SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
+
+        /* ioctl: FIONREAD, FIONBIO, FIOCLEX, FIONCLEX. */
+        ALLOW_ARG_IN(c, SCMP_SYS(ioctl), 1, 0x541b, 0x5421, 0x5451, 0x5450);
+
+        /* sendto on a connected socket only (no destination address). */
+        allow1(c, SCMP_SYS(sendto), SCMP_A4(SCMP_CMP_EQ, 0));
+
+        /* kill and tgkill: only the task itself (its pid, patched in before loading). */
+        allow1(c, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, SECCOMP_PID_PLACEHOLDER));
+        allow1(c, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, SECCOMP_PID_PLACEHOLDER));
+
+        /* prctl: PR_SET_NAME, PR_GET_NAME, PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAPBSET_READ,
+         * PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS. */
+        ALLOW_ARG_IN(c, SCMP_SYS(prctl), 0, 15, 16, 21, 22, 23, 24, 38);
+
+        /* clone: threads only. */
+        allow1(c, SCMP_SYS(clone),
+               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD_REQUIRED | CLONE_FORBIDDEN, CLONE_THREAD_REQUIRED));
+
+        /* prlimit64: read only (new_limit NULL). */
+        allow1(c, SCMP_SYS(prlimit64), SCMP_A2(SCMP_CMP_EQ, 0));
+
+        /* Our addition: glibc >= 2.33 implements fstat(fd) as newfstatat(fd, "", buf,
+         * AT_EMPTY_PATH). Without this, plain stdio breaks fstat() in every glibc program. See
+         * docs/promises.md for what it costs. */
+        allow1(c, SCMP_SYS(newfstatat), SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+}
+
+static void add_rpath(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(chdir), SCMP_SYS(getcwd), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(fstat),
+                   SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(access), SCMP_SYS(faccessat),
+                   SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(statfs),
+                   SCMP_SYS(fstatfs), SCMP_SYS(getdents64), SCMP_SYS(getdents));
+        open_rpath(c);
+}
+
+static void add_wpath(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(getcwd), SCMP_SYS(stat), SCMP_SYS(lstat), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+                   SCMP_SYS(statx), SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
+                   SCMP_SYS(readlinkat), SCMP_SYS(truncate));
+        open_wpath(c);
+        chmod_rule(c);
+}
+
+static void add_cpath(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(link), SCMP_SYS(linkat),
+                   SCMP_SYS(symlink), SCMP_SYS(symlinkat), SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rmdir),
+                   SCMP_SYS(mkdir), SCMP_SYS(mkdirat));
+        open_cpath(c);
+}
+
+static void add_inet_like(Compiler *c, bool anet) {
+        if (anet) {
+                ALLOW_LIST(c, SCMP_SYS(listen), SCMP_SYS(bind), SCMP_SYS(sendto), SCMP_SYS(accept),
+                           SCMP_SYS(accept4), SCMP_SYS(getpeername), SCMP_SYS(getsockname));
+                socket_rule(c, inet_families, ELEMENTSOF(inet_families), stream_only, ELEMENTSOF(stream_only),
+                            anet_protos, ELEMENTSOF(anet_protos));
+        } else {
+                ALLOW_LIST(c, SCMP_SYS(listen), SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(accept),
+                           SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(getpeername), SCMP_SYS(getsockname));
+                socket_rule(c, inet_families, ELEMENTSOF(inet_families), stream_dgram, ELEMENTSOF(stream_dgram),
+                            inet_protos, ELEMENTSOF(inet_protos));
+        }
+        sockopt_rules(c);
+}
+
+static void add_unix(Compiler *c) {
+        static const uint64_t fam[] = { AF_UNIX }, proto[] = { 0 };
+        ALLOW_LIST(c, SCMP_SYS(listen), SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(accept),
+                   SCMP_SYS(accept4), SCMP_SYS(getpeername), SCMP_SYS(getsockname));
+        socket_rule(c, fam, 1, stream_dgram, ELEMENTSOF(stream_dgram), proto, 1);
+        sockopt_rules(c);
+}
+
+static void add_dns(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(bind), SCMP_SYS(sendto), SCMP_SYS(connect), SCMP_SYS(recvfrom),
+                   SCMP_SYS(newfstatat), SCMP_SYS(read), SCMP_SYS(close), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg));
+        socket_rule(c, inet_families, ELEMENTSOF(inet_families), stream_dgram, ELEMENTSOF(stream_dgram), inet_protos,
+                    ELEMENTSOF(inet_protos));
+        sockopt_rules(c);
+        open_rpath(c);
+}
+
+static void add_proc(Compiler *c) {
+        ALLOW_LIST(c, SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(kill), SCMP_SYS(tgkill), SCMP_SYS(setsid),
+                   SCMP_SYS(setpgid), SCMP_SYS(prlimit64), SCMP_SYS(setrlimit), SCMP_SYS(getpriority),
+                   SCMP_SYS(setpriority), SCMP_SYS(ioprio_get), SCMP_SYS(ioprio_set), SCMP_SYS(sched_getscheduler),
+                   SCMP_SYS(sched_setscheduler), SCMP_SYS(sched_get_priority_min),
+                   SCMP_SYS(sched_get_priority_max), SCMP_SYS(sched_getparam), SCMP_SYS(sched_setparam));
+        allow1(c, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_FORBIDDEN, 0));
+}
+
+int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *ret, SbxError *err) {
+        Compiler c = {};
+        int r;
+
+        if (promises & ~(PROMISE_BIT(_PROMISE_MAX) - 1))
+                return sbx_error(err, EINVAL, "seccomp: unknown promise bits 0x%" PRIx64, promises);
+
+        c.ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+        if (!c.ctx)
+                return sbx_error(err, ENOMEM, "seccomp: cannot create a filter context");
+
+        r = seccomp_attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+        if (r >= 0)
+                r = seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0) {
+                seccomp_release(c.ctx);
+                return sbx_error_errno(err, -r, "seccomp: filter attributes");
+        }
+
+        /* Always: exit (so that even the empty promise set can end), arch_prctl (x86_64 TLS). */
+        allow(&c, SCMP_SYS(exit));
+        allow(&c, SCMP_SYS(arch_prctl));
+
+        /* Closed with ENOSYS so that libc falls back to the older calls we can check. */
+        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, NULL);
+        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(memfd_create), 0, NULL);
+
+        if (HAS(STDIO))
+                add_stdio(&c);
+        if (HAS(RPATH))
+                add_rpath(&c);
+        if (HAS(WPATH))
+                add_wpath(&c);
+        if (HAS(CPATH))
+                add_cpath(&c);
+        if (HAS(DPATH))
+                ALLOW_LIST(&c, SCMP_SYS(mknod), SCMP_SYS(mknodat));
+        if (HAS(FLOCK)) {
+                allow(&c, SCMP_SYS(flock));
+                /* F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW */
+                ALLOW_ARG_IN(&c, SCMP_SYS(fcntl), 1, 5, 6, 7, 0x24, 0x25, 0x26);
+        }
+        if (HAS(FATTR)) {
+                ALLOW_LIST(&c, SCMP_SYS(utime), SCMP_SYS(utimes), SCMP_SYS(futimesat), SCMP_SYS(utimensat));
+                chmod_rule(&c);
+        }
+        if (HAS(CHOWN))
+                ALLOW_LIST(&c, SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat));
+        if (HAS(TTY))
+                /* TCGETS TCSETS TCSETSW TCSETSF TIOCGWINSZ TIOCSWINSZ TIOCSPGRP TIOCGPGRP TCFLSH
+                 * TCXONC TCSBRK TIOCSBRK (never TIOCSTI) */
+                ALLOW_ARG_IN(&c, SCMP_SYS(ioctl), 1, 0x5401, 0x5402, 0x5403, 0x5404, 0x5413, 0x5414, 0x5410,
+                             0x540f, 0x540b, 0x540a, 0x5409, 0x5427);
+        if (HAS(INET))
+                add_inet_like(&c, false);
+        if (HAS(ANET))
+                add_inet_like(&c, true);
+        if (HAS(UNIX))
+                add_unix(&c);
+        if (HAS(DNS))
+                add_dns(&c);
+        if (HAS(RECVFD))
+                ALLOW_LIST(&c, SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg));
+        if (HAS(SENDFD))
+                ALLOW_LIST(&c, SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg));
+        if (HAS(PROC))
+                add_proc(&c);
+        /* PROMISE_THREAD grants nothing: threads come from stdio's clone rule. */
+        if (HAS(ID))
+                ALLOW_LIST(&c, SCMP_SYS(setuid), SCMP_SYS(setreuid), SCMP_SYS(setresuid), SCMP_SYS(setgid),
+                           SCMP_SYS(setregid), SCMP_SYS(setresgid), SCMP_SYS(setgroups), SCMP_SYS(setfsuid),
+                           SCMP_SYS(setfsgid), SCMP_SYS(prlimit64), SCMP_SYS(setrlimit), SCMP_SYS(getpriority),
+                           SCMP_SYS(setpriority));
+        if (HAS(SETTIME))
+                ALLOW_LIST(&c, SCMP_SYS(settimeofday), SCMP_SYS(clock_adjtime));
+        if (HAS(EXEC) || (flags & SECCOMP_COMPILE_ALLOW_EXEC))
+                ALLOW_LIST(&c, SCMP_SYS(execve), SCMP_SYS(execveat));
+        if (HAS(PROT_EXEC)) {
+                allow(&c, SCMP_SYS(mprotect));
+                allow1(&c, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK | MAP_HUGETLB, 0));
+        }
+        if (HAS(UNVEIL))
+                ALLOW_LIST(&c, SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
+                           SCMP_SYS(landlock_restrict_self));
+        if (HAS(VMINFO))
+                allow(&c, SCMP_SYS(sched_yield));
+        if (HAS(TMPPATH))
+                ALLOW_LIST(&c, SCMP_SYS(lstat), SCMP_SYS(unlink), SCMP_SYS(unlinkat));
+
+        if (c.error < 0) {
+                char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, c.error_nr);
+                r = sbx_error_errno(err, -c.error, "seccomp: rule for %s", name ?: "?");
+                free(name);
+                seccomp_release(c.ctx);
+                return r;
+        }
+
+        /* libseccomp 2.5 can only export to a file descriptor. */
+        _cleanup_close_ int fd = memfd_create("sandbox-bpf", MFD_CLOEXEC);
+        if (fd < 0) {
+                r = sbx_error_errno(err, errno, "seccomp: memfd_create");
+                seccomp_release(c.ctx);
+                return r;
+        }
+        r = seccomp_export_bpf(c.ctx, fd);
+        seccomp_release(c.ctx);
+        if (r < 0)
+                return sbx_error_errno(err, -r, "seccomp: export");
+
+        off_t size = lseek(fd, 0, SEEK_END);
+        if (size <= 0 || size % (off_t) sizeof(struct sock_filter) != 0)
+                return sbx_error(err, EBADMSG, "seccomp: libseccomp exported %lld bytes", (long long) size);
+        size_t body = (size_t) size / sizeof(struct sock_filter);
+
+        /* Our prologue, see the top of this file. Offsets are relative to the next insn. */
+        const struct sock_filter prologue[] = {
+                /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+                /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                /* 3 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 3, 0),
+                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SYSCALL_NR_NEW, 1, 0),
+                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JA, 2, 0, 0),
+                /* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+                /* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        };
+        size_t total = ELEMENTSOF(prologue) + body;
+        if (total > BPF_MAXINSNS)
+                return sbx_error(err, E2BIG, "seccomp: filter has %zu instructions (at most %d)", total, BPF_MAXINSNS);
+
+        struct sock_filter *insns = xmalloc(total * sizeof(*insns));
+        memcpy(insns, prologue, sizeof(prologue));
+        size_t got = 0;
+        while (got < (size_t) size) {
+                ssize_t n = pread(fd, (char *) (insns + ELEMENTSOF(prologue)) + got, (size_t) size - got, (off_t) got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        free(insns);
+                        return sbx_error_errno(err, n < 0 ? errno : EIO, "seccomp: reading the exported filter");
+                }
+                got += (size_t) n;
+        }
+
+        *ret = (SeccompProgram) { .insns = insns, .len = total };
+        return 0;
+}
+
+int seccomp_exec_once_program(SeccompProgram *ret, SbxError *err) {
+        const struct sock_filter prog[] = {
+                /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+                /* 2 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+                /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 4, 0), /* -> 9 kill */
+                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 2, 0),     /* -> 8 notify */
+                /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 1, 0),   /* -> 8 notify */
+                /* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+                /* 8 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+                /* 9 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        };
+        (void) err;
+        ret->insns = xmalloc(sizeof(prog));
+        memcpy(ret->insns, prog, sizeof(prog));
+        ret->len = ELEMENTSOF(prog);
+        return 0;
+}
+
+size_t seccomp_program_patch_pid(SeccompProgram *p, pid_t pid) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->len; i++)
+                if (BPF_CLASS(p->insns[i].code) == BPF_JMP && p->insns[i].k == SECCOMP_PID_PLACEHOLDER) {
+                        p->insns[i].k = (uint32_t) pid;
+                        n++;
+                }
+        return n;
+}
+
+int seccomp_program_load(const SeccompProgram *p, unsigned flags) {
+        struct sock_fprog prog = { .len = (unsigned short) p->len, .filter = p->insns };
+        long r;
+
+        if (flags == 0)
+                r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+        else
+                r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+        if (r < 0)
+                return -errno;
+        return (int) r;
+}
+
+int seccomp_program_to_memfd(const SeccompProgram *p, int *ret_fd, SbxError *err) {
+        _cleanup_close_ int fd = memfd_create("sandbox-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "seccomp: memfd_create");
+        size_t size = p->len * sizeof(struct sock_filter), done = 0;
+        while (done < size) {
+                ssize_t n = write(fd, (const char *) p->insns + done, size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return sbx_error_errno(err, n < 0 ? errno : EIO, "seccomp: writing the filter memfd");
+                done += (size_t) n;
+        }
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return sbx_error_errno(err, errno, "seccomp: sealing the filter memfd");
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void seccomp_program_done(SeccompProgram *p) {
+        if (!p)
+                return;
+        free(p->insns);
+        p->insns = NULL;
+        p->len = 0;
+}
+
+SeccompProgram seccomp_program_copy(const SeccompProgram *p) {
+        SeccompProgram c = { .len = p->len };
+        if (p->len) {
+                c.insns = xmalloc(p->len * sizeof(*p->insns));
+                memcpy(c.insns, p->insns, p->len * sizeof(*p->insns));
+        }
+        return c;
+}
