@@ -71,6 +71,14 @@ static void help(void) {
                "  --env KEY=VALUE          add to the task's environment (repeatable)\n"
                "  --stdout FILE, --stderr FILE  append output to FILE (or write to a FIFO)\n"
                "\n"
+               "Resource options for start (the task's cgroup):\n"
+               "  --memory-max SIZE        hard memory limit (bytes, or with K, M, G suffix)\n"
+               "  --memory-low SIZE        memory protection (soft limit on cgroup v1)\n"
+               "  --cpu-weight N           1..10000 (cgroup v2 cpu.weight; 100 is the default share)\n"
+               "  --cpu-quota PERCENT      CPU time per period, e.g. 50%% or 150%% (period 100ms)\n"
+               "  --allowed-cpus LIST      cpuset, e.g. 0-1,3\n"
+               "  --tasks-max N            at most N processes and threads\n"
+               "\n"
                "Exit status: the command's, 128+N if killed by signal N, 125 if the sandbox could not be\n"
                "built, 126 if the command cannot be executed, 127 if it was not found, 2 on bad usage.\n"
                "See sandboxctl(1).\n",
@@ -786,7 +794,100 @@ static int verb_simple(int argc, char **argv) {
         return code;
 }
 
+/* "64M", "1G", "4096": bytes. */
+static int parse_size(const char *s, uint64_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s || s[0] == '-')
+                return -EINVAL;
+        uint64_t mul = 1;
+        switch (*end) {
+        case 0:
+                break;
+        case 'k': case 'K':
+                mul = UINT64_C(1) << 10;
+                break;
+        case 'm': case 'M':
+                mul = UINT64_C(1) << 20;
+                break;
+        case 'g': case 'G':
+                mul = UINT64_C(1) << 30;
+                break;
+        case 't': case 'T':
+                mul = UINT64_C(1) << 40;
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (*end && end[1] && !(strchr("iI", end[1]) && !end[2]) && !(strchr("bB", end[1]) && !end[2]))
+                return -EINVAL;
+        if (v == 0 || v > UINT64_MAX / mul)
+                return -ERANGE;
+        *ret = v * mul;
+        return 0;
+}
+
+static int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resources *res) {
+        char *end;
+        unsigned long long n;
+        if (streq(opt, "--memory-max") || streq(opt, "--memory-low")) {
+                uint64_t b;
+                if (parse_size(v, &b) < 0) {
+                        error_line("%s: '%s': expected a size in bytes, e.g. 268435456, 256M or 1G", opt, v);
+                        return -EINVAL;
+                }
+                if (streq(opt, "--memory-max"))
+                        res->memory_max_bytes = b;
+                else
+                        res->memory_low_bytes = b;
+        } else if (streq(opt, "--cpu-weight")) {
+                errno = 0;
+                n = strtoull(v, &end, 10);
+                if (errno || *end || v[0] == '-' || n < 1 || n > 10000) {
+                        error_line("%s: '%s': expected 1 to 10000", opt, v);
+                        return -EINVAL;
+                }
+                res->cpu_weight = n;
+        } else if (streq(opt, "--cpu-quota")) {
+                errno = 0;
+                n = strtoull(v, &end, 10);
+                if (errno || v[0] == '-' || end == v || (*end && !streq(end, "%")) || n < 1 || n > 100000) {
+                        error_line("%s: '%s': expected a percentage of one CPU, e.g. 50%% or 200%%", opt, v);
+                        return -EINVAL;
+                }
+                res->cpu_period_us = 100000;
+                res->cpu_quota_us = n * 1000;
+        } else if (streq(opt, "--allowed-cpus")) {
+                if (!v[0] || strlen(v) > 255 || strspn(v, "0123456789,-") != strlen(v)) {
+                        error_line("%s: '%s': expected a CPU list, e.g. 0-1,3", opt, v);
+                        return -EINVAL;
+                }
+                res->allowed_cpus = (char *) v;
+        } else if (streq(opt, "--tasks-max")) {
+                errno = 0;
+                n = strtoull(v, &end, 10);
+                if (errno || *end || v[0] == '-' || n < 1) {
+                        error_line("%s: '%s': expected a positive number", opt, v);
+                        return -EINVAL;
+                }
+                res->tasks_max = n;
+        } else
+                return 0;
+        return 1;
+}
+
+static bool is_resource_option(const char *o) {
+        return streq(o, "--memory-max") || streq(o, "--memory-low") || streq(o, "--cpu-weight") ||
+               streq(o, "--cpu-quota") || streq(o, "--allowed-cpus") || streq(o, "--tasks-max");
+}
+
 static int verb_start(int argc, char **argv) {
+        /* Declared before any goto: their cleanups run on every path. */
+        _cleanup_free_ char *here = NULL;
+        _cleanup_close_ int in_fd = -1, out_fd = -1, err_fd = -1;
+        Sandboxd__V1__Resources res = SANDBOXD__V1__RESOURCES__INIT;
+        bool has_res = false;
         RunArgs a = {};
         SbxError err = {};
         const char *name = NULL;
@@ -817,7 +918,19 @@ static int verb_start(int argc, char **argv) {
                         arg_driver = argv[k] + 9;
                 else if (streq(argv[k], "--json"))
                         arg_json = true;
-                else
+                else if (is_resource_option(argv[k])) {
+                        if (k + 1 >= argc || streq(argv[k + 1], "--")) {
+                                error_line("%s: missing argument", argv[k]);
+                                strv_free(rest);
+                                return EXIT_USAGE;
+                        }
+                        if (parse_resource(argv[k], argv[k + 1], &res) < 0) {
+                                strv_free(rest);
+                                return EXIT_USAGE;
+                        }
+                        has_res = true;
+                        k++;
+                } else
                         strv_push(&rest, argv[k]);
         }
         for (; k < argc; k++)
@@ -872,7 +985,8 @@ static int verb_start(int argc, char **argv) {
                 else if (streq(o, "--env"))
                         strv_push(&env, v), j++;
         }
-        _cleanup_free_ char *here = cwd ? NULL : getcwd(NULL, 0);
+        if (!cwd)
+                here = getcwd(NULL, 0);
         if (!env)
                 env = xcalloc(1, sizeof(char *));
         strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -899,9 +1013,11 @@ static int verb_start(int argc, char **argv) {
         sr.tcp_connect = (char *) tcp_connect;
         sr.stdout_path = (char *) "";
         sr.stderr_path = (char *) "";
+        if (has_res)
+                sr.resources = &res;
 
         /* The task's stdio: /dev/null, or the files named here, opened by us (the caller). */
-        _cleanup_close_ int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC), out_fd = -1, err_fd = -1;
+        in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (a.stdout_path && open_output(a.stdout_path, &out_fd, &err) < 0) {
                 error_line("--stdout: %s", err.msg);
                 code = EXIT_SETUP;

@@ -439,14 +439,9 @@ static int task_stop(Task *t, int sig, uint64_t timeout_ms) {
 /* ---------------------------------------------------------------------------------------- */
 /* Start                                                                                      */
 
-static const SeccompProgram *cached_compile(Daemon *d, uint64_t key) {
-        (void) d;
-        (void) key;
-        return NULL;
-}
-
 static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err) {
-        int r = policy_check_path_beneath(d->policy, path, err);
+        /* /dev/null, or a file in one of Nomad's alloc log directories (policy log_dirs). */
+        int r = policy_check_log_path(d->policy, path, err);
         if (r < 0)
                 return r;
         /* No symlink anywhere: a task must not be able to redirect this root open (exec2's
@@ -487,6 +482,30 @@ static void limits_from_request(const Sandboxd__V1__Resources *res, CgroupLimits
         l->cpu_period_us = res->cpu_period_us;
         snprintf(l->allowed_cpus, sizeof(l->allowed_cpus), "%s", res->allowed_cpus);
         l->tasks_max = res->tasks_max;
+}
+
+/* Names of the limits asked for that the cgroup backend cannot enforce here. */
+static size_t limits_unenforced(Daemon *d, const CgroupLimits *l, const char **out, size_t n) {
+        const char *enforced[16];
+        size_t ne = cgroup_manager_enforced(d->cgroups, enforced, ELEMENTSOF(enforced)), k = 0;
+        const struct {
+                const char *name;
+                bool asked;
+        } asked[] = {
+                { "memory_max", l->memory_max > 0 },     { "memory_low", l->memory_low > 0 },
+                { "cpu_weight", l->cpu_weight > 0 },     { "cpu_quota", l->cpu_quota_us > 0 },
+                { "allowed_cpus", l->allowed_cpus[0] }, { "tasks_max", l->tasks_max > 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(asked); i++) {
+                if (!asked[i].asked)
+                        continue;
+                bool ok = false;
+                for (size_t j = 0; j < ne && !ok; j++)
+                        ok = streq(enforced[j], asked[i].name);
+                if (!ok && k < n)
+                        out[k++] = asked[i].name;
+        }
+        return k;
 }
 
 static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *userdata) {
@@ -547,6 +566,22 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 return;
         }
 
+        /* Resource limits this host cannot enforce are refused unless the policy allows them;
+         * a cgroup Nomad created must lie beneath nomad_cgroup_parent. */
+        CgroupLimits limits;
+        limits_from_request(req->resources, &limits);
+        const char *unenforced[8];
+        size_t n_unenforced = limits_unenforced(d, &limits, unenforced, ELEMENTSOF(unenforced));
+        if (policy_check_limits(pd, unenforced, n_unenforced, &err) < 0) {
+                reply_error(c, id, EPERM, "resources", err.msg);
+                return;
+        }
+        if (req->resources && req->resources->cgroup_path[0] &&
+            policy_check_cgroup_path(d->policy, req->resources->cgroup_path, &err) < 0) {
+                reply_error(c, id, EPERM, "resources.cgroup_path", err.msg);
+                return;
+        }
+
         if (n_fds == 3) {
                 s.stdin_fd = fds[0];
                 s.stdout_fd = fds[1];
@@ -572,7 +607,6 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, r, "", err.msg);
                 return;
         }
-        (void) cached_compile;
 
         Task *t = xcalloc(1, sizeof(Task));
         t->d = d;
@@ -610,8 +644,6 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 return;
         }
 
-        CgroupLimits limits;
-        limits_from_request(req->resources, &limits);
         r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
         if (r < 0) {
                 reply_error(c, id, r, "resources", err.msg);
@@ -880,6 +912,7 @@ static void conn_close(Conn *c) {
 }
 
 static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
+        SbxError err = {};
         Daemon *d = c->d;
         char msg[256];
 
@@ -900,6 +933,13 @@ static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
         if (h->driver[0] && !policy_driver(d->policy, h->driver)) {
                 snprintf(msg, sizeof(msg), "no policy for driver '%.64s' in %s", h->driver, d->config_path);
                 reply_error(c, 0, EPERM, "driver", msg);
+                conn_close(c);
+                return;
+        }
+        if (h->driver[0] && policy_check_driver_peer(policy_driver(d->policy, h->driver), c->uid, c->gid, &err) < 0) {
+                log_warning("refused peer pid %d uid %u for driver '%.64s': %s", (int) c->pid, (unsigned) c->uid,
+                            h->driver, err.msg);
+                reply_error(c, 0, EPERM, "driver", err.msg);
                 conn_close(c);
                 return;
         }
@@ -1256,8 +1296,11 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return log_error_errno(r, "sd_event_default: %m"), 1;
 
-        CgroupManagerConfig cc = policy_cgroup_config(d.policy);
-        cc.event = d.event;
+        CgroupManagerConfig cc = {
+                .backend = (int) policy_cgroup_backend(d.policy),
+                .parent = policy_cgroup_parent(d.policy),
+                .event = d.event,
+        };
         r = cgroup_manager_new(&cc, &d.cgroups, &err);
         if (r < 0) {
                 log_error("%s", err.msg);

@@ -84,7 +84,7 @@ char *task_record_to_json(const TaskRecord *t) {
 }
 
 static int get(json_object *o, const char *k, json_type type, bool required, json_object **ret, SbxError *err) {
-        json_object *v;
+        json_object *v = NULL;
         if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) {
                 *ret = NULL;
                 return required ? sbx_error(err, EBADMSG, "state: '%s' missing", k) : 0;
@@ -96,7 +96,7 @@ static int get(json_object *o, const char *k, json_type type, bool required, jso
 }
 
 static int get_str(json_object *o, const char *k, bool required, char **ret, SbxError *err) {
-        json_object *v;
+        json_object *v = NULL;
         int r = get(o, k, json_type_string, required, &v, err);
         if (r < 0)
                 return r;
@@ -105,7 +105,7 @@ static int get_str(json_object *o, const char *k, bool required, char **ret, Sbx
 }
 
 static int get_int(json_object *o, const char *k, int64_t min, int64_t max, int64_t *ret, SbxError *err) {
-        json_object *v;
+        json_object *v = NULL;
         int r = get(o, k, json_type_int, true, &v, err);
         if (r < 0)
                 return r;
@@ -118,7 +118,7 @@ static int get_int(json_object *o, const char *k, int64_t min, int64_t max, int6
 }
 
 static int get_bool(json_object *o, const char *k, bool *ret, SbxError *err) {
-        json_object *v;
+        json_object *v = NULL;
         int r = get(o, k, json_type_boolean, false, &v, err);
         if (r < 0)
                 return r;
