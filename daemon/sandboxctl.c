@@ -1079,6 +1079,34 @@ int main(int argc, char **argv) {
                 printf("sandboxctl %s\n", PACKAGE_VERSION);
                 return 0;
         }
+        /* The daemon options may also come before the command: sandboxctl --socket S list. */
+        while (argc > 1 && startswith(argv[1], "--")) {
+                const char *o = argv[1], *v = NULL;
+                int used = 1;
+                if (streq(o, "--json"))
+                        arg_json = true;
+                else if (streq(o, "--socket") || streq(o, "--driver")) {
+                        if (argc < 3) {
+                                error_line("%s: missing argument", o);
+                                return EXIT_USAGE;
+                        }
+                        v = argv[2];
+                        used = 2;
+                } else if (startswith(o, "--socket=") || startswith(o, "--driver="))
+                        v = strchr(o, '=') + 1;
+                else
+                        break;
+                if (v && startswith(o, "--socket"))
+                        arg_socket = v;
+                else if (v)
+                        arg_driver = v;
+                argc -= used;
+                argv += used;
+        }
+        if (argc < 2) {
+                help();
+                return EXIT_USAGE;
+        }
         if (streq(argv[1], "run"))
                 return verb_run(argc - 1, argv + 1);
         if (streq(argv[1], "start"))

@@ -67,6 +67,7 @@ struct Task {
         sd_event_source *ctl_src;
         Cgroup *cg;
         sd_event_source *stop_timer;
+        bool killed; /* we sent SIGKILL to the sandbox (stop timeout, destroy --force, signal KILL) */
         Pending *pending;
         bool destroy_after_exit;
         Task *next;
@@ -83,6 +84,7 @@ struct Conn {
         bool subscribed;
         size_t n_pending;
         char *driver;              /* "" for an admin connection (sees every task) */
+        char *refused;             /* the peer is not allowed: answer its first frame with this, close */
         Conn *next;
 };
 
@@ -357,7 +359,12 @@ static void task_collect(Task *t) {
         (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG);
         if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
                 task_finish(t, &m, NULL);
-        else
+        else if (t->killed) {
+                /* Our SIGKILL ended the init (PID 1) before it could write the record; the
+                 * kernel killed the whole pid namespace with it. */
+                InitMsg k = { .type = INIT_MSG_EXITED, .status = SIGKILL };
+                task_finish(t, &k, NULL);
+        } else
                 task_finish(t, NULL, "the sandbox init ended without reporting the task's exit (killed?)");
 }
 
@@ -409,6 +416,7 @@ static int task_watch(Task *t) {
 static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Task *t = userdata;
         log_task(LOG_NOTICE, &t->rec, "task '%s' did not stop in time, killing it", t->rec.name);
+        t->killed = true;
         if (t->cg)
                 (void) cgroup_kill(t->cg);
         (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
@@ -420,6 +428,8 @@ static int task_signal(Task *t, int sig) {
         if (t->pidfd < 0)
                 return -ESRCH;
         /* The init forwards it to the task's process group; SIGKILL ends the whole sandbox. */
+        if (sig == SIGKILL)
+                t->killed = true;
         return syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
@@ -908,6 +918,7 @@ static void conn_close(Conn *c) {
         sd_event_source_disable_unref(c->src);
         safe_close(c->fd);
         free(c->driver);
+        free(c->refused);
         free(c);
 }
 
@@ -985,6 +996,17 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         }
 
+        /* A refused peer gets its answer once its hello is read: closing a SEQPACKET socket with
+         * unread data would make the peer's next recv fail with ECONNRESET before our reply. */
+        if (c->refused) {
+                reply_error(c, 0, EPERM, "", c->refused);
+                for (size_t i = 0; i < n_fds; i++)
+                        safe_close(fds[i]);
+                frame_free(f);
+                conn_close(c);
+                return 0;
+        }
+
         if (!c->hello) {
                 if (f->kind_case != SANDBOXD__V1__FRAME__KIND_HELLO) {
                         reply_error(c, 0, EPROTO, "", "the first frame must be hello");
@@ -1030,15 +1052,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (policy_check_peer(d->policy, cred.uid, cred.gid, &err) < 0) {
                 log_warning("refused peer pid %d uid %u gid %u: %s", (int) cred.pid, (unsigned) cred.uid,
                             (unsigned) cred.gid, err.msg);
-                reply_error(c, 0, EPERM, "", err.msg);
-                safe_close(cfd);
-                free(c->driver);
-                free(c);
-                return 0;
+                c->refused = xstrdup(err.msg);
         }
         if (sd_event_add_io(d->event, &c->src, cfd, EPOLLIN, on_conn, c) < 0) {
                 safe_close(cfd);
                 free(c->driver);
+                free(c->refused);
                 free(c);
                 return 0;
         }

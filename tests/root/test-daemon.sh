@@ -76,12 +76,13 @@ cleanup_daemon() {
 }
 at_exit cleanup_daemon
 
-ctl() { "$SANDBOXCTL" --socket "$S" "$@"; }
-as_uid() { # as_uid UID CMD...
-        local u=$1
-        shift
-        setpriv --reuid "$u" --regid "$u" --clear-groups --inh-caps=-all "$@"
-}
+CTL=("$SANDBOXCTL" --socket "$S")
+ctl() { "${CTL[@]}" "$@"; }
+
+
+AS65532=(setpriv --reuid 65532 --regid 65532 --clear-groups --inh-caps=-all)
+AS65533=(setpriv --reuid 65533 --regid 65533 --clear-groups --inh-caps=-all)
+AS65534=(setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all)
 
 if ! start_daemon; then
         check 1 "sandboxd starts and answers on its socket" "$(tail -20 "$T/sandboxd.log")"
@@ -94,15 +95,15 @@ check "$([ "$(stat -c %a "$S")" = 666 ]; echo $?)" "the socket is connectable by
 # Peers
 
 expect_stderr_match 1 "not allowed|refused" "uid 65532 (not in allowed_uids) is refused" -- \
-        as_uid 65532 "$SANDBOXCTL" --socket "$S" --driver sandbox list
+        "${AS65532[@]}" "$SANDBOXCTL" --socket "$S" --driver sandbox list
 expect_stderr_match 1 "only root may connect without a driver name" "an allowed uid without a driver name is refused" -- \
-        as_uid 65534 "$SANDBOXCTL" --socket "$S" list
-expect_exit 0 "uid 65534 with --driver sandbox may list" -- as_uid 65534 "$SANDBOXCTL" --socket "$S" --driver sandbox list
+        "${AS65534[@]}" "$SANDBOXCTL" --socket "$S" list
+expect_exit 0 "uid 65534 with --driver sandbox may list" -- "${AS65534[@]}" "$SANDBOXCTL" --socket "$S" --driver sandbox list
 expect_stderr_match 1 "no policy for driver 'nosuch'" "an unknown driver name is refused, named" -- \
-        as_uid 65534 "$SANDBOXCTL" --socket "$S" --driver nosuch list
+        "${AS65534[@]}" "$SANDBOXCTL" --socket "$S" --driver nosuch list
 expect_stderr_match 1 "other" "uid 65534 may not use driver 'other' (its allowed_uids)" -- \
-        as_uid 65534 "$SANDBOXCTL" --socket "$S" --driver other list
-expect_exit 0 "uid 65533 may use driver 'other'" -- as_uid 65533 "$SANDBOXCTL" --socket "$S" --driver other list
+        "${AS65534[@]}" "$SANDBOXCTL" --socket "$S" --driver other list
+expect_exit 0 "uid 65533 may use driver 'other'" -- "${AS65533[@]}" "$SANDBOXCTL" --socket "$S" --driver other list
 check "$(kill -0 "$DAEMON_PID"; echo $?)" "the daemon is still running after the refusals"
 
 # ------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ check "$(kill -0 "$DAEMON_PID"; echo $?)" "the daemon is still running after the
 refuse() { # refuse REGEX DESC START-ARGS...
         local re=$1 desc=$2
         shift 2
-        expect_stderr_match 1 "$re" "policy: $desc" -- ctl start --name refused "$@" -- /bin/true
+        expect_stderr_match 1 "$re" "policy: $desc" -- "${CTL[@]}" start --name refused "$@" -- /bin/true
 }
 refuse "policy 'sandbox': user 'root' not allowed" "user root" --user root
 refuse "policy 'sandbox': .*user.*70011" "a uid outside users and dynamic_users" --user 70011
@@ -125,58 +126,58 @@ refuse "policy 'sandbox': .*NOFILE" "an rlimit above the ceiling" --rlimit NOFIL
 expect_exit 0 "nothing was started by the refused requests" -- \
         bash -c "! $SANDBOXCTL --socket $S list | grep -q refused"
 expect_exit 0 "an allowed request passes: dynamic user nomad-80001" -- \
-        ctl start --name allowed --user nomad-80001 --promises "stdio rpath" -- /bin/true
-expect_exit 0 "... and exits 0" -- ctl wait allowed
-expect_exit 0 "destroy" -- ctl destroy allowed
+        "${CTL[@]}" start --name allowed --user nomad-80001 --promises "stdio rpath" -- /bin/true
+expect_exit 0 "... and exits 0" -- "${CTL[@]}" wait allowed
+expect_exit 0 "destroy" -- "${CTL[@]}" destroy allowed
 
 # ------------------------------------------------------------------------------------------
 # Lifecycle
 
-expect_output 0 seven "start prints the task name" -- ctl start --name seven -- /bin/sh -c 'exit 7'
-expect_exit 7 "wait exits with the task's exit code (7)" -- ctl wait seven
-expect_stdout_match 0 '"exit_code": *7' "inspect --json reports exit_code 7" -- ctl inspect --json seven
+expect_output 0 seven "start prints the task name" -- "${CTL[@]}" start --name seven -- /bin/sh -c 'exit 7'
+expect_exit 7 "wait exits with the task's exit code (7)" -- "${CTL[@]}" wait seven
+expect_stdout_match 0 '"exit_code": *7' "inspect --json reports exit_code 7" -- "${CTL[@]}" inspect --json seven
 expect_stderr_match 1 "already exists" "a second task with the same name is refused" -- \
-        ctl start --name seven -- /bin/true
-expect_exit 0 "destroy an exited task" -- ctl destroy seven
-expect_stderr_match 1 "seven" "inspect of a destroyed task fails, naming it" -- ctl inspect seven
+        "${CTL[@]}" start --name seven -- /bin/true
+expect_exit 0 "destroy an exited task" -- "${CTL[@]}" destroy seven
+expect_stderr_match 1 "seven" "inspect of a destroyed task fails, naming it" -- "${CTL[@]}" inspect seven
 
 ctl start --name sleeper -- /bin/sleep 1000 >/dev/null
-expect_stdout_match 0 "sleeper" "list shows a running task" -- ctl list
-expect_stdout_match 0 '"state": *"(TASK_STATE_)?RUNNING"|"running"' "inspect --json: running" -- ctl inspect --json sleeper
-expect_exit 0 "signal TERM" -- ctl signal sleeper TERM
-expect_exit 143 "wait after SIGTERM: 128+15" -- ctl wait sleeper
+expect_stdout_match 0 "sleeper" "list shows a running task" -- "${CTL[@]}" list
+expect_stdout_match 0 '"state": *"(TASK_STATE_)?RUNNING"|"running"' "inspect --json: running" -- "${CTL[@]}" inspect --json sleeper
+expect_exit 0 "signal TERM" -- "${CTL[@]}" signal sleeper TERM
+expect_exit 143 "wait after SIGTERM: 128+15" -- "${CTL[@]}" wait sleeper
 ctl destroy sleeper >/dev/null 2>&1
 
 ctl start --name stubborn -- /bin/sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
 sleep 0.3
 t0=$(date +%s%N)
-expect_exit 0 "stop --timeout 1s of a task that ignores SIGTERM" -- ctl stop --timeout 1s stubborn
+expect_exit 0 "stop --timeout 1s of a task that ignores SIGTERM" -- "${CTL[@]}" stop --timeout 1s stubborn
 t1=$(date +%s%N)
-expect_exit 137 "... it was killed (137) after the grace period" -- ctl wait stubborn
+expect_exit 137 "... it was killed (137) after the grace period" -- "${CTL[@]}" wait stubborn
 ms=$(((t1 - t0) / 1000000))
 check "$([ "$ms" -ge 900 ] && [ "$ms" -lt 5000 ]; echo $?)" "... stop took the grace period, not more (${ms} ms)"
 ctl destroy stubborn >/dev/null 2>&1
 
 ctl start --name busy -- /bin/sh -c 'i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done; sleep 100' >/dev/null
 sleep 1
-expect_stdout_match 0 '"cpu_usage_us": *[1-9]' "stats --json: cpu usage measured" -- ctl stats --json busy
-expect_stdout_match 0 '"pids_current": *[1-9]' "stats --json: pids measured" -- ctl stats --json busy
+expect_stdout_match 0 '"cpu_usage_us": *[1-9]' "stats --json: cpu usage measured" -- "${CTL[@]}" stats --json busy
+expect_stdout_match 0 '"pids_current": *[1-9]' "stats --json: pids measured" -- "${CTL[@]}" stats --json busy
 ctl destroy --force busy >/dev/null 2>&1
 
 # ------------------------------------------------------------------------------------------
 # Cgroup limits, really enforced
 
 expect_exit 0 "start with --memory-max 32M" -- \
-        ctl start --name hog --memory-max 32M -- /bin/sh -c 'head -c 300000000 /dev/zero | tail -c 1 >/dev/null'
-expect_exit 137 "a task allocating beyond memory-max is killed (137)" -- ctl wait hog
-expect_stdout_match 0 '"oom_killed": *true' "... and reported as OOM-killed" -- ctl inspect --json hog
+        "${CTL[@]}" start --name hog --memory-max 32M -- /bin/sh -c 'head -c 300000000 /dev/zero | tail -c 1 >/dev/null'
+expect_exit 137 "a task allocating beyond memory-max is killed (137)" -- "${CTL[@]}" wait hog
+expect_stdout_match 0 '"oom_killed": *true' "... and reported as OOM-killed" -- "${CTL[@]}" inspect --json hog
 ctl destroy hog >/dev/null 2>&1
 
 ctl start --name forky --tasks-max 6 -- /bin/sh -c \
         'n=0; for i in $(seq 1 20); do sleep 30 & [ $? -eq 0 ] && n=$((n+1)); done; sleep 1; cat /proc/self/status >/dev/null; sleep 100' \
         >/dev/null 2>&1
 sleep 2
-run ctl stats --json forky
+run "${CTL[@]}" stats --json forky
 pids=$(printf '%s' "$OUT" | sed -n 's/.*"pids_current": *\([0-9]*\).*/\1/p')
 check "$([ -n "$pids" ] && [ "$pids" -le 6 ] && [ "$pids" -ge 2 ]; echo $?)" \
         "--tasks-max 6: a task forking 20 children holds at most 6 (pids_current=$pids)" "$OUT"
