@@ -9,10 +9,11 @@ cd "$top"
 
 bash scripts/install-deps.sh || exit 1
 
-# In CI a skip is a failure: everything this machine supports must run.
-must_work=false
-if [ "${CI:-}" = "true" ] || [ "${SANDBOX_TESTS_MUST_WORK:-0}" = "1" ]; then
-        must_work=true
+# A skip is a failure: this command (the README's, and CI's) runs on a machine that supports
+# everything. SANDBOX_TESTS_MUST_WORK=0 lets tests skip, for machines without namespaces etc.
+must_work=true
+if [ "${SANDBOX_TESTS_MUST_WORK:-1}" = "0" ]; then
+        must_work=false
 fi
 
 passed=0 failed=0 skipped=0
