@@ -518,6 +518,9 @@ static size_t limits_unenforced(Daemon *d, const CgroupLimits *l, const char **o
         return k;
 }
 
+/* RLIMIT_NOFILE as sandboxd was started (its soft limit is raised for itself). */
+static struct rlimit saved_nofile = { 1024, 4096 };
+
 static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *userdata) {
         Task *t = userdata;
         if (error < 0) {
@@ -575,6 +578,16 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, EPERM, "policy", err.msg);
                 return;
         }
+
+        /* Not a request of the task's, so not checked against the policy's ceilings:
+         * sandboxd raised its own soft NOFILE limit to hold thousands of tasks' fds; a task
+         * that asks for nothing gets the limits sandboxd was started with, not ours. */
+        bool has_nofile = false;
+        for (size_t i = 0; i < s.n_rlimits; i++)
+                has_nofile = has_nofile || s.rlimits[i].resource == RLIMIT_NOFILE;
+        if (!has_nofile && s.n_rlimits < SPEC_MAX_RLIMITS)
+                s.rlimits[s.n_rlimits++] = (SpecRlimit) { .resource = RLIMIT_NOFILE, .limit = saved_nofile };
+
 
         /* Resource limits this host cannot enforce are refused unless the policy allows them;
          * a cgroup Nomad created must lie beneath nomad_cgroup_parent. */
@@ -1284,6 +1297,12 @@ int main(int argc, char **argv) {
         }
 
         log_setup("sandboxd");
+
+        /* Every task holds a pidfd, a control socket and its state directory open. */
+        if (getrlimit(RLIMIT_NOFILE, &saved_nofile) == 0 && saved_nofile.rlim_cur < saved_nofile.rlim_max) {
+                struct rlimit raised = { saved_nofile.rlim_max, saved_nofile.rlim_max };
+                (void) setrlimit(RLIMIT_NOFILE, &raised);
+        }
         d.config_path = xstrdup(config);
         r = policy_load(config, &d.policy, &err);
         if (r < 0) {
