@@ -98,6 +98,11 @@ void strv_push(char ***l, const char *s);
 /* Appends s itself (takes ownership). */
 void strv_consume(char ***l, char *s);
 char **strv_copy(char *const *l);
+/* The value of KEY in a KEY=VALUE list, or NULL. */
+const char *strv_env_get(char *const *l, const char *key);
+/* Component-aware: "/a/b" is beneath "/a/b" and "/a", not "/a/bc". Both paths absolute and
+ * without trailing '/' (except "/" itself). */
+bool path_beneath(const char *path, const char *prefix);
 
 static inline bool streq_ptr(const char *a, const char *b) {
         if (!a || !b)

@@ -129,3 +129,18 @@ int sbx_error_wrap(SbxError *err, const char *fmt, ...) {
         snprintf(err->msg, sizeof(err->msg), "%.200s: %.300s", prefix, old);
         return -(err->code ? err->code : EINVAL);
 }
+
+const char *strv_env_get(char *const *l, const char *key) {
+        size_t n = strlen(key);
+        for (; l && *l; l++)
+                if (strncmp(*l, key, n) == 0 && (*l)[n] == '=')
+                        return *l + n + 1;
+        return NULL;
+}
+
+bool path_beneath(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+        if (n == 1 && prefix[0] == '/')
+                return path[0] == '/';
+        return strncmp(path, prefix, n) == 0 && (path[n] == 0 || path[n] == '/');
+}

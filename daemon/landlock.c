@@ -120,7 +120,7 @@ int port_list_parse(const char *s, PortList *ret, SbxError *err) {
 bool landlock_rule_deferred(const UnveilRule *r) {
         /* These resolve through /proc: in the parent they would name the parent's own procfs
          * entries, while the task gets a new procfs for its pid namespace (other inodes). */
-        return streq(r->path, "/proc") || startswith(r->path, "/proc/") || streq(r->path, "/dev/fd") ||
+        return r->deferred || streq(r->path, "/proc") || startswith(r->path, "/proc/") || streq(r->path, "/dev/fd") ||
                startswith(r->path, "/dev/fd/") || streq(r->path, "/dev/stdin") || streq(r->path, "/dev/stdout") ||
                streq(r->path, "/dev/stderr");
 }

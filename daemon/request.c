@@ -102,6 +102,21 @@ int request_to_spec(const Sandboxd__V1__StartRequest *r, const char *default_use
                 if ((k = spec_add_rlimit(s, r->rlimits[i], err)) < 0)
                         FAIL("rlimits", k);
 
+        s->private_tmp = !r->no_private_tmp;
+        if (r->n_mounts > SPEC_MAX_MOUNTS)
+                FAIL("mounts", sbx_error(err, E2BIG, "at most %d mounts", SPEC_MAX_MOUNTS));
+        for (size_t i = 0; i < r->n_mounts; i++) {
+                if (!r->mounts[i])
+                        FAIL("mounts", sbx_error(err, EINVAL, "empty mount"));
+                if ((k = spec_add_mount(s, r->mounts[i]->source, r->mounts[i]->target, r->mounts[i]->readonly, err)) < 0)
+                        FAIL("mounts", k);
+        }
+        if (strlen(r->resolv_conf) > 8192)
+                FAIL("resolv_conf", sbx_error(err, E2BIG, "at most 8192 bytes"));
+        for (const char *c = r->resolv_conf; *c; c++)
+                if ((unsigned char) *c < 0x20 && *c != '\n' && *c != '\t')
+                        FAIL("resolv_conf", sbx_error(err, EINVAL, "control character 0x%02x", (unsigned char) *c));
+
         if (r->passed_fds != 0 && r->passed_fds != 3)
                 FAIL("passed_fds", sbx_error(err, EINVAL, "%u: expected 0 or 3", r->passed_fds));
 

@@ -70,6 +70,10 @@ static void help(void) {
                "  --cwd DIR                working directory (default: the current one)\n"
                "  --env KEY=VALUE          add to the task's environment (repeatable)\n"
                "  --stdout FILE, --stderr FILE  append output to FILE (or write to a FIFO)\n"
+               "  --private-tmp            a fresh tmpfs on /tmp, TMPDIR=/tmp (default for start;\n"
+               "                           --no-private-tmp turns it off)\n"
+               "  --mount SRC:DST[:ro|rw]  bind mount SRC at DST (must exist) for the task, unveiled at DST\n"
+               "  --resolv-conf FILE       the task sees FILE's content as /etc/resolv.conf\n"
                "\n"
                "Resource options for start (the task's cgroup):\n"
                "  --memory-max SIZE        hard memory limit (bytes, or with K, M, G suffix)\n"
@@ -145,6 +149,10 @@ enum {
         ARG_ENV,
         ARG_STDOUT,
         ARG_STDERR,
+        ARG_PRIVATE_TMP,
+        ARG_NO_PRIVATE_TMP,
+        ARG_MOUNT,
+        ARG_RESOLV_CONF,
 };
 
 static const struct option run_options[] = {
@@ -165,6 +173,10 @@ static const struct option run_options[] = {
         { "env", required_argument, NULL, ARG_ENV },
         { "stdout", required_argument, NULL, ARG_STDOUT },
         { "stderr", required_argument, NULL, ARG_STDERR },
+        { "private-tmp", no_argument, NULL, ARG_PRIVATE_TMP },
+        { "no-private-tmp", no_argument, NULL, ARG_NO_PRIVATE_TMP },
+        { "mount", required_argument, NULL, ARG_MOUNT },
+        { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
         {}
 };
 
@@ -180,6 +192,9 @@ typedef struct RunArgs {
         bool unveil_defaults;
         char **env_extra;
         const char *stdout_path, *stderr_path;
+        int private_tmp; /* -1: the command's default (run: no, start: yes) */
+        bool for_daemon; /* start: the daemon opens paths, we only check the syntax */
+        const char *resolv_conf;
 } RunArgs;
 
 /* Returns 0, or an exit code. */
@@ -189,6 +204,7 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
         int c, r = 0;
 
         a->unveil_defaults = true;
+        a->private_tmp = -1;
         optind = 1;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) >= 0) {
@@ -264,6 +280,27 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
                 case ARG_STDERR:
                         a->stderr_path = optarg;
                         break;
+                case ARG_PRIVATE_TMP:
+                        a->private_tmp = 1;
+                        break;
+                case ARG_NO_PRIVATE_TMP:
+                        a->private_tmp = 0;
+                        break;
+                case ARG_MOUNT:
+                        if (!a->for_daemon)
+                                r = spec_add_mount_entry(s, optarg, &err);
+                        else {
+                                const char *t = strchr(optarg, ':'), *m = t ? strchr(t + 1, ':') : NULL;
+                                if (!t || optarg[0] != '/' || t[1] != '/' || (m && !streq(m, ":ro") && !streq(m, ":rw")))
+                                        r = sbx_error(&err, EINVAL, "'%s': expected SOURCE:TARGET[:ro|rw], absolute paths",
+                                                      optarg);
+                        }
+                        break;
+                case ARG_RESOLV_CONF:
+                        if (optarg[0] != '/')
+                                r = sbx_error(&err, EINVAL, "'%s': must be an absolute path", optarg);
+                        a->resolv_conf = optarg;
+                        break;
                 case '?':
                         if (optopt)
                                 error_line("--%s: missing argument", option_name(optopt));
@@ -337,8 +374,8 @@ static int forward_signals_and_wait(SandboxProcess *proc, const sigset_t *mask, 
 }
 
 static int verb_run(int argc, char **argv) {
-        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = { .landlock_fd = -1, .narrow_fd = -1 };
-        _cleanup_close_ int out_fd = -1, err_fd = -1;
+        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
+        _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1;
         SandboxProcess proc = { .pidfd = -1, .ctl_fd = -1 };
         RunArgs a = {};
         SbxError err = {};
@@ -375,6 +412,16 @@ static int verb_run(int argc, char **argv) {
         }
         if (a.unveil_defaults)
                 unveil_list_add_defaults(&s->unveil);
+        s->private_tmp = a.private_tmp == 1;
+        if (a.resolv_conf) {
+                resolv_fd = open(a.resolv_conf, O_PATH | O_CLOEXEC);
+                if (resolv_fd < 0) {
+                        error_line("--resolv-conf: '%s': %s", a.resolv_conf, strerror(errno));
+                        code = EXIT_SETUP;
+                        goto finish;
+                }
+                s->resolv_conf_fd = resolv_fd;
+        }
 
         r = spec_resolve_command(s, &err);
         if (r < 0) {
@@ -937,6 +984,7 @@ static int verb_start(int argc, char **argv) {
                 strv_push(&rest, argv[k]);
 
         sandbox_spec_init(&a.spec);
+        a.for_daemon = true;
         r = parse_run_args((int) strv_length(rest), rest, &a);
         if (r != 0) {
                 code = r < 0 ? 0 : r;
@@ -954,6 +1002,10 @@ static int verb_start(int argc, char **argv) {
         const char *promises = NULL, *user = "", *net = "", *hostname = "", *importance = "", *cwd = NULL;
         const char *tcp_bind = "", *tcp_connect = "", *oom = NULL;
         bool no_defaults = false;
+        Sandboxd__V1__Mount **mounts = NULL;
+        size_t n_mounts = 0;
+        static char resolv[8193];
+        resolv[0] = 0;
         for (int j = 1; rest[j] && !streq(rest[j], "--"); j++) {
                 const char *o = rest[j], *v = rest[j + 1];
                 if (streq(o, "--no-unveil-defaults")) {
@@ -984,6 +1036,33 @@ static int verb_start(int argc, char **argv) {
                         strv_push(&rlimits, v), j++;
                 else if (streq(o, "--env"))
                         strv_push(&env, v), j++;
+                else if (streq(o, "--mount")) {
+                        /* parse_run_args checked the syntax and that the source exists. */
+                        _cleanup_free_ char *copy = xstrdup(v);
+                        char *t = strchr(copy, ':'), *m;
+                        *t++ = 0;
+                        m = strchr(t, ':');
+                        if (m)
+                                *m++ = 0;
+                        mounts = xrealloc(mounts, (n_mounts + 1) * sizeof(*mounts));
+                        mounts[n_mounts] = xmalloc(sizeof(**mounts));
+                        sandboxd__v1__mount__init(mounts[n_mounts]);
+                        mounts[n_mounts]->source = xstrdup(copy);
+                        mounts[n_mounts]->target = xstrdup(t);
+                        mounts[n_mounts]->readonly = !(m && streq(m, "rw"));
+                        n_mounts++;
+                        j++;
+                }
+        }
+        if (a.resolv_conf) {
+                _cleanup_close_ int rfd = open(a.resolv_conf, O_RDONLY | O_CLOEXEC);
+                ssize_t n = rfd < 0 ? -1 : read(rfd, resolv, sizeof(resolv) - 1);
+                if (n < 0) {
+                        error_line("--resolv-conf: '%s': %s", a.resolv_conf, strerror(errno));
+                        code = EXIT_SETUP;
+                        goto done;
+                }
+                resolv[n] = 0;
         }
         if (!cwd)
                 here = getcwd(NULL, 0);
@@ -1015,6 +1094,10 @@ static int verb_start(int argc, char **argv) {
         sr.stderr_path = (char *) "";
         if (has_res)
                 sr.resources = &res;
+        sr.no_private_tmp = a.private_tmp == 0;
+        sr.n_mounts = n_mounts;
+        sr.mounts = mounts;
+        sr.resolv_conf = resolv;
 
         /* The task's stdio: /dev/null, or the files named here, opened by us (the caller). */
         in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1056,6 +1139,12 @@ static int verb_start(int argc, char **argv) {
                 printf("%s\n", f->response->task->name);
         frame_free(f);
 done:
+        for (size_t i = 0; i < n_mounts; i++) {
+                free(mounts[i]->source);
+                free(mounts[i]->target);
+                free(mounts[i]);
+        }
+        free(mounts);
         strv_free(unveil);
         strv_free(rlimits);
         strv_free(env);

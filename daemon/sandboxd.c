@@ -474,6 +474,33 @@ static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err
         return 0;
 }
 
+/* The task's resolv.conf: written to a root-only file, opened, unlinked. sandbox_prepare() makes
+ * a detached mount of it, which keeps the inode for the init to attach over /etc/resolv.conf. */
+static int resolv_conf_open(Daemon *d, const char *content, int *ret_fd, SbxError *err) {
+        char name[64];
+        uint64_t v;
+        if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+                v = (uint64_t) now_ns();
+        snprintf(name, sizeof(name), ".resolv-%016llx", (unsigned long long) v);
+        _cleanup_close_ int fd = openat(d->tasks_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "creating the file");
+        size_t n = strlen(content);
+        bool nl = n > 0 && content[n - 1] != '\n';
+        if (write(fd, content, n) != (ssize_t) n || (nl && write(fd, "\n", 1) != 1)) {
+                int e = errno ?: EIO;
+                (void) unlinkat(d->tasks_fd, name, 0);
+                return sbx_error_errno(err, e, "writing the file");
+        }
+        int pfd = openat(d->tasks_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        int e = errno;
+        (void) unlinkat(d->tasks_fd, name, 0);
+        if (pfd < 0)
+                return sbx_error_errno(err, e, "opening the file");
+        *ret_fd = pfd;
+        return 0;
+}
+
 static char *new_task_id(void) {
         uint64_t v;
         if (getrandom(&v, sizeof(v), 0) != sizeof(v))
@@ -535,8 +562,8 @@ static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *use
 static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds) {
         Daemon *d = c->d;
         _cleanup_(sandbox_spec_done) SandboxSpec s;
-        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = { .landlock_fd = -1, .narrow_fd = -1 };
-        _cleanup_close_ int out_fd = -1, err_fd = -1;
+        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
+        _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1;
         const char *field = "";
         char msg[SBX_ERROR_MAX + 64];
         SbxError err = {};
@@ -578,6 +605,19 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, EPERM, "policy", err.msg);
                 return;
         }
+        /* A volume's source is reached through the mount as if unveiled r (rw: rwc). */
+        for (size_t i = 0; i < s.n_mounts; i++) {
+                unsigned perms = s.mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C;
+                if (policy_check_unveil(pd, s.mounts[i].source, perms, &err) < 0) {
+                        reply_error(c, id, EPERM, "mounts", err.msg);
+                        return;
+                }
+        }
+        if (req->resolv_conf[0] && (r = resolv_conf_open(d, req->resolv_conf, &resolv_fd, &err)) < 0) {
+                reply_error(c, id, r, "resolv_conf", err.msg);
+                return;
+        }
+        s.resolv_conf_fd = resolv_fd;
 
         /* Not a request of the task's, so not checked against the policy's ceilings:
          * sandboxd raised its own soft NOFILE limit to hold thousands of tasks' fds; a task

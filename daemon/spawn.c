@@ -57,6 +57,9 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_HOSTNAME] = "hostname",
         [STEP_EXEC_ONCE] = "exec-once",
         [STEP_SIGNALS] = "signals",
+        [STEP_TMP] = "tmp",
+        [STEP_BIND] = "mount",
+        [STEP_RESOLV_CONF] = "resolv.conf",
         [STEP_FORK] = "fork",
         [STEP_SETSID] = "setsid",
         [STEP_RLIMIT] = "rlimit",
@@ -165,7 +168,7 @@ static int compile_cached(uint64_t promises, unsigned flags, SeccompProgram *ret
 }
 
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
-        _cleanup_(sandbox_prepared_done) SandboxPrepared p = { .landlock_fd = -1, .narrow_fd = -1 };
+        _cleanup_(sandbox_prepared_done) SandboxPrepared p = SANDBOX_PREPARED_INIT;
         ElfInfo elf;
         int r;
 
@@ -180,6 +183,23 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         for (size_t i = 0; i < s->unveil.n; i++)
                 (void) unveil_list_add(&p.unveil, s->unveil.rules[i].path, s->unveil.rules[i].perms,
                                        s->unveil.rules[i].origin, NULL);
+
+        /* What the init mounts over host paths: rules at or beneath those paths must name the
+         * mounted objects, so they are added in the task, after the mounts. */
+        if (s->private_tmp)
+                (void) unveil_list_add(&p.unveil, "/tmp", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, NULL);
+        for (size_t i = 0; i < s->n_mounts; i++)
+                (void) unveil_list_add(&p.unveil, s->mounts[i].target,
+                                       s->mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C,
+                                       UNVEIL_ORIGIN_LAUNCH, NULL);
+        for (size_t i = 0; i < p.unveil.n; i++) {
+                const char *path = p.unveil.rules[i].path;
+                bool d = (s->private_tmp && path_beneath(path, "/tmp")) ||
+                         (s->resolv_conf_fd >= 0 && path_beneath(path, "/etc/resolv.conf"));
+                for (size_t j = 0; j < s->n_mounts && !d; j++)
+                        d = path_beneath(path, s->mounts[j].target);
+                p.unveil.rules[i].deferred = d;
+        }
 
         bool narrow = s->has_promises && p.dynamic;
         if (narrow) {
@@ -228,14 +248,23 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                 }
         }
 
+        if (s->resolv_conf_fd >= 0) {
+                r = spec_mount_tree(s->resolv_conf_fd, true);
+                if (r < 0)
+                        return sbx_error_errno(err, -r, "resolv.conf: cannot clone the mount");
+                p.resolv_tree_fd = r;
+        }
+
         p.envp = strv_copy(s->env);
+        if (s->private_tmp && !strv_env_get(p.envp, "TMPDIR"))
+                strv_push(&p.envp, "TMPDIR=/tmp");
         if (p.narrow_fd >= 0) {
                 strv_consume(&p.envp, xasprintf("LD_PRELOAD=%s", sandbox_preload_path()));
                 strv_consume(&p.envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p.narrow_fd));
         }
 
         *ret = p;
-        p = (SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1 };
+        p = SANDBOX_PREPARED_INIT;
         return 0;
 }
 
@@ -243,6 +272,7 @@ void sandbox_prepared_done(SandboxPrepared *p) {
         unveil_list_done(&p->unveil);
         p->landlock_fd = safe_close(p->landlock_fd);
         p->narrow_fd = safe_close(p->narrow_fd);
+        p->resolv_tree_fd = safe_close(p->resolv_tree_fd);
         seccomp_program_done(&p->launch);
         seccomp_program_done(&p->exec_once_prog);
         strv_free(p->envp);
@@ -421,9 +451,13 @@ _noreturn_ static void init_report_and_exit(int ctl_fd, int dir_fd, const InitMs
         _exit(code);
 }
 
-_noreturn_ static void init_fail(int ctl_fd, int dir_fd, SpawnStep step, int err_no) {
-        InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = -1 };
+_noreturn_ static void init_fail_index(int ctl_fd, int dir_fd, SpawnStep step, int err_no, int index) {
+        InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
         init_report_and_exit(ctl_fd, dir_fd, &m, 125);
+}
+
+_noreturn_ static void init_fail(int ctl_fd, int dir_fd, SpawnStep step, int err_no) {
+        init_fail_index(ctl_fd, dir_fd, step, err_no, -1);
 }
 
 static int loopback_up(void) {
@@ -485,6 +519,49 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 init_fail(ctl_fd, dir_fd, STEP_MOUNT, errno);
         if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_PROC, errno);
+
+        /* The task's own /tmp: a fresh tmpfs (charged to the task's cgroup). */
+        if (s->private_tmp && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                init_fail(ctl_fd, dir_fd, STEP_TMP, errno);
+
+        /* Volumes: bind mounts through the fd the caller opened without following symlinks;
+         * the target is opened the same way. Never setuid or device files. */
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const SpecMount *m = &s->mounts[i];
+                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+                int tfd = (int) syscall(SYS_openat2, AT_FDCWD, m->target, &how, sizeof(how));
+                if (tfd < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
+                if (move_mount(m->source_fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
+                (void) close(tfd);
+        }
+        /* Landlock rules belong to inodes, and the mount shares the source's: the rule for the
+         * target would also open the raw host path. So the task does not get to see that path:
+         * an empty read-only tmpfs covers a source directory, /dev/null a source file. */
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const SpecMount *m = &s->mounts[i];
+                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+                int srcfd = (int) syscall(SYS_openat2, AT_FDCWD, m->source, &how, sizeof(how));
+                struct stat st;
+                char path[64];
+                if (srcfd < 0 || fstat(srcfd, &st) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", srcfd);
+                if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                                "mode=000,size=4k,nr_inodes=1") < 0
+                                        : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
+                (void) close(srcfd);
+        }
+
+        /* DNS: the resolv.conf the caller built (from the job's dns block, or the host's real
+         * upstream servers when the host points at a local stub such as 127.0.0.53). */
+        if (p->resolv_tree_fd >= 0 &&
+            move_mount(p->resolv_tree_fd, "", AT_FDCWD, "/etc/resolv.conf", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                init_fail(ctl_fd, dir_fd, STEP_RESOLV_CONF, errno);
 
         if (s->net == NET_NONE) {
                 r = loopback_up();
@@ -748,7 +825,7 @@ int sandbox_result_exit_code(const SandboxResult *r) {
 void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const SandboxPrepared *p, char *buf,
                              size_t size) {
         const char *detail = NULL;
-        char tmp[64];
+        char tmp[512];
 
         if (r->kind == RESULT_EXITED) {
                 snprintf(buf, size, "exited with code %d", r->code);
@@ -770,6 +847,18 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
                 break;
         case STEP_PROC:
                 detail = "/proc";
+                break;
+        case STEP_TMP:
+                detail = "/tmp";
+                break;
+        case STEP_RESOLV_CONF:
+                detail = "/etc/resolv.conf";
+                break;
+        case STEP_BIND:
+                if (r->index >= 0 && (size_t) r->index < s->n_mounts) {
+                        snprintf(tmp, sizeof(tmp), "%s on %s", s->mounts[r->index].source, s->mounts[r->index].target);
+                        detail = tmp;
+                }
                 break;
         case STEP_HOSTNAME:
                 detail = s->hostname;

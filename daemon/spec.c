@@ -6,7 +6,11 @@
 #include <limits.h>
 #include <pwd.h>
 #include <strings.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "spec.h"
@@ -18,6 +22,7 @@ void sandbox_spec_init(SandboxSpec *s) {
                 .stdin_fd = -1,
                 .stdout_fd = -1,
                 .stderr_fd = -1,
+                .resolv_conf_fd = -1,
         };
 }
 
@@ -32,6 +37,12 @@ void sandbox_spec_done(SandboxSpec *s) {
         free(s->home);
         free(s->netns_path);
         unveil_list_done(&s->unveil);
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                free(s->mounts[i].source);
+                free(s->mounts[i].target);
+                safe_close(s->mounts[i].source_fd);
+        }
+        free(s->mounts);
         *s = (SandboxSpec) {};
 }
 
@@ -305,4 +316,98 @@ int spec_resolve_command(SandboxSpec *s, SbxError *err) {
                         first_error = r;
         }
         return sbx_error_errno(err, first_error, "exec: %s", cmd);
+}
+
+/* Absolute, no "." or ".." component, no empty component except a single trailing '/'. */
+static int mount_path_valid(const char *p) {
+        if (p[0] != '/' || strlen(p) >= PATH_MAX)
+                return -EINVAL;
+        for (const char *c = p; *c;) {
+                while (*c == '/')
+                        c++;
+                const char *e = strchrnul(c, '/');
+                size_t n = (size_t) (e - c);
+                if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return -EINVAL;
+                c = e;
+        }
+        return 0;
+}
+
+int spec_mount_tree(int fd, bool readonly) {
+        int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0),
+        };
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+                int r = -errno;
+                safe_close(tree);
+                return r;
+        }
+        return tree;
+}
+
+int spec_add_mount(SandboxSpec *s, const char *source, const char *target, bool readonly, SbxError *err) {
+        if (s->n_mounts >= SPEC_MAX_MOUNTS)
+                return sbx_error(err, E2BIG, "at most %d mounts", SPEC_MAX_MOUNTS);
+        if (mount_path_valid(source) < 0)
+                return sbx_error(err, EINVAL, "source '%s': must be an absolute path without '.' or '..'", source);
+        if (mount_path_valid(target) < 0)
+                return sbx_error(err, EINVAL, "target '%s': must be an absolute path without '.' or '..'", target);
+        if (streq(target, "/") || streq(target, "/proc") || startswith(target, "/proc/"))
+                return sbx_error(err, EINVAL, "target '%s': cannot mount over / or /proc", target);
+
+        if (path_beneath(target, source) || path_beneath(source, target))
+                return sbx_error(err, EINVAL, "target '%s': must not be the source or overlap it", target);
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (path_beneath(target, s->mounts[i].target) || path_beneath(s->mounts[i].target, target) ||
+                    path_beneath(source, s->mounts[i].target) || path_beneath(s->mounts[i].target, source))
+                        return sbx_error(err, EINVAL, "'%s' on '%s' overlaps the mount of '%s' on '%s'", source, target,
+                                         s->mounts[i].source, s->mounts[i].target);
+
+        /* No symlink anywhere in the source: a task that can write where the source lives must
+         * not be able to point it somewhere else. */
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, source, &how, sizeof(how));
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "source '%s'", source);
+
+        /* A detached copy of the source mount, made here in the caller's namespace: the sandbox
+         * init attaches it in its own (a path opened before the namespace was cloned could not
+         * be bind-mounted there). */
+        int tree = spec_mount_tree(fd, readonly);
+        safe_close(fd);
+        if (tree < 0)
+                return sbx_error_errno(err, -tree, "source '%s': cannot clone the mount", source);
+        fd = tree;
+
+        s->mounts = xrealloc(s->mounts, (s->n_mounts + 1) * sizeof(SpecMount));
+        s->mounts[s->n_mounts++] = (SpecMount) {
+                .source = xstrdup(source),
+                .target = xstrdup(target),
+                .readonly = readonly,
+                .source_fd = fd,
+        };
+        return 0;
+}
+
+int spec_add_mount_entry(SandboxSpec *s, const char *entry, SbxError *err) {
+        _cleanup_free_ char *copy = xstrdup(entry);
+        char *target = strchr(copy, ':');
+        bool readonly = true;
+
+        if (!target)
+                return sbx_error(err, EINVAL, "'%s': expected SOURCE:TARGET[:ro|rw]", entry);
+        *target++ = 0;
+        char *mode = strchr(target, ':');
+        if (mode) {
+                *mode++ = 0;
+                if (streq(mode, "rw"))
+                        readonly = false;
+                else if (!streq(mode, "ro"))
+                        return sbx_error(err, EINVAL, "'%s': mode must be ro or rw", entry);
+        }
+        return spec_add_mount(s, copy, target, readonly, err);
 }

@@ -40,6 +40,18 @@ typedef struct SpecRlimit {
         struct rlimit limit;
 } SpecRlimit;
 
+#define SPEC_MAX_MOUNTS 64
+
+/* A bind mount in the task's own mount namespace (Nomad volume_mount blocks, host volumes).
+ * The source is opened by the caller without following symlinks (spec_add_mount) and mounted
+ * through that fd, so nothing can swap it between the check and the mount. */
+typedef struct SpecMount {
+        char *source;
+        char *target;
+        bool readonly;
+        int source_fd; /* a detached mount tree (open_tree), owned by the spec */
+} SpecMount;
+
 typedef struct SandboxSpec {
         char **argv;      /* argv[0] is the command as given */
         char *exec_path;  /* resolved absolute path of the program (spec_resolve_command) */
@@ -72,6 +84,11 @@ typedef struct SandboxSpec {
         size_t n_rlimits;
 
         int stdin_fd, stdout_fd, stderr_fd; /* owned by the caller; -1 = /dev/null */
+
+        bool private_tmp;    /* a fresh tmpfs on /tmp, unveiled rwc, TMPDIR=/tmp */
+        SpecMount *mounts;
+        size_t n_mounts;
+        int resolv_conf_fd;  /* owned by the caller; -1 = the host's /etc/resolv.conf */
 } SandboxSpec;
 
 void sandbox_spec_init(SandboxSpec *s);
@@ -89,6 +106,14 @@ int spec_set_net(SandboxSpec *s, const char *value, SbxError *err);
 int spec_set_user(SandboxSpec *s, const char *value, SbxError *err);
 /* "NOFILE=64", "NOFILE=64:128", "AS=unlimited". */
 int spec_add_rlimit(SandboxSpec *s, const char *value, SbxError *err);
+/* Bind mount SOURCE at TARGET (both absolute, no '..'; TARGET must exist) in the task's mount
+ * namespace, read-only unless readonly is false; the target is unveiled r (rwc if writable). */
+int spec_add_mount(SandboxSpec *s, const char *source, const char *target, bool readonly, SbxError *err);
+/* A detached, nosuid, nodev (and read-only) copy of the mount at fd, for move_mount(2) in the
+ * sandbox's mount namespace. Returns the tree fd or -errno. */
+int spec_mount_tree(int fd, bool readonly);
+/* "SOURCE:TARGET[:ro|rw]" (default ro). */
+int spec_add_mount_entry(SandboxSpec *s, const char *entry, SbxError *err);
 /* -1000..1000 */
 int spec_set_oom_score_adj(SandboxSpec *s, const char *value, SbxError *err);
 /* Refuses LD_* (dynamic loader injection) and malformed entries; replaces an existing key. */

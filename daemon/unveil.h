@@ -28,6 +28,8 @@ typedef struct UnveilRule {
         char *path;
         unsigned perms;
         UnveilOrigin origin;
+        bool deferred; /* the path is replaced by a mount in the task's namespace: add the rule
+                        * in the task, after the mounts (see landlock_rule_deferred) */
 } UnveilRule;
 
 typedef struct UnveilList {
