@@ -474,6 +474,49 @@ static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err
         return 0;
 }
 
+/* Whether every nameserver in a resolv.conf text is a loopback address (127.0.0.0/8, ::1). */
+static bool resolv_only_loopback(const char *text) {
+        bool any = false;
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                const char *v = startswith(l, "nameserver");
+                if (!v || (*v != ' ' && *v != '\t'))
+                        continue;
+                v += strspn(v, " \t");
+                any = true;
+                if (!startswith(v, "127.") && !startswith(v, "::1"))
+                        return false;
+        }
+        return any;
+}
+
+static char *read_small_file(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        char *buf = xmalloc(8193);
+        ssize_t n = read(fd, buf, 8192);
+        if (n < 0) {
+                free(buf);
+                return NULL;
+        }
+        buf[n] = 0;
+        return buf;
+}
+
+/* A task in a group network namespace cannot reach a stub resolver on the host's loopback
+ * (systemd-resolved's 127.0.0.53). Then it gets the host's real upstream servers, which
+ * systemd-resolved lists in /run/systemd/resolve/resolv.conf. NULL: keep the host's file. */
+static char *host_upstream_resolv_conf(void) {
+        _cleanup_free_ char *host = read_small_file("/etc/resolv.conf");
+        if (!host || !resolv_only_loopback(host))
+                return NULL;
+        char *up = read_small_file("/run/systemd/resolve/resolv.conf");
+        if (up && !resolv_only_loopback(up) && strstr(up, "nameserver"))
+                return up;
+        free(up);
+        return NULL;
+}
+
 /* The task's resolv.conf: written to a root-only file, opened, unlinked. sandbox_prepare() makes
  * a detached mount of it, which keeps the inode for the init to attach over /etc/resolv.conf. */
 static int resolv_conf_open(Daemon *d, const char *content, int *ret_fd, SbxError *err) {
@@ -613,7 +656,11 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                         return;
                 }
         }
-        if (req->resolv_conf[0] && (r = resolv_conf_open(d, req->resolv_conf, &resolv_fd, &err)) < 0) {
+        _cleanup_free_ char *upstream = NULL;
+        const char *resolv = req->resolv_conf;
+        if (!resolv[0] && s.net == NET_JOIN && (upstream = host_upstream_resolv_conf()))
+                resolv = upstream;
+        if (resolv[0] && (r = resolv_conf_open(d, resolv, &resolv_fd, &err)) < 0) {
                 reply_error(c, id, r, "resolv_conf", err.msg);
                 return;
         }
