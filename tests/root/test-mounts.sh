@@ -86,4 +86,26 @@ check "$(grep -q 192.0.2.53 /etc/resolv.conf; [ $? -ne 0 ]; echo $?)" "... and t
 expect_stderr_match 125 "resolv-conf: '$T/nope'" "--resolv-conf of a missing file is an error" -- \
         sbx --resolv-conf "$T/nope" -- /bin/true
 
+# ------------------------------------------------------------------------------------------
+# DNS in a network namespace the test creates: a resolver on that namespace's loopback
+
+NS=sbxdns$$
+if ip netns add "$NS" 2>/dev/null; then
+        at_exit "ip netns del $NS 2>/dev/null"
+        ip netns exec "$NS" ip link set lo up
+        ip netns exec "$NS" /usr/bin/python3 "$(dirname "$0")/dns-server.py" 127.0.0.1 53 web.sandbox.test 192.0.2.7 \
+                >"$T/dns.out" 2>&1 &
+        track_pid $!
+        for _ in $(seq 1 50); do grep -q ready "$T/dns.out" 2>/dev/null && break; sleep 0.1; done
+        printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >"$T/resolv-ns"
+        expect_stdout_match 0 "^192\.0\.2\.7 +web\.sandbox\.test" \
+                "--net NETNS --resolv-conf: a name resolves through the namespace's own resolver" -- \
+                sbx --net "/run/netns/$NS" --resolv-conf "$T/resolv-ns" --promises "stdio rpath inet dns" -- \
+                /usr/bin/getent hosts web.sandbox.test
+        expect_exit 2 "... and an unknown name does not (getent exit 2)" -- \
+                sbx --net "/run/netns/$NS" --resolv-conf "$T/resolv-ns" -- /usr/bin/getent hosts nope.sandbox.test
+else
+        skip_test "DNS in a test network namespace" "ip netns add failed"
+fi
+
 done_testing
