@@ -91,7 +91,8 @@ expect_stderr_match 125 "resolv-conf: '$T/nope'" "--resolv-conf of a missing fil
 
 NS=sbxdns$$
 if ip netns add "$NS" 2>/dev/null; then
-        at_exit "ip netns del $NS 2>/dev/null"
+        del_ns() { ip netns del "$NS" 2>/dev/null; }
+        at_exit del_ns
         ip netns exec "$NS" ip link set lo up
         ip netns exec "$NS" /usr/bin/python3 "$(dirname "$0")/dns-server.py" 127.0.0.1 53 web.sandbox.test 192.0.2.7 \
                 >"$T/dns.out" 2>&1 &
