@@ -168,20 +168,46 @@ ctl destroy --force busy >/dev/null 2>&1
 # Cgroup limits, really enforced
 
 expect_exit 0 "start with --memory-max 32M" -- \
-        "${CTL[@]}" start --name hog --memory-max 32M -- /bin/sh -c 'head -c 300000000 /dev/zero | tail -c 1 >/dev/null'
+        "${CTL[@]}" start --name hog --memory-max 32M -- /bin/sh -c 'head -c 300000000 /dev/zero | tail -n 1 >/dev/null'
 expect_exit 137 "a task allocating beyond memory-max is killed (137)" -- "${CTL[@]}" wait hog
 expect_stdout_match 0 '"oom_killed": *true' "... and reported as OOM-killed" -- "${CTL[@]}" inspect --json hog
 ctl destroy hog >/dev/null 2>&1
 
-ctl start --name forky --tasks-max 6 -- /bin/sh -c \
-        'n=0; for i in $(seq 1 20); do sleep 30 & [ $? -eq 0 ] && n=$((n+1)); done; sleep 1; cat /proc/self/status >/dev/null; sleep 100' \
-        >/dev/null 2>&1
-sleep 2
-run "${CTL[@]}" stats --json forky
-pids=$(printf '%s' "$OUT" | sed -n 's/.*"pids_current": *\([0-9]*\).*/\1/p')
-check "$([ -n "$pids" ] && [ "$pids" -le 6 ] && [ "$pids" -ge 2 ]; echo $?)" \
-        "--tasks-max 6: a task forking 20 children holds at most 6 (pids_current=$pids)" "$OUT"
-ctl destroy --force forky >/dev/null 2>&1
+ctl start --name limits --memory-max 64M --memory-low 16M --cpu-weight 200 --cpu-quota 50% --allowed-cpus 0 \
+        --tasks-max 33 -- /bin/sleep 100 >/dev/null
+run "${CTL[@]}" inspect --json limits
+cg=$(printf '%s' "$OUT" | sed -n 's/.*"cgroup": *"\([^"]*\)".*/\1/p')
+case "$cg" in
+cgroupfs-v1:*)
+        rel=${cg#cgroupfs-v1:}
+        cgv() { cat "/sys/fs/cgroup/$1/$rel/$2" 2>&1; }
+        check "$([ "$(cgv memory memory.limit_in_bytes)" = 67108864 ]; echo $?)" "memory-max 64M -> memory.limit_in_bytes" "$(cgv memory memory.limit_in_bytes)"
+        check "$([ "$(cgv memory memory.soft_limit_in_bytes)" = 16777216 ]; echo $?)" "memory-low 16M -> memory.soft_limit_in_bytes"
+        check "$([ "$(cgv cpu cpu.shares)" = 2048 ]; echo $?)" "cpu-weight 200 -> cpu.shares 2048" "$(cgv cpu cpu.shares)"
+        check "$([ "$(cgv cpu cpu.cfs_quota_us)" = 50000 ] && [ "$(cgv cpu cpu.cfs_period_us)" = 100000 ]; echo $?)" \
+                "cpu-quota 50% -> cfs_quota_us 50000 / cfs_period_us 100000"
+        check "$([ "$(cgv cpuset cpuset.cpus)" = 0 ]; echo $?)" "allowed-cpus 0 -> cpuset.cpus" "$(cgv cpuset cpuset.cpus)"
+        check "$([ "$(cgv pids pids.max)" = 33 ]; echo $?)" "tasks-max 33 -> pids.max" "$(cgv pids pids.max)"
+        pid=$(printf '%s' "$OUT" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+        check "$(grep -q "^[0-9]*:memory:/$rel\$" "/proc/$pid/cgroup"; echo $?)" "the sandbox init is in the task's memory cgroup" \
+                "$(cat "/proc/$pid/cgroup" 2>&1)"
+        ;;
+cgroupfs-v2:*)
+        dir=${cg#cgroupfs-v2:}
+        check "$([ "$(cat "$dir/memory.max")" = 67108864 ] && [ "$(cat "$dir/cpu.max")" = "50000 100000" ] &&
+                [ "$(cat "$dir/pids.max")" = 33 ] && [ "$(cat "$dir/cpu.weight")" = 200 ]; echo $?)" "limits in $dir"
+        ;;
+*)
+        check 1 "inspect names the task's cgroup" "$OUT"
+        ;;
+esac
+ctl destroy --force limits >/dev/null 2>&1
+check "$([ -n "${rel:-}" ] && [ ! -d "/sys/fs/cgroup/memory/$rel" ]; echo $?)" "destroy removes the task's cgroup"
+
+ctl start --name forky --tasks-max 6 --stdout "$T/fork.out" -- "$PROBE" forkbomb 20 >/dev/null
+expect_exit "$EAGAIN" "--tasks-max 6: a fork bomb gets EAGAIN" -- "${CTL[@]}" wait forky
+check "$([ "$(cat "$T/fork.out")" = 4 ]; echo $?)" "... after 4 children (6 = sandbox init + task + 4)" "got: $(cat "$T/fork.out")"
+ctl destroy forky >/dev/null 2>&1
 check "$(kill -0 "$DAEMON_PID"; echo $?)" "the daemon survived the fork bomb"
 
 # ------------------------------------------------------------------------------------------
