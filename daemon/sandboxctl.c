@@ -67,7 +67,7 @@ static void help(void) {
                "  --importance LEVEL       lowest, low, normal, high, highest (nice 19, 10, 0, -10, -20)\n"
                "  --oom-score-adj N        -1000..1000\n"
                "  --rlimit NAME=SOFT[:HARD]  e.g. NOFILE=1024:4096 (repeatable)\n"
-               "  --cwd DIR                working directory (default: the current one)\n"
+               "  --cwd DIR                working directory (run: the current one; start: /)\n"
                "  --env KEY=VALUE          add to the task's environment (repeatable)\n"
                "  --stdout FILE, --stderr FILE  append output to FILE (or write to a FIFO)\n"
                "  --private-tmp            a fresh tmpfs on /tmp, TMPDIR=/tmp (default for start;\n"
@@ -661,7 +661,7 @@ static int parse_common(int argc, char **argv, const char *allowed) {
         int c;
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", common_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "h", common_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -931,7 +931,6 @@ static bool is_resource_option(const char *o) {
 
 static int verb_start(int argc, char **argv) {
         /* Declared before any goto: their cleanups run on every path. */
-        _cleanup_free_ char *here = NULL;
         _cleanup_close_ int in_fd = -1, out_fd = -1, err_fd = -1;
         Sandboxd__V1__Resources res = SANDBOXD__V1__RESOURCES__INIT;
         bool has_res = false;
@@ -1064,8 +1063,8 @@ static int verb_start(int argc, char **argv) {
                 }
                 resolv[n] = 0;
         }
-        if (!cwd)
-                here = getcwd(NULL, 0);
+        /* The task's working directory: --cwd, else "/" (the caller's directory may not even
+         * exist in the task's view, e.g. under its private /tmp). */
         if (!env)
                 env = xcalloc(1, sizeof(char *));
         strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -1074,7 +1073,7 @@ static int verb_start(int argc, char **argv) {
         sr.argv = a.spec.argv;
         sr.n_env = strv_length(env);
         sr.env = env;
-        sr.cwd = (char *) (cwd ? cwd : here ? here : "/");
+        sr.cwd = (char *) (cwd ? cwd : "/");
         sr.user = (char *) user;
         sr.has_promises = promises != NULL;
         sr.promises = (char *) (promises ? promises : "");
