@@ -393,6 +393,8 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
         if (p->narrow_fd >= 0 && fcntl(p->narrow_fd, F_SETFD, 0) < 0)
                 task_fail(report_fd, STEP_FDS, errno, -1);
 
+        /* The usual umask, whatever the caller's (sandboxd runs with UMask=0077). */
+        (void) umask(0022);
         if (chdir(s->cwd ? s->cwd : "/") < 0)
                 task_fail(report_fd, STEP_CHDIR, errno, -1);
 
