@@ -3,7 +3,9 @@
  * "sandbox-<id>.scope" in a slice (default sandbox.slice), created with StartTransientUnit with
  * the held sandbox init as its only PID and the task's limits as unit properties; the task is
  * released once systemd reports the job done (JobRemoved). Stats, OOM and kill then read and
- * write the scope's cgroup v2 directory directly, as the cgroupfs-v2 backend does. */
+ * write the scope's cgroup v2 directory directly, as the cgroupfs-v2 backend does.
+ * OOMPolicy=continue: the kernel kills the task's largest process and the sandbox init reports
+ * the task's exit; systemd's default for scopes (stop) would kill the init too and lose it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -81,6 +83,9 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
                         done(c, -EIO, err.msg, u);
                         return 0;
                 }
+                /* On OOM the whole task goes, not one random process of it (Delegate=yes). */
+                if (c->limits.memory_max)
+                        (void) cg_write(c->dir_fd, "memory.oom.group", "1");
                 done(c, 0, NULL, u);
                 return 0;
         }
@@ -171,9 +176,11 @@ int cgroup_systemd_attach(Cgroup *c, pid_t pid, void (*done)(Cgroup *c, int erro
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t) pid, "Delegate", "b", 1,
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t) pid, "Delegate", "b", 1,
                                           "Slice", "s", c->m->parent, "Description", "s", "nomad-driver-sandbox task",
-                                          "CollectMode", "s", "inactive-or-failed", "OOMPolicy", "s", "kill");
+                                          "CollectMode", "s", "inactive-or-failed");
+        /* Not OOMPolicy=kill: scopes take it only since systemd 253 (Debian 12 has 252), and an
+         * unknown property fails the whole unit. memory.oom.group is written once the scope exists. */
         if (r >= 0 && l->memory_max)
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max);
         if (r >= 0 && l->memory_low)

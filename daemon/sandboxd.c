@@ -359,9 +359,9 @@ static void task_collect(Task *t) {
         (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG);
         if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
                 task_finish(t, &m, NULL);
-        else if (t->killed) {
-                /* Our SIGKILL ended the init (PID 1) before it could write the record; the
-                 * kernel killed the whole pid namespace with it. */
+        else if (t->killed || (t->cg && cgroup_oom_killed(t->cg))) {
+                /* Our SIGKILL (or the OOM killer, for the whole cgroup) ended the init (PID 1)
+                 * before it could write the record; the pid namespace died with it. */
                 InitMsg k = { .type = INIT_MSG_EXITED, .status = SIGKILL };
                 task_finish(t, &k, NULL);
         } else
