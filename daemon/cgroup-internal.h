@@ -10,10 +10,20 @@ typedef enum CgroupKind { CG_SYSTEMD, CG_V2, CG_V1 } CgroupKind;
 
 enum { V1_MEMORY, V1_CPU, V1_CPUACCT, V1_PIDS, V1_CPUSET, V1_MAX };
 
+enum {
+        CGROUP_LIMIT_MEMORY_MAX = 1 << 0,
+        CGROUP_LIMIT_MEMORY_LOW = 1 << 1,
+        CGROUP_LIMIT_CPU_WEIGHT = 1 << 2,
+        CGROUP_LIMIT_CPU_QUOTA = 1 << 3,
+        CGROUP_LIMIT_ALLOWED_CPUS = 1 << 4,
+        CGROUP_LIMIT_TASKS_MAX = 1 << 5,
+};
+
 struct CgroupManager {
         CgroupKind kind;
         char *parent;            /* systemd: the slice; v2: absolute directory; v1: relative path */
         unsigned available;      /* CGROUP_CTRL_* (v1: bit i = hierarchy i mounted, same values) */
+        unsigned enforced;       /* CGROUP_LIMIT_*: the limits whose files exist here */
         char *v1_mnt[V1_MAX];
         sd_event *event;
         sd_bus *bus;             /* systemd */
@@ -27,6 +37,7 @@ struct Cgroup {
         char *path;     /* v2 directory (absolute) */
         char *rel;      /* v1: path below each hierarchy's mount */
         bool foreign;   /* Nomad made it: never removed by us */
+        char *v1_cpuset; /* v1: Nomad's cpuset cgroup (absolute), used instead of ours; NULL = ours */
         int dir_fd;     /* v2 */
         int v1_fd[V1_MAX];
         CgroupLimits limits;

@@ -314,6 +314,93 @@ static void v2_enable_controllers(const char *dir) {
         }
 }
 
+/* A parent below the hierarchy's root: no empty, "." or ".." component, nothing but printable
+ * characters other than space (a space separates the parts of a v1 cgroup id). */
+static int check_parent(const char *parent, SbxError *err) {
+        size_t n = strlen(parent);
+        if (n == 0 || n > 200 || parent[0] == '/' || parent[n - 1] == '/')
+                return sbx_error(err, EINVAL, "cgroup: parent '%.200s': empty, too long, or begins or ends with '/'",
+                                 parent);
+        for (const char *p = parent; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        return sbx_error(err, EINVAL, "cgroup: parent '%.200s': a space or control character", parent);
+        for (const char *p = parent;;) {
+                const char *e = strchrnul(p, '/');
+                size_t l = (size_t) (e - p);
+                if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return sbx_error(err, EINVAL, "cgroup: parent '%.200s': an empty, '.' or '..' component",
+                                         parent);
+                if (!*e)
+                        return 0;
+                p = e + 1;
+        }
+}
+
+static bool file_in(const char *dir, const char *file) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        return access(path, F_OK) == 0;
+}
+
+/* The limits whose files exist in dir (a cgroup v2 directory whose parent enabled the
+ * controllers: files of a disabled controller are absent). */
+static unsigned v2_enforced(const char *dir) {
+        unsigned e = 0;
+        if (file_in(dir, "memory.max"))
+                e |= CGROUP_LIMIT_MEMORY_MAX;
+        if (file_in(dir, "memory.low"))
+                e |= CGROUP_LIMIT_MEMORY_LOW;
+        if (file_in(dir, "cpu.weight"))
+                e |= CGROUP_LIMIT_CPU_WEIGHT;
+        if (file_in(dir, "cpu.max"))
+                e |= CGROUP_LIMIT_CPU_QUOTA;
+        if (file_in(dir, "cpuset.cpus"))
+                e |= CGROUP_LIMIT_ALLOWED_CPUS;
+        if (file_in(dir, "pids.max"))
+                e |= CGROUP_LIMIT_TASKS_MAX;
+        return e;
+}
+
+/* From the controllers the root offers (systemd backend: scopes get what systemd enables). */
+static unsigned v2_enforced_from_available(unsigned a) {
+        unsigned e = 0;
+        if (a & CGROUP_CTRL_MEMORY)
+                e |= CGROUP_LIMIT_MEMORY_MAX | CGROUP_LIMIT_MEMORY_LOW;
+        if (a & CGROUP_CTRL_CPU)
+                e |= CGROUP_LIMIT_CPU_WEIGHT | CGROUP_LIMIT_CPU_QUOTA;
+        if (a & CGROUP_CTRL_CPUSET)
+                e |= CGROUP_LIMIT_ALLOWED_CPUS;
+        if (a & CGROUP_CTRL_PIDS)
+                e |= CGROUP_LIMIT_TASKS_MAX;
+        return e;
+}
+
+/* v1: the limit files in our parent directory of each hierarchy (cpu.cfs_quota_us exists only
+ * with CONFIG_CFS_BANDWIDTH). */
+static unsigned v1_enforced(CgroupManager *m) {
+        static const struct {
+                int h;
+                const char *file;
+                unsigned bit;
+        } f[] = {
+                { V1_MEMORY, "memory.limit_in_bytes", CGROUP_LIMIT_MEMORY_MAX },
+                { V1_MEMORY, "memory.soft_limit_in_bytes", CGROUP_LIMIT_MEMORY_LOW },
+                { V1_CPU, "cpu.shares", CGROUP_LIMIT_CPU_WEIGHT },
+                { V1_CPU, "cpu.cfs_quota_us", CGROUP_LIMIT_CPU_QUOTA },
+                { V1_CPUSET, "cpuset.cpus", CGROUP_LIMIT_ALLOWED_CPUS },
+                { V1_PIDS, "pids.max", CGROUP_LIMIT_TASKS_MAX },
+        };
+        unsigned e = 0;
+        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
+                if (!m->v1_mnt[f[i].h])
+                        continue;
+                _cleanup_free_ char *dir = xasprintf("%s/%s", m->v1_mnt[f[i].h], m->parent);
+                if (file_in(dir, f[i].file))
+                        e |= f[i].bit;
+        }
+        return e;
+}
+
 int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxError *err) {
         _cleanup_(cgroup_manager_freep) CgroupManager *m = xcalloc(1, sizeof(CgroupManager));
         struct statfs fs;
@@ -332,25 +419,31 @@ int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxErr
                                          "cgroup: the systemd backend needs a cgroup v2 host (/sys/fs/cgroup is not cgroup2)");
                 m->kind = CG_SYSTEMD;
                 m->parent = xstrdup(c->parent ? c->parent : "sandbox.slice");
+                size_t pl = strlen(m->parent);
+                if (pl <= 6 || !streq(m->parent + pl - 6, ".slice") || strchr(m->parent, '/'))
+                        return sbx_error(err, EINVAL, "cgroup: parent '%.200s': the systemd backend needs a slice name (x.slice)",
+                                         m->parent);
                 r = cgroup_systemd_init(m, err);
                 if (r < 0)
                         return r;
+                m->enforced = v2_enforced_from_available(m->available);
         } else if (v2) {
                 m->kind = CG_V2;
                 const char *parent = c->parent ? c->parent : "sandboxd";
-                while (*parent == '/')
-                        parent++;
+                if ((r = check_parent(parent, err)) < 0)
+                        return r;
                 m->parent = xasprintf("%s/%s", CGROUP_ROOT, parent);
                 r = mkdir_parents(m->parent, 0755);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "cgroup: creating %s", m->parent);
                 v2_enable_controllers(m->parent);
                 m->available = cgroup_v2_available(m->parent);
+                m->enforced = v2_enforced(m->parent);
         } else {
                 m->kind = CG_V1;
                 const char *parent = c->parent ? c->parent : "sandboxd";
-                while (*parent == '/')
-                        parent++;
+                if ((r = check_parent(parent, err)) < 0)
+                        return r;
                 m->parent = xstrdup(parent);
                 find_v1_mounts(m);
                 for (int i = 0; i < V1_MAX; i++) {
@@ -376,6 +469,7 @@ int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxErr
                 }
                 if (!m->available)
                         return sbx_error(err, ENODEV, "cgroup: no cgroup v1 hierarchy of memory, cpu, pids or cpuset is mounted");
+                m->enforced = v1_enforced(m);
         }
         *ret = TAKE_PTR(m);
         return 0;
@@ -402,61 +496,95 @@ const char *cgroup_manager_backend(CgroupManager *m) {
 
 size_t cgroup_manager_enforced(CgroupManager *m, const char **out, size_t n) {
         size_t k = 0;
-        unsigned a = m ? m->available : 0;
-        bool v1 = m && m->kind == CG_V1;
-#define ADD(cond, name)                                                                            \
-        if ((cond) && k < n)                                                                       \
+        unsigned e = m ? m->enforced : 0;
+#define ADD(bit, name)                                                                             \
+        if ((e & (bit)) && k < n)                                                                  \
                 out[k++] = (name);
-        ADD(a & CGROUP_CTRL_MEMORY, "memory_max");
-        ADD(a & CGROUP_CTRL_MEMORY, "memory_low");
-        ADD(a & CGROUP_CTRL_CPU, "cpu_weight");
-        ADD(a & CGROUP_CTRL_CPU, "cpu_quota");
-        ADD(a & CGROUP_CTRL_CPUSET, "allowed_cpus");
-        ADD(a & CGROUP_CTRL_PIDS, "tasks_max");
+        ADD(CGROUP_LIMIT_MEMORY_MAX, "memory_max");
+        ADD(CGROUP_LIMIT_MEMORY_LOW, "memory_low");
+        ADD(CGROUP_LIMIT_CPU_WEIGHT, "cpu_weight");
+        ADD(CGROUP_LIMIT_CPU_QUOTA, "cpu_quota");
+        ADD(CGROUP_LIMIT_ALLOWED_CPUS, "allowed_cpus");
+        ADD(CGROUP_LIMIT_TASKS_MAX, "tasks_max");
 #undef ADD
-        (void) v1;
         return k;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* cgroupfs v1                                                                                */
 
+/* The directory fd of hierarchy h, or an error naming the limit when it is not mounted. */
+static int v1_fd(Cgroup *c, int h, const char *limit, SbxError *err) {
+        if (c->v1_fd[h] < 0)
+                return sbx_error(err, EOPNOTSUPP, "cgroup: %s: no cgroup v1 %s hierarchy is mounted", limit, v1_names[h]);
+        return c->v1_fd[h];
+}
+
 static int v1_apply_limits(Cgroup *c, const CgroupLimits *l, SbxError *err) {
         char v[64];
-        int r;
+        int fd, r;
+
         if (l->memory_max) {
+                if ((fd = v1_fd(c, V1_MEMORY, "memory_max", err)) < 0)
+                        return fd;
                 snprintf(v, sizeof(v), "%" PRIu64, l->memory_max);
-                if ((r = write_limit(c->v1_fd[V1_MEMORY], "memory.limit_in_bytes", v, err)) < 0)
+                if ((r = write_limit(fd, "memory.limit_in_bytes", v, err)) < 0)
                         return r;
+                /* Memory plus swap, so the task cannot swap its way past the limit. The file
+                 * exists only with swap accounting; memsw must not be below the memory limit,
+                 * which it is not here: both start unlimited and the memory limit went first. */
+                r = cg_write(fd, "memory.memsw.limit_in_bytes", v);
+                if (r < 0 && r != -ENOENT)
+                        return sbx_error_errno(err, -r, "cgroup: writing '%s' to memory.memsw.limit_in_bytes", v);
         }
         if (l->memory_low) {
+                if ((fd = v1_fd(c, V1_MEMORY, "memory_low", err)) < 0)
+                        return fd;
                 snprintf(v, sizeof(v), "%" PRIu64, l->memory_low);
-                if ((r = write_limit(c->v1_fd[V1_MEMORY], "memory.soft_limit_in_bytes", v, err)) < 0)
+                if ((r = write_limit(fd, "memory.soft_limit_in_bytes", v, err)) < 0)
                         return r;
         }
         if (l->cpu_weight) {
-                /* v2 weight 100 = v1 shares 1024 */
+                if ((fd = v1_fd(c, V1_CPU, "cpu_weight", err)) < 0)
+                        return fd;
+                /* v2 weight 100 (the default) = v1 shares 1024; shares are at least 2 */
                 uint64_t shares = l->cpu_weight * 1024 / 100;
                 snprintf(v, sizeof(v), "%" PRIu64, shares < 2 ? 2 : shares);
-                if ((r = write_limit(c->v1_fd[V1_CPU], "cpu.shares", v, err)) < 0)
+                if ((r = write_limit(fd, "cpu.shares", v, err)) < 0)
                         return r;
         }
         if (l->cpu_quota_us) {
+                if ((fd = v1_fd(c, V1_CPU, "cpu_quota", err)) < 0)
+                        return fd;
                 snprintf(v, sizeof(v), "%" PRIu64, l->cpu_period_us ?: 100000);
-                if ((r = write_limit(c->v1_fd[V1_CPU], "cpu.cfs_period_us", v, err)) < 0)
+                if ((r = write_limit(fd, "cpu.cfs_period_us", v, err)) < 0)
                         return r;
                 snprintf(v, sizeof(v), "%" PRIu64, l->cpu_quota_us);
-                if ((r = write_limit(c->v1_fd[V1_CPU], "cpu.cfs_quota_us", v, err)) < 0)
+                if ((r = write_limit(fd, "cpu.cfs_quota_us", v, err)) < 0)
                         return r;
         }
-        if (l->allowed_cpus[0] && (r = write_limit(c->v1_fd[V1_CPUSET], "cpuset.cpus", l->allowed_cpus, err)) < 0)
-                return r;
+        /* In Nomad's cpuset cgroup (shared by its tasks), Nomad sets the cpus. */
+        if (l->allowed_cpus[0] && !c->v1_cpuset) {
+                if ((fd = v1_fd(c, V1_CPUSET, "allowed_cpus", err)) < 0)
+                        return fd;
+                if ((r = write_limit(fd, "cpuset.cpus", l->allowed_cpus, err)) < 0)
+                        return r;
+        }
         if (l->tasks_max) {
+                if ((fd = v1_fd(c, V1_PIDS, "tasks_max", err)) < 0)
+                        return fd;
                 snprintf(v, sizeof(v), "%" PRIu64, l->tasks_max);
-                if ((r = write_limit(c->v1_fd[V1_PIDS], "pids.max", v, err)) < 0)
+                if ((r = write_limit(fd, "pids.max", v, err)) < 0)
                         return r;
         }
         return 0;
+}
+
+/* The directory of hierarchy h for this cgroup (Nomad's cpuset cgroup, or ours). */
+static char *v1_dir(Cgroup *c, int h) {
+        if (h == V1_CPUSET && c->v1_cpuset)
+                return xstrdup(c->v1_cpuset);
+        return xasprintf("%s/%s", c->m->v1_mnt[h], c->rel);
 }
 
 static int v1_open(CgroupManager *m, Cgroup *c, bool create, SbxError *err) {
@@ -464,20 +592,28 @@ static int v1_open(CgroupManager *m, Cgroup *c, bool create, SbxError *err) {
                 c->v1_fd[i] = -1;
                 if (!m->v1_mnt[i])
                         continue;
-                _cleanup_free_ char *dir = xasprintf("%s/%s", m->v1_mnt[i], c->rel);
-                if (create && mkdir(dir, 0755) < 0 && errno != EEXIST)
+                bool ours = !(i == V1_CPUSET && c->v1_cpuset);
+                _cleanup_free_ char *dir = v1_dir(c, i);
+                if (create && ours && mkdir(dir, 0755) < 0)
                         return sbx_error_errno(err, errno, "cgroup: creating %s", dir);
                 c->v1_fd[i] = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (c->v1_fd[i] < 0)
                         return sbx_error_errno(err, errno, "cgroup: opening %s", dir);
-                if (create && i == V1_CPUSET) {
+                if (create && ours && i == V1_CPUSET) {
+                        /* A new v1 cpuset cgroup is empty and takes no task until it has cpus
+                         * and mems: the parent's. */
                         _cleanup_free_ char *pdir = xasprintf("%s/%s", m->v1_mnt[i], m->parent);
                         _cleanup_close_ int pfd = open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         char buf[256];
-                        if (pfd >= 0 && cg_read(pfd, "cpuset.cpus", buf, sizeof(buf)) > 0)
-                                (void) cg_write(c->v1_fd[i], "cpuset.cpus", buf);
-                        if (pfd >= 0 && cg_read(pfd, "cpuset.mems", buf, sizeof(buf)) > 0)
-                                (void) cg_write(c->v1_fd[i], "cpuset.mems", buf);
+                        int r;
+                        if (pfd < 0)
+                                return sbx_error_errno(err, errno, "cgroup: opening %s", pdir);
+                        if ((r = cg_read(pfd, "cpuset.cpus", buf, sizeof(buf))) > 0 &&
+                            (r = cg_write(c->v1_fd[i], "cpuset.cpus", buf)) < 0)
+                                return sbx_error_errno(err, -r, "cgroup: copying cpuset.cpus of %s", pdir);
+                        if ((r = cg_read(pfd, "cpuset.mems", buf, sizeof(buf))) > 0 &&
+                            (r = cg_write(c->v1_fd[i], "cpuset.mems", buf)) < 0)
+                                return sbx_error_errno(err, -r, "cgroup: copying cpuset.mems of %s", pdir);
                 }
         }
         return 0;
@@ -544,6 +680,11 @@ static Cgroup *cgroup_new(CgroupManager *m) {
         return c;
 }
 
+static bool endswith_dotdot(const char *s) {
+        size_t n = strlen(s);
+        return n >= 3 && streq(s + n - 3, "/..");
+}
+
 /* "nomad.slice/x.scope" or "/sys/fs/cgroup/nomad.slice/x.scope" -> the absolute v2 path. */
 static char *nomad_path(const char *path) {
         if (startswith(path, CGROUP_ROOT "/"))
@@ -590,11 +731,26 @@ int cgroup_create(CgroupManager *m, const char *name, const char *path, const Cg
                 }
                 break;
         case CG_V1:
-                if (path[0])
-                        return sbx_error(err, EOPNOTSUPP, "cgroup: '%s': Nomad cgroups are only used on cgroup v2 hosts",
-                                         path);
+                if (path[0]) {
+                        /* On v1, Nomad makes only a cpuset cgroup (LinuxResources.CpusetCgroupPath):
+                         * the task goes there in the cpuset hierarchy, in ours in the others. */
+                        _cleanup_free_ char *abs = nomad_path(path);
+                        const char *below = m->v1_mnt[V1_CPUSET] ? startswith(abs, m->v1_mnt[V1_CPUSET]) : NULL;
+                        if (!below || below[0] != '/' || !below[1] || strstr(abs, "/../") || endswith_dotdot(abs))
+                                return sbx_error(err, EINVAL,
+                                                 "cgroup: '%.200s': on a cgroup v1 host only Nomad's cpuset cgroup "
+                                                 "(under %s) can be used",
+                                                 path, m->v1_mnt[V1_CPUSET] ? m->v1_mnt[V1_CPUSET] : "a cpuset hierarchy");
+                        c->v1_cpuset = TAKE_PTR(abs);
+                }
+                for (const char *p = name; *p; p++)
+                        if ((unsigned char) *p <= ' ' || *p == '/' || *p == 0x7f)
+                                return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name);
+                if (!name[0] || streq(name, ".") || streq(name, ".."))
+                        return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name);
                 c->rel = xasprintf("%s/%s", m->parent, name);
-                c->id = xasprintf("cgroupfs-v1:%s", c->rel);
+                c->id = c->v1_cpuset ? xasprintf("cgroupfs-v1:%s cpuset=%s", c->rel, c->v1_cpuset)
+                                     : xasprintf("cgroupfs-v1:%s", c->rel);
                 r = v1_open(m, c, true, err);
                 if (r >= 0)
                         r = v1_apply_limits(c, l, err);
@@ -715,14 +871,17 @@ int cgroup_destroy(Cgroup *c) {
                 return 0;
         (void) cgroup_kill(c);
         if (c->m->kind == CG_V1) {
+                int ret = 0;
                 for (int i = 0; i < V1_MAX; i++) {
-                        if (c->v1_fd[i] < 0 || !c->m->v1_mnt[i])
+                        /* Only what we opened: not a directory we failed to create. */
+                        if (c->v1_fd[i] < 0 || (i == V1_CPUSET && c->v1_cpuset))
                                 continue;
                         (void) cg_wait_empty(c->v1_fd[i]);
-                        _cleanup_free_ char *dir = xasprintf("%s/%s", c->m->v1_mnt[i], c->rel);
-                        (void) rmdir(dir);
+                        _cleanup_free_ char *dir = v1_dir(c, i);
+                        if (rmdir(dir) < 0 && errno != ENOENT && ret == 0)
+                                ret = -errno;
                 }
-                return 0;
+                return ret;
         }
         if (c->m->kind == CG_SYSTEMD && !c->foreign)
                 return cgroup_systemd_stop(c);
@@ -746,6 +905,7 @@ Cgroup *cgroup_free(Cgroup *c) {
         free(c->id);
         free(c->path);
         free(c->rel);
+        free(c->v1_cpuset);
         free(c->unit);
         free(c);
         return NULL;
@@ -765,13 +925,25 @@ int cgroup_open(CgroupManager *m, const char *id, Cgroup **ret, SbxError *err) {
                 if (m->kind != CG_V1)
                         return sbx_error(err, EINVAL, "cgroup: '%s' belongs to another backend (%s now)", id,
                                          cgroup_manager_backend(m));
-                if (strstr(v, "..") || v[0] == '/')
-                        return sbx_error(err, EINVAL, "cgroup: bad id '%s'", id);
-                c->rel = xstrdup(v);
+                const char *cpuset = strstr(v, " cpuset=");
+                c->rel = cpuset ? strndup(v, (size_t) (cpuset - v)) : xstrdup(v);
+                if (!c->rel)
+                        return -ENOMEM;
+                if (cpuset) {
+                        c->v1_cpuset = xstrdup(cpuset + 8);
+                        const char *below = m->v1_mnt[V1_CPUSET] ? startswith(c->v1_cpuset, m->v1_mnt[V1_CPUSET]) : NULL;
+                        if (!below || below[0] != '/' || strstr(c->v1_cpuset, "/../") || endswith_dotdot(c->v1_cpuset))
+                                return sbx_error(err, EINVAL, "cgroup: bad id '%.200s'", id);
+                }
+                if (strstr(c->rel, "..") || c->rel[0] == '/' || !startswith(c->rel, m->parent) ||
+                    c->rel[strlen(m->parent)] != '/')
+                        return sbx_error(err, EINVAL, "cgroup: bad id '%.200s' (not under %s)", id, m->parent);
                 int r = v1_open(m, c, false, err);
                 if (r < 0)
                         return r;
         } else if ((v = startswith(id, "cgroupfs-v2:")) || (v = startswith(id, "cgroupfs-v2-nomad:"))) {
+                if (m->kind == CG_V1)
+                        return sbx_error(err, EINVAL, "cgroup: '%.200s' is a cgroup v2 id, this host is cgroup v1", id);
                 if (!startswith(v, CGROUP_ROOT "/") || strstr(v, ".."))
                         return sbx_error(err, EINVAL, "cgroup: bad id '%s'", id);
                 c->path = xstrdup(v);
