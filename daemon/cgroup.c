@@ -703,6 +703,12 @@ int cgroup_create(CgroupManager *m, const char *name, const char *path, const Cg
                 *ret = NULL;
                 return 0;
         }
+        /* The task id: one path component, nothing a v1 id's space or a unit name would trip on. */
+        bool bad = !name || !name[0] || strlen(name) > 128 || streq(name, ".") || streq(name, "..");
+        for (const char *p = name; !bad && *p; p++)
+                bad = (unsigned char) *p <= ' ' || *p == '/' || *p == 0x7f;
+        if (bad)
+                return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name ?: "(null)");
         c = cgroup_new(m);
         c->limits = *l;
         path = path ?: "";
@@ -743,11 +749,6 @@ int cgroup_create(CgroupManager *m, const char *name, const char *path, const Cg
                                                  path, m->v1_mnt[V1_CPUSET] ? m->v1_mnt[V1_CPUSET] : "a cpuset hierarchy");
                         c->v1_cpuset = TAKE_PTR(abs);
                 }
-                for (const char *p = name; *p; p++)
-                        if ((unsigned char) *p <= ' ' || *p == '/' || *p == 0x7f)
-                                return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name);
-                if (!name[0] || streq(name, ".") || streq(name, ".."))
-                        return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name);
                 c->rel = xasprintf("%s/%s", m->parent, name);
                 c->id = c->v1_cpuset ? xasprintf("cgroupfs-v1:%s cpuset=%s", c->rel, c->v1_cpuset)
                                      : xasprintf("cgroupfs-v1:%s", c->rel);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -144,6 +145,11 @@ static bool controller_usable(const char *controller) {
 /* Our directory "name" below the parent in every hierarchy exists (or none does). */
 static int dirs_existing(const char *name) {
         int k = 0;
+        if (v2) {
+                char path[512];
+                snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", parent, name);
+                return access(path, F_OK) == 0;
+        }
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
                 char mnt[1024], path[2048];
                 if (!controller_usable(controllers[i]) || !controller_mount(controllers[i], mnt, sizeof(mnt)))
@@ -151,8 +157,6 @@ static int dirs_existing(const char *name) {
                 snprintf(path, sizeof(path), "%s/%s/%s", mnt, parent, name);
                 if (access(path, F_OK) == 0)
                         k++;
-                if (v2)
-                        break;
         }
         return k;
 }
@@ -187,6 +191,17 @@ static Held fork_held(int (*fn)(int report, void *arg), void *arg) {
         h.release = go[1];
         h.report = rep[0];
         return h;
+}
+
+/* The child's report (its exit status is no proof under valgrind, which may change it). */
+static const char *report_of(Held *h) {
+        static char buf[256];
+        ssize_t k = read(h->report, buf, sizeof(buf) - 1);
+        buf[k > 0 ? k : 0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        close(h->report);
+        h->report = -1;
+        return buf;
 }
 
 static void release(Held *h) {
@@ -267,6 +282,7 @@ static int child_eat(int report, void *arg) {
                 return 2;
         for (size_t i = 0; i < n; i += 4096)
                 p[i] = 1;
+        dprintf(report, "survived\n");
         return 0;
 }
 
@@ -294,11 +310,12 @@ static int child_forker(int report, void *arg) {
 /* Touches 8 MiB, then spins for *arg ms of wall time. */
 static int child_spin(int report, void *arg) {
         uint64_t end = now_us() + (uint64_t) (uintptr_t) arg * 1000;
-        if (child_eat(report, (void *) (uintptr_t) 8) != 0)
+        if (child_eat(-1, (void *) (uintptr_t) 8) != 0)
                 return 3;
         volatile uint64_t x = 0;
         while (now_us() < end)
                 x++;
+        dprintf(report, "spun\n");
         return 0;
 }
 
@@ -327,8 +344,6 @@ static int child_tree(int report, void *arg) {
                                 pause();
                 }
         }
-        usleep(200 * 1000);
-        dprintf(report, "end\n");
         close(report);
         for (;;)
                 pause();
@@ -337,6 +352,20 @@ static int child_tree(int report, void *arg) {
 
 /* ---------------------------------------------------------------------------------------- */
 /* Tests                                                                                      */
+
+static void skip(const char *why) {
+        printf("ok %d - # SKIP %s\n", ++tap_n, why);
+}
+
+/* Is limit in cgroup_manager_enforced()? */
+static bool enforced(const char *limit) {
+        const char *names[16];
+        size_t n = cgroup_manager_enforced(mgr, names, ELEMENTSOF(names));
+        for (size_t i = 0; i < n; i++)
+                if (streq(names[i], limit))
+                        return true;
+        return false;
+}
 
 static void test_manager(void) {
         const char *names[16];
@@ -362,55 +391,77 @@ static void test_manager(void) {
 
 static void test_limits_and_stats(void) {
         SbxError err = {};
-        CgroupLimits l = {
-                .memory_max = 64 << 20,
-                .memory_low = 16 << 20,
-                .cpu_weight = 200,
-                .cpu_quota_us = 25000,
-                .cpu_period_us = 50000,
-                .allowed_cpus = "0",
-                .tasks_max = 10,
-        };
+        /* Every limit this host enforces (a v2 host without controllers: none). */
+        CgroupLimits l = {};
+        if (enforced("memory_max"))
+                l.memory_max = 64 << 20;
+        if (enforced("memory_low"))
+                l.memory_low = 16 << 20;
+        if (enforced("cpu_weight"))
+                l.cpu_weight = 200;
+        if (enforced("cpu_quota")) {
+                l.cpu_quota_us = 25000;
+                l.cpu_period_us = 50000;
+        }
+        if (enforced("allowed_cpus"))
+                strcpy(l.allowed_cpus, "0");
+        if (enforced("tasks_max"))
+                l.tasks_max = 10;
         Cgroup *c = create("limits", &l, &err);
-        tap_ok(c != NULL, "create with every limit (%s)", err.msg);
+        tap_ok(c != NULL, "create with every limit enforced here (%s)", err.msg);
         if (!c)
                 return;
-        TAP_EQ_INT(dirs_existing("limits"), v2 ? 1 : 5, "a directory in each hierarchy");
-        tap_ok(cgroup_clone_fd(c) >= 0 || !v2, "cgroup_clone_fd: %d (v2: a directory fd, v1: -1)", cgroup_clone_fd(c));
-        if (!v2)
+        int hierarchies = 0;
+        for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
+                hierarchies += controller_usable(controllers[i]);
+        TAP_EQ_INT(dirs_existing("limits"), v2 ? 1 : hierarchies, "a directory in each hierarchy");
+        if (v2)
+                tap_ok(cgroup_clone_fd(c) >= 0, "cgroup_clone_fd is a directory fd on v2: %d", cgroup_clone_fd(c));
+        else
                 TAP_EQ_INT(cgroup_clone_fd(c), -1, "cgroup_clone_fd is -1 on v1");
 
         Held h = fork_held(child_spin, (void *) (uintptr_t) 1000);
         Attach a;
         int r = attach(c, h.pid, &a);
         tap_ok(r == 0 && a.calls == 1, "attach: done() once, error %d (%s)", a.error, a.msg);
-        for (size_t i = 0; i < ELEMENTSOF(controllers); i++)
+        if (v2)
+                tap_ok(pid_in(h.pid, "", "limits"), "the child is in .../%s/limits", parent);
+        for (size_t i = 0; i < ELEMENTSOF(controllers) && !v2; i++)
                 if (controller_usable(controllers[i]))
                         tap_ok(pid_in(h.pid, controllers[i], "limits"), "the child is in .../%s/limits (%s)", parent,
                                controllers[i]);
 
+#define FILE_IS(limit, ctl, file, want)                                                            \
+        do {                                                                                       \
+                if (enforced(limit))                                                               \
+                        TAP_EQ_STR(pid_cgroup_file(h.pid, ctl, file), want, file);                 \
+                else                                                                               \
+                        skip(limit " is not enforced here");                                       \
+        } while (0)
         if (v2) {
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "memory", "memory.max"), "67108864", "memory.max");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "memory", "memory.low"), "16777216", "memory.low");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpu", "cpu.weight"), "200", "cpu.weight");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpu", "cpu.max"), "25000 50000", "cpu.max");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpuset", "cpuset.cpus"), "0", "cpuset.cpus");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "pids", "pids.max"), "10", "pids.max");
+                FILE_IS("memory_max", "memory", "memory.max", "67108864");
+                FILE_IS("memory_low", "memory", "memory.low", "16777216");
+                FILE_IS("cpu_weight", "cpu", "cpu.weight", "200");
+                FILE_IS("cpu_quota", "cpu", "cpu.max", "25000 50000");
+                FILE_IS("allowed_cpus", "cpuset", "cpuset.cpus", "0");
+                FILE_IS("tasks_max", "pids", "pids.max", "10");
         } else {
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "memory", "memory.limit_in_bytes"), "67108864", "memory.limit_in_bytes");
+                FILE_IS("memory_max", "memory", "memory.limit_in_bytes", "67108864");
                 const char *memsw = pid_cgroup_file(h.pid, "memory", "memory.memsw.limit_in_bytes");
                 tap_ok(!memsw[0] || streq(memsw, "67108864"), "memory.memsw.limit_in_bytes = the memory limit, or absent ('%s')",
                        memsw);
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "memory", "memory.soft_limit_in_bytes"), "16777216",
-                           "memory.soft_limit_in_bytes");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpu", "cpu.shares"), "2048", "cpu.shares = weight 200 * 1024 / 100");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpu", "cpu.cfs_quota_us"), "25000", "cpu.cfs_quota_us");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpu", "cpu.cfs_period_us"), "50000", "cpu.cfs_period_us");
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpuset", "cpuset.cpus"), "0", "cpuset.cpus");
-                const char *mems = pid_cgroup_file(h.pid, "cpuset", "cpuset.mems");
-                tap_ok(mems[0] != 0, "cpuset.mems copied from the parent ('%s')", mems);
-                TAP_EQ_STR(pid_cgroup_file(h.pid, "pids", "pids.max"), "10", "pids.max");
+                FILE_IS("memory_low", "memory", "memory.soft_limit_in_bytes", "16777216");
+                FILE_IS("cpu_weight", "cpu", "cpu.shares", "2048"); /* weight 200 * 1024 / 100 */
+                FILE_IS("cpu_quota", "cpu", "cpu.cfs_quota_us", "25000");
+                FILE_IS("cpu_quota", "cpu", "cpu.cfs_period_us", "50000");
+                FILE_IS("allowed_cpus", "cpuset", "cpuset.cpus", "0");
+                if (enforced("allowed_cpus")) {
+                        const char *mems = pid_cgroup_file(h.pid, "cpuset", "cpuset.mems");
+                        tap_ok(mems[0] != 0, "cpuset.mems copied from the parent ('%s')", mems);
+                }
+                FILE_IS("tasks_max", "pids", "pids.max", "10");
         }
+#undef FILE_IS
 
         /* A child spinning for 1 s of wall time under a 50% quota. */
         uint64_t t0 = now_us();
@@ -418,12 +469,16 @@ static void test_limits_and_stats(void) {
         usleep(500 * 1000);
         CgroupStats s = {};
         r = cgroup_stats(c, &s);
-        tap_ok(r == 0 && s.pids_current == 1 && s.memory_current >= (8 << 20) && s.memory_rss >= (8 << 20),
-               "stats of the running child: pids %" PRIu64 ", memory %" PRIu64 " KiB, rss %" PRIu64 " KiB", s.pids_current,
-               s.memory_current >> 10, s.memory_rss >> 10);
+        tap_ok(r == 0, "cgroup_stats of the running child: %d", r);
+        if (controller_usable("pids"))
+                TAP_EQ_INT(s.pids_current, 1, "pids.current 1 while the child runs");
+        if (controller_usable("memory"))
+                tap_ok(s.memory_current >= (8 << 20) && s.memory_rss >= (8 << 20),
+                       "the child's 8 MiB are counted: memory %" PRIu64 " KiB, rss %" PRIu64 " KiB", s.memory_current >> 10,
+                       s.memory_rss >> 10);
         int st = wait_status(h.pid, 10000);
         uint64_t wall = now_us() - t0;
-        tap_ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the spinning child exited (status %d)", st);
+        tap_ok(st >= 0 && WIFEXITED(st) && streq(report_of(&h), "spun"), "the spinning child finished (status 0x%x)", st);
 
         r = cgroup_stats(c, &s);
         tap_ok(r == 0, "cgroup_stats: %d", r);
@@ -432,22 +487,30 @@ static void test_limits_and_stats(void) {
                ", pids %" PRIu64 "\n",
                wall / 1000, s.cpu_usage_us, s.cpu_user_us, s.cpu_system_us, s.nr_throttled, s.throttled_us,
                s.memory_current, s.memory_rss, s.memory_cache, s.memory_peak, s.pids_current);
-        /* 50% of 1 s: 500 ms, give or take scheduling; unthrottled it would be ~1000 ms. */
-        tap_ok(s.cpu_usage_us > 350000 && s.cpu_usage_us < 650000,
-               "cpu quota enforced: %" PRIu64 " ms of CPU in %" PRIu64 " ms of wall time at 50%%", s.cpu_usage_us / 1000,
-               wall / 1000);
-        tap_ok(s.nr_throttled > 5 && s.throttled_us > 100000, "throttling counted: %" PRIu64 " periods, %" PRIu64 " ms",
-               s.nr_throttled, s.throttled_us / 1000);
+        if (enforced("cpu_quota")) {
+                /* 50% of 1 s: 500 ms, give or take scheduling; unthrottled it would be ~1000 ms.
+                 * Less when the host is busy (the bound that matters is the upper one). */
+                tap_ok(s.cpu_usage_us > 100000 && s.cpu_usage_us < 650000,
+                       "cpu quota enforced: %" PRIu64 " ms of CPU in %" PRIu64 " ms of wall time at 50%%",
+                       s.cpu_usage_us / 1000, wall / 1000);
+                tap_ok(s.nr_throttled > 0 && s.throttled_us > 0, "throttling counted: %" PRIu64 " periods, %" PRIu64 " ms",
+                       s.nr_throttled, s.throttled_us / 1000);
+        } else {
+                tap_ok(s.cpu_usage_us > 700000, "cpu usage without a quota: %" PRIu64 " ms", s.cpu_usage_us / 1000);
+        }
         tap_ok(s.cpu_user_us + s.cpu_system_us > 200000, "user + system time > 200 ms");
-        tap_ok(s.memory_peak >= (8 << 20), "memory peak >= 8 MiB: %" PRIu64 " KiB", s.memory_peak >> 10);
-        TAP_EQ_INT(s.pids_current, 0, "pids.current 0 once the child is gone");
+        if (controller_usable("memory"))
+                tap_ok(s.memory_peak >= (8 << 20), "memory peak >= 8 MiB: %" PRIu64 " KiB", s.memory_peak >> 10);
+        if (controller_usable("pids"))
+                TAP_EQ_INT(s.pids_current, 0, "pids.current 0 once the child is gone");
         const char *m[16];
         size_t nm = cgroup_stats_measured(&s, m, ELEMENTSOF(m));
         char list[256] = "";
         for (size_t i = 0; i < nm; i++)
                 snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "", m[i]);
-        tap_ok(strstr(list, "User Mode") && strstr(list, "System Mode") && strstr(list, "Usage") &&
-                       strstr(list, "Throttled Periods") && strstr(list, "Max Usage"),
+        tap_ok(strstr(list, "User Mode") && strstr(list, "System Mode") &&
+                       (!controller_usable("cpu") || strstr(list, "Throttled Periods")) &&
+                       (!controller_usable("memory") || (strstr(list, "Usage") && strstr(list, "Max Usage"))),
                "measured: %s", list);
         tap_ok(!cgroup_oom_killed(c), "no OOM kill reported for a cgroup without one");
 
@@ -460,6 +523,8 @@ static void test_limits_and_stats(void) {
 
 static void test_oom(void) {
         SbxError err = {};
+        if (!enforced("memory_max"))
+                return skip("memory_max is not enforced here");
         CgroupLimits l = { .memory_max = 32 << 20 };
         Cgroup *c = create("oom", &l, &err);
         tap_ok(c != NULL, "create with memory_max 32 MiB (%s)", err.msg);
@@ -470,7 +535,7 @@ static void test_oom(void) {
         tap_ok(attach(c, h.pid, &a) == 0, "attach (%s)", a.msg);
         release(&h);
         int st = wait_status(h.pid, 30000);
-        tap_ok(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+        tap_ok(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && streq(report_of(&h), ""),
                "a child touching 200 MiB under a 32 MiB limit is SIGKILLed (status 0x%x)", st);
         tap_ok(cgroup_oom_killed(c), "cgroup_oom_killed reports it");
         CgroupStats s = {};
@@ -487,7 +552,8 @@ static void test_oom(void) {
         tap_ok(c && attach(c, h.pid, &a) == 0, "attach to a 256 MiB cgroup");
         release(&h);
         st = wait_status(h.pid, 30000);
-        tap_ok(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the same child under 256 MiB exits 0 (status 0x%x)", st);
+        tap_ok(st >= 0 && WIFEXITED(st) && streq(report_of(&h), "survived"), "the same child under 256 MiB survives (status 0x%x)",
+               st);
         tap_ok(c && !cgroup_oom_killed(c), "and no OOM kill is reported");
         if (c) {
                 cgroup_destroy(c);
@@ -497,6 +563,8 @@ static void test_oom(void) {
 
 static void test_tasks_max(void) {
         SbxError err = {};
+        if (!enforced("tasks_max"))
+                return skip("tasks_max is not enforced here");
         CgroupLimits l = { .tasks_max = 5 };
         Cgroup *c = create("pids", &l, &err);
         tap_ok(c != NULL, "create with tasks_max 5 (%s)", err.msg);
@@ -540,16 +608,32 @@ static void test_kill_tree_and_reopen(void) {
         release(&h);
         pid_t pids[16];
         int np = 0;
-        FILE *f = fdopen(h.report, "r");
-        char line[64];
-        while (f && fgets(line, sizeof(line), f) && !startswith(line, "end") && np < 16)
-                pids[np++] = (pid_t) atoi(line);
-        if (f)
-                fclose(f);
+        /* Up to 7 pids, for up to 10 s (the tree keeps the pipe open: no EOF). */
+        char buf[256];
+        size_t got = 0;
+        for (uint64_t end = now_us() + 10000000; got < sizeof(buf) - 1 && now_us() < end;) {
+                struct pollfd pfd = { h.report, POLLIN, 0 };
+                if (poll(&pfd, 1, 100) <= 0)
+                        continue;
+                ssize_t k = read(h.report, buf + got, sizeof(buf) - 1 - got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+                buf[got] = 0;
+                int lines = 0;
+                for (char *q = buf; (q = strchr(q, '\n')); q++)
+                        lines++;
+                if (lines >= 7)
+                        break;
+        }
+        buf[got] = 0;
+        for (char *q = buf; *q && np < 16; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : q + strlen(q))
+                pids[np++] = (pid_t) atoi(q);
+        close(h.report);
         TAP_EQ_INT(np, 7, "a tree of 7 processes (one a setsid daemon whose parent is gone)");
         int in = 0;
         for (int i = 0; i < np; i++)
-                in += pid_in(pids[i], v2 ? "memory" : "pids", "tree");
+                in += pid_in(pids[i], v2 ? "" : "pids", "tree");
         TAP_EQ_INT(in, np, "every one of them is in the cgroup");
 
         /* A daemon restart: the id is all that is left. */
@@ -567,8 +651,11 @@ static void test_kill_tree_and_reopen(void) {
         TAP_EQ_STR(cgroup_id(c2), id, "the re-opened cgroup has the same id");
         cgroup_free(c);
         CgroupStats s = {};
+        /* The daemon's exited parent may be a zombie for a moment: it counts until reaped. */
+        for (int i = 0; i < 200 && (cgroup_stats(c2, &s) < 0 || s.pids_current != 7); i++)
+                usleep(10 * 1000);
         r = cgroup_stats(c2, &s);
-        tap_ok(r == 0 && s.pids_current == 7, "stats through the re-opened cgroup: pids.current %" PRIu64, s.pids_current);
+        tap_ok(r == 0 && (s.pids_current == 7 || !controller_usable("pids")), "stats through the re-opened cgroup: pids.current %" PRIu64, s.pids_current);
 
         uint64_t t0 = now_us();
         r = cgroup_kill(c2);
@@ -628,12 +715,16 @@ static void test_errors(void) {
         Cgroup *c = NULL;
         err = (SbxError) {};
         r = cgroup_create(mgr, "badcpus", "", &l, &c, &err);
-        tap_ok(r < 0 && !c && strstr(err.msg, "cpuset.cpus"), "allowed_cpus 4000-4001: %s", err.msg);
+        if (enforced("allowed_cpus"))
+                tap_ok(r < 0 && !c && strstr(err.msg, "cpuset.cpus"), "allowed_cpus 4000-4001: %s", err.msg);
+        else
+                tap_ok(r < 0 && !c && strstr(err.msg, "cpuset"), "allowed_cpus without cpuset: %s", err.msg);
         TAP_EQ_INT(dirs_existing("badcpus"), 0, "nothing left of the failed cgroup");
         l = (CgroupLimits) { .cpu_quota_us = 50000, .cpu_period_us = 10 };
         err = (SbxError) {};
         r = cgroup_create(mgr, "badperiod", "", &l, &c, &err);
-        tap_ok(r < 0 && !c && strstr(err.msg, v2 ? "cpu.max" : "cpu.cfs_period_us"), "cpu period 10 us: %s", err.msg);
+        tap_ok(r < 0 && !c && strstr(err.msg, !enforced("cpu_quota") ? "cpu" : v2 ? "cpu.max" : "cpu.cfs_period_us"),
+               "cpu period 10 us: %s", err.msg);
         TAP_EQ_INT(dirs_existing("badperiod"), 0, "nothing left of the failed cgroup");
 
         err = (SbxError) {};
@@ -672,10 +763,8 @@ static void test_errors(void) {
 
 /* v2 only: a child born in the cgroup with clone3(CLONE_INTO_CGROUP). */
 static void test_clone_into(void) {
-        if (!v2) {
-                printf("ok %d - # SKIP clone3(CLONE_INTO_CGROUP) needs cgroup v2\n", ++tap_n);
-                return;
-        }
+        if (!v2)
+                return skip("clone3(CLONE_INTO_CGROUP) needs cgroup v2");
         SbxError err = {};
         Cgroup *c = create("clone", NULL, &err);
         tap_ok(c && cgroup_clone_fd(c) >= 0, "create; clone fd %d", c ? cgroup_clone_fd(c) : -1);
@@ -687,7 +776,7 @@ static void test_clone_into(void) {
                 pause();
                 _exit(0);
         }
-        tap_ok(p > 0 && pid_in(p, "memory", "clone"), "clone3(CLONE_INTO_CGROUP): the child is born in it");
+        tap_ok(p > 0 && pid_in(p, "", "clone"), "clone3(CLONE_INTO_CGROUP): the child is born in it");
         cgroup_destroy(c);
         wait_status(p, 5000);
         cgroup_free(c);
