@@ -593,6 +593,17 @@ static int v1_open(CgroupManager *m, Cgroup *c, bool create, SbxError *err) {
                 if (!m->v1_mnt[i])
                         continue;
                 bool ours = !(i == V1_CPUSET && c->v1_cpuset);
+                /* Co-mounted controllers ("cpu,cpuacct") share one directory. */
+                int same = -1;
+                for (int j = 0; j < i && ours; j++)
+                        if (c->v1_fd[j] >= 0 && streq(m->v1_mnt[j], m->v1_mnt[i]) && !(j == V1_CPUSET && c->v1_cpuset))
+                                same = j;
+                if (same >= 0) {
+                        c->v1_fd[i] = fcntl(c->v1_fd[same], F_DUPFD_CLOEXEC, 3);
+                        if (c->v1_fd[i] < 0)
+                                return sbx_error_errno(err, errno, "cgroup: dup");
+                        continue;
+                }
                 _cleanup_free_ char *dir = v1_dir(c, i);
                 if (create && ours && mkdir(dir, 0755) < 0)
                         return sbx_error_errno(err, errno, "cgroup: creating %s", dir);
