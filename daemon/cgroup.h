@@ -7,7 +7,8 @@
  *   cgroupfs-v2  directories under /sys/fs/cgroup/<parent>, tasks placed with CLONE_INTO_CGROUP;
  *   cgroupfs-v1  one directory per controller hierarchy (memory, cpu, cpuacct, pids, cpuset),
  *                the held sandbox init written to each cgroup.procs.
- * A cgroup Nomad created for the task (Resources.cgroup_path) is used instead of a new one. */
+ * A cgroup Nomad created for the task (Resources.cgroup_path) is used instead of a new one (v1:
+ * only Nomad's cpuset cgroup, for the cpuset hierarchy). */
 #pragma once
 
 #include <stdbool.h>
@@ -62,7 +63,9 @@ const char *cgroup_manager_backend(CgroupManager *m);
  * "cpu_quota", "allowed_cpus", "tasks_max". */
 size_t cgroup_manager_enforced(CgroupManager *m, const char **out, size_t n);
 
-/* name: the task id. path: a cgroup Nomad made ("" = our own). Applies every limit it can. */
+/* name: the task id (one path component). path: a cgroup Nomad made ("" = our own), relative to
+ * /sys/fs/cgroup or absolute. Applies every limit asked for; an error names the limit or file and
+ * the reason, and removes what was made. */
 int cgroup_create(CgroupManager *m, const char *name, const char *path, const CgroupLimits *l, Cgroup **ret,
                   SbxError *err);
 /* A cgroup v2 directory fd for CLONE_INTO_CGROUP (owned by the Cgroup), or -1: then attach. */
@@ -78,7 +81,8 @@ bool cgroup_oom_killed(Cgroup *c);
 /* Kills what is left and removes the cgroup (not one Nomad made). */
 int cgroup_destroy(Cgroup *c);
 Cgroup *cgroup_free(Cgroup *c);
-/* Re-opens a cgroup from cgroup_id() after a daemon restart. */
+/* Re-opens a cgroup from cgroup_id() after a daemon restart. Ids: "systemd:<unit>",
+ * "cgroupfs-v2:<dir>", "cgroupfs-v2-nomad:<dir>", "cgroupfs-v1:<parent>/<name>[ cpuset=<dir>]". */
 int cgroup_open(CgroupManager *m, const char *id, Cgroup **ret, SbxError *err);
 const char *cgroup_id(Cgroup *c);
 
