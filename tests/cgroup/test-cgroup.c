@@ -782,6 +782,111 @@ static void test_clone_into(void) {
         cgroup_free(c);
 }
 
+static void copy_file(const char *from_dir, const char *to_dir, const char *file) {
+        char path[4096], buf[256];
+        snprintf(path, sizeof(path), "%s/%s", from_dir, file);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t k = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+        if (fd >= 0)
+                close(fd);
+        snprintf(path, sizeof(path), "%s/%s", to_dir, file);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && k > 0)
+                (void) !write(fd, buf, (size_t) k);
+        if (fd >= 0)
+                close(fd);
+}
+
+/* A cgroup Nomad made for the task: used, never removed. v2: the task's own cgroup; v1: only a
+ * cpuset cgroup (Nomad's "shared" or "reserve" ones). */
+static void test_nomad_cgroup(void) {
+        SbxError err = {};
+        char mnt[1024], nomad[2048];
+        if (!v2 && (!controller_usable("cpuset") || !controller_mount("cpuset", mnt, sizeof(mnt))))
+                return skip("no cpuset hierarchy: no Nomad cgroup to stand in for");
+        if (v2)
+                snprintf(mnt, sizeof(mnt), "/sys/fs/cgroup");
+        /* Nomad's: <mnt>/<parent>-nomad/shared, next to (not under) our parent. */
+        snprintf(nomad, sizeof(nomad), "%s/%s-nomad", mnt, parent);
+        (void) mkdir(nomad, 0755);
+        if (v2) {
+                char sub[2100];
+                snprintf(sub, sizeof(sub), "%s/cgroup.subtree_control", nomad);
+                int fd = open(sub, O_WRONLY | O_CLOEXEC);
+                if (fd >= 0) {
+                        (void) !write(fd, "+cpuset", 7);
+                        close(fd);
+                }
+        } else {
+                /* A v1 cpuset cgroup takes no task without cpus and mems. */
+                copy_file(mnt, nomad, "cpuset.cpus");
+                copy_file(mnt, nomad, "cpuset.mems");
+        }
+        char top[2048];
+        snprintf(top, sizeof(top), "%s", nomad);
+        strcat(nomad, "/shared");
+        (void) mkdir(nomad, 0755);
+        if (!v2) {
+                copy_file(top, nomad, "cpuset.cpus");
+                copy_file(top, nomad, "cpuset.mems");
+        }
+
+        CgroupLimits l = {};
+        if (enforced("tasks_max"))
+                l.tasks_max = 7;
+        if (enforced("allowed_cpus"))
+                strcpy(l.allowed_cpus, "0");
+        Cgroup *c = NULL;
+        int r = cgroup_create(mgr, "nomad1", nomad, &l, &c, &err);
+        tap_ok(r == 0 && c, "create in Nomad's cgroup %s (%s)", nomad, err.msg);
+        if (!c)
+                goto out;
+        printf("# id %s\n", cgroup_id(c));
+        Held h = fork_held(child_spin, (void *) (uintptr_t) 10);
+        Attach a;
+        tap_ok(attach(c, h.pid, &a) == 0, "attach (%s)", a.msg);
+        char dir[2048];
+        tap_ok(pid_cgroup_dir(h.pid, "cpuset", dir, sizeof(dir)) && streq(dir, nomad), "the child is in Nomad's cgroup: %s",
+               dir);
+        if (!v2) {
+                tap_ok(pid_in(h.pid, "memory", "nomad1") && pid_in(h.pid, "pids", "nomad1"),
+                       "and in ours in the other hierarchies");
+                const char *cpus = pid_cgroup_file(h.pid, "cpuset", "cpuset.cpus");
+                tap_ok(!streq(cpus, "0") || sysconf(_SC_NPROCESSORS_ONLN) == 1,
+                       "allowed_cpus is not written to Nomad's v1 cpuset cgroup (cpus '%s')", cpus);
+                if (enforced("tasks_max"))
+                        TAP_EQ_STR(pid_cgroup_file(h.pid, "pids", "pids.max"), "7", "tasks_max in our pids cgroup");
+        } else if (enforced("allowed_cpus")) {
+                TAP_EQ_STR(pid_cgroup_file(h.pid, "cpuset", "cpuset.cpus"), "0", "allowed_cpus written to Nomad's v2 cgroup");
+        }
+
+        char id[4096];
+        snprintf(id, sizeof(id), "%s", cgroup_id(c));
+        Cgroup *c2 = NULL;
+        r = cgroup_open(mgr, id, &c2, &err);
+        tap_ok(r == 0 && c2 && streq(cgroup_id(c2), id), "re-open by id (%s)", err.msg);
+        cgroup_free(c);
+        release(&h);
+        wait_status(h.pid, 5000);
+        close(h.report);
+        TAP_EQ_INT(c2 ? cgroup_destroy(c2) : -1, 0, "destroy");
+        tap_ok(access(nomad, F_OK) == 0, "Nomad's cgroup is still there");
+        if (!v2)
+                TAP_EQ_INT(dirs_existing("nomad1"), 0, "ours are gone");
+        cgroup_free(c2);
+
+        /* Outside the cpuset hierarchy, on v1: refused. */
+        if (!v2) {
+                c = NULL;
+                r = cgroup_create(mgr, "nomad2", "/sys/fs/cgroup/memory/x", &l, &c, &err);
+                tap_ok(r < 0 && !c && strstr(err.msg, "cpuset"), "a v1 Nomad path outside the cpuset hierarchy: %s", err.msg);
+                TAP_EQ_INT(dirs_existing("nomad2"), 0, "nothing made");
+        }
+out:
+        (void) rmdir(nomad);
+        (void) rmdir(top);
+}
+
 static void cleanup_parent(void) {
         for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
                 char mnt[1024], path[2048];
@@ -821,6 +926,7 @@ int main(void) {
         test_kill_tree_and_reopen();
         test_errors();
         test_clone_into();
+        test_nomad_cgroup();
 
         cgroup_manager_free(mgr);
         cleanup_parent();
