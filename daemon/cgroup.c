@@ -720,9 +720,11 @@ int cgroup_create(CgroupManager *m, const char *name, const char *path, const Cg
                 bad = (unsigned char) *p <= ' ' || *p == '/' || *p == 0x7f;
         if (bad)
                 return sbx_error(err, EINVAL, "cgroup: '%.100s' cannot name a cgroup", name ?: "(null)");
+        path = path ?: "";
+        if (path[0] && (strstr(path, "/../") || startswith(path, "../") || endswith_dotdot(path) || streq(path, "..")))
+                return sbx_error(err, EINVAL, "cgroup: '%.200s': a '..' component", path);
         c = cgroup_new(m);
         c->limits = *l;
-        path = path ?: "";
 
         switch (m->kind) {
         case CG_SYSTEMD:
@@ -785,7 +787,8 @@ int cgroup_create(CgroupManager *m, const char *name, const char *path, const Cg
         c->id = xasprintf("%s:%s%s", c->foreign ? "cgroupfs-v2-nomad" : "cgroupfs-v2", c->path, "");
         r = cgroup_v2_apply_limits(c->dir_fd, l, cgroup_v2_available(c->path), err);
         if (r < 0) {
-                (void) cgroup_destroy(c);
+                if (!c->foreign) /* Nomad's: neither killed nor removed */
+                        (void) cgroup_destroy(c);
                 return r;
         }
         *ret = TAKE_PTR(c);

@@ -730,6 +730,9 @@ static void test_errors(void) {
         err = (SbxError) {};
         r = cgroup_create(mgr, "../x", "", &(CgroupLimits) {}, &c, &err);
         tap_ok(r < 0 && !c, "name '../x' refused: %s", err.msg);
+        err = (SbxError) {};
+        r = cgroup_create(mgr, "dotdot", "/sys/fs/cgroup/cpuset/../memory", &(CgroupLimits) {}, &c, &err);
+        tap_ok(r < 0 && !c && strstr(err.msg, ".."), "a Nomad path with '..' refused: %s", err.msg);
 
         if (!v2) {
                 err = (SbxError) {};
