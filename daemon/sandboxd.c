@@ -335,10 +335,11 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
         bool destroy = t->destroy_after_exit;
         for (Pending *p = t->pending, *n; p; p = n) {
                 n = p->next;
-                if (p->kind == PENDING_START) {
-                        /* Setup failed before the task ran: a start error, with the step. */
+                if (p->kind == PENDING_START && r->exit_error) {
+                        /* Setup failed before the task ran: a start error, with the step. (A task
+                         * that merely finished before we read its RUNNING started fine.) */
                         char msg[SBX_ERROR_MAX + 32];
-                        snprintf(msg, sizeof(msg), "%s", r->exit_error ? r->exit_error : "the task exited at once");
+                        snprintf(msg, sizeof(msg), "%s", r->exit_error);
                         reply_error(p->conn, p->id, r->exit_code == 127 ? ENOENT : r->exit_code == 126 ? EACCES : EIO,
                                     "", msg);
                         destroy = true;

@@ -453,6 +453,26 @@ _noreturn_ static void init_report_and_exit(int ctl_fd, int dir_fd, const InitMs
         _exit(code);
 }
 
+/* Async-signal-safe: closes every fd >= 3 not in keep (negative entries are ignored). */
+static void close_all_fds_but(int *keep, size_t n) {
+        /* insertion sort: n is small */
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        unsigned from = 3;
+        for (size_t i = 0; i < n; i++) {
+                if (keep[i] < (int) from)
+                        continue;
+                if ((unsigned) keep[i] > from)
+                        (void) syscall(SYS_close_range, from, (unsigned) keep[i] - 1, 0);
+                from = (unsigned) keep[i] + 1;
+        }
+        (void) syscall(SYS_close_range, from, ~0U, 0);
+}
+
 _noreturn_ static void init_fail_index(int ctl_fd, int dir_fd, SpawnStep step, int err_no, int index) {
         InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
         init_report_and_exit(ctl_fd, dir_fd, &m, 125);
@@ -511,6 +531,26 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
         (void) prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
         if (flags & SPAWN_DIE_WITH_PARENT)
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+        /* We are a copy of the caller, fd table included: in sandboxd that is its listening
+         * socket, its clients' connections, other tasks' pidfds. Keep only what this sandbox
+         * needs, or a client could queue on a dead daemon's socket that we keep alive. */
+        {
+                int keep[16 + SPEC_MAX_MOUNTS];
+                size_t n = 0;
+                keep[n++] = ctl_fd;
+                keep[n++] = dir_fd;
+                keep[n++] = netns_fd;
+                keep[n++] = s->stdin_fd;
+                keep[n++] = s->stdout_fd;
+                keep[n++] = s->stderr_fd;
+                keep[n++] = p->landlock_fd;
+                keep[n++] = p->narrow_fd;
+                keep[n++] = p->resolv_tree_fd;
+                for (size_t i = 0; i < s->n_mounts; i++)
+                        keep[n++] = s->mounts[i].source_fd;
+                close_all_fds_but(keep, n);
+        }
 
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_NETNS, errno);
