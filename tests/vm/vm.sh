@@ -5,28 +5,32 @@
 # exercise (sd-bus StartTransientUnit, scopes, cgroup v2 limits, socket activation).
 #
 #   vm.sh build               make (or reuse) the kernel, initrd and root image in $SANDBOX_VM_DIR
-#   vm.sh run CMD...          boot, run CMD (sh -c) as root with the project directory shared at
-#                             the same path, print its output, exit with its status
-#                             (125: the guest died or timed out; the console tail is printed)
+#   vm.sh run [-s DIR]... CMD boot, run CMD (sh -c) as root in the project directory, which is
+#                             shared read-write at the same path (so is each DIR), print its
+#                             output, exit with its status (125: the guest died or timed out;
+#                             the tail of the serial console is printed)
 #
 # Everything comes from Debian's packages: qemu-system-x86, debootstrap, e2fsprogs, cpio, kmod
 # and xz-utils on the host (installed if missing); the guest kernel and busybox-static are only
 # downloaded and unpacked. The debootstrap output is cached as a tarball next to the image, so
 # the image can be rebuilt in seconds when this script changes what goes into it.
 #
-# Knobs: SANDBOX_VM_DIR (default /var/tmp/sandbox-vm), SANDBOX_VM_MIRROR, SANDBOX_VM_TIMEOUT
-# (seconds, default 900), SANDBOX_VM_MEM (default 2G), SANDBOX_VM_CONSOLE=1 (stream the console).
+# Knobs: SANDBOX_VM_DIR (default /var/tmp/sandbox-vm), SANDBOX_VM_MIRROR (default: the first
+# non-security URI in /etc/apt/sources*), SANDBOX_VM_TIMEOUT (seconds, default 900),
+# SANDBOX_VM_MEM (default 2G), SANDBOX_VM_SMP (default 2), SANDBOX_VM_APPEND (extra kernel
+# arguments, e.g. systemd.log_level=debug), SANDBOX_VM_CONSOLE=1 (stream the serial console).
 set -euo pipefail
 
 VMDIR=${SANDBOX_VM_DIR:-/var/tmp/sandbox-vm}
 TIMEOUT=${SANDBOX_VM_TIMEOUT:-900}
 MEM=${SANDBOX_VM_MEM:-2G}
+SMP=${SANDBOX_VM_SMP:-2}
 PROJECT=$(cd "$(dirname "$0")/../.." && pwd)
 
 # The guest: systemd and D-Bus, the runtime libraries of sandboxd and sandboxctl, and what the
 # guest test uses. Changing this list (or IMAGE_VERSION) rebuilds the image.
-GUEST_PKGS=systemd,systemd-sysv,dbus,libsystemd0,libseccomp2,libjson-c5,libprotobuf-c1,procps,util-linux,python3,iproute2
-IMAGE_VERSION=4
+GUEST_PKGS=systemd,systemd-sysv,dbus,libsystemd0,libseccomp2,libjson-c5,libprotobuf-c1,libgrpc29,procps,util-linux,python3,iproute2
+IMAGE_VERSION=5
 # Modules the initrd loads to find the root disk and the 9p shares (dependency order resolved
 # with modprobe --show-depends against the guest kernel's own tree).
 INITRD_MODULES="virtio_pci virtio_blk virtio-rng ext4 9p 9pnet_virtio"
@@ -170,8 +174,11 @@ rootfs() {
 #!/bin/sh
 o=trans=virtio,version=9p2000.L,msize=262144,cache=none
 mkdir -p /run/vmctl && mount -t 9p -o $o ctl /run/vmctl || exit 1
+# /run/vmctl/shares: "TAG PATH" lines, the project first (it is also the working directory).
+while read -r tag path; do
+        mkdir -p "$path" && mount -t 9p -o $o "$tag" "$path" || { echo "cannot mount $tag on $path" >/run/vmctl/out; exit 1; }
+done </run/vmctl/shares
 p=$(cat /run/vmctl/project)
-mkdir -p "$p" && mount -t 9p -o $o project "$p" || exit 1
 echo "boot $(cut -d' ' -f1 /proc/uptime)" >/run/vmctl/timing
 cd "$p"
 export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -227,7 +234,7 @@ EOF
         local size
         size=$(($(du -sm "$r" | cut -f1) * 13 / 10 + 384))
         rm -f "$VMDIR/rootfs.img"
-        mkfs.ext4 -q -F -E root_owner=0:0 -O ^metadata_csum,^orphan_file -d "$r" "$VMDIR/rootfs.img" "${size}M"
+        mkfs.ext4 -q -F -E root_owner=0:0 -O ^metadata_csum,^orphan_file -d "$r" "$VMDIR/rootfs.img" "${size}M" >&2
         rm -rf "$r"
 }
 
@@ -235,14 +242,20 @@ stamp() {
         echo "$IMAGE_VERSION $GUEST_PKGS $INITRD_MODULES $(sha256sum "$0" | cut -c1-16)"
 }
 
-cmd_build() {
-        [ "$(id -u)" -eq 0 ] || die "build: must run as root"
+# The image is shared by concurrent runs: a run holds a shared lock on $VMDIR/lock from its check
+# of the stamp until qemu exits; a build takes it exclusively.
+image_ok() {
+        [ -f "$VMDIR/rootfs.img" ] && [ -f "$VMDIR/initrd.img" ] && [ "$(cat "$VMDIR/stamp" 2>/dev/null)" = "$(stamp)" ]
+}
+
+cmd_build() { # leaves fd 9 holding a shared lock
         mkdir -p "$VMDIR"
-        exec 9>"$VMDIR/lock"
-        flock 9
-        if [ -f "$VMDIR/rootfs.img" ] && [ "$(cat "$VMDIR/stamp" 2>/dev/null)" = "$(stamp)" ]; then
-                return 0
-        fi
+        exec 9>>"$VMDIR/lock"
+        flock -s 9
+        image_ok && return 0
+        [ "$(id -u)" -eq 0 ] || die "build: must run as root"
+        flock -x 9
+        image_ok && { flock -s 9; return 0; }
         local t0=$SECONDS
         host_packages
         rm -f "$VMDIR/rootfs.img" "$VMDIR/initrd.img" "$VMDIR/vmlinux" "$VMDIR/vmlinuz" "$VMDIR/stamp"
@@ -252,15 +265,41 @@ cmd_build() {
         rm -rf "$VMDIR/kernel"
         stamp >"$VMDIR/stamp"
         say "image built in $((SECONDS - t0)) s"
+        flock -s 9
+}
+
+share_ok() {
+        case "$1" in
+        / | /bin | /boot | /dev | /etc | /lib | /lib64 | /proc | /run | /run/* | /sbin | /sys | /sys/* | /usr | /usr/* | \
+                /var | /var/lib | /var/lib/* | /root | /tmp)
+                die "run: will not mount $1 over the guest's own $1" ;;
+        esac
 }
 
 cmd_run() {
-        [ $# -gt 0 ] || die "usage: vm.sh run CMD..."
+        local shares=("$PROJECT") d
+        while [ $# -gt 0 ]; do
+                case "$1" in
+                -s) [ $# -ge 2 ] || die "run: -s needs a directory"
+                        d=$(cd "$2" 2>/dev/null && pwd) || die "run: -s $2: no such directory"
+                        shares+=("$d")
+                        shift 2 ;;
+                --) shift; break ;;
+                *) break ;;
+                esac
+        done
+        [ $# -gt 0 ] || die "usage: vm.sh run [-s DIR]... CMD..."
         cmd_build
-        local ctl rc qrc t0 kernel
+        local ctl rc qrc t0 kernel i virtfs=()
         ctl=$(mktemp -d /tmp/sandbox-vm.XXXXXX)
         printf '%s\n' "$*" >"$ctl/cmd"
         echo "$PROJECT" >"$ctl/project"
+        : >"$ctl/shares"
+        for i in "${!shares[@]}"; do
+                share_ok "${shares[$i]}"
+                echo "share$i ${shares[$i]}" >>"$ctl/shares"
+                virtfs+=(-virtfs "local,path=${shares[$i]},mount_tag=share$i,security_model=none,id=share$i")
+        done
         local serial="file:$ctl/console"
         if [ "${SANDBOX_VM_CONSOLE:-0}" = 1 ]; then
                 serial=stdio
@@ -271,21 +310,21 @@ cmd_run() {
         t0=$(date +%s.%N)
         set +e
         timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot \
-                -machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m "$MEM" \
+                -machine q35 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
                 -kernel "$kernel" -initrd "$VMDIR/initrd.img" \
-                -append "console=ttyS0 root=/dev/vda rw quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on" \
+                -append "console=ttyS0 root=/dev/vda rw quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on ${SANDBOX_VM_APPEND:-}" \
                 -drive "file=$VMDIR/rootfs.img,format=raw,if=virtio,snapshot=on,cache=unsafe" \
-                -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,id=ctl" \
-                -virtfs "local,path=$PROJECT,mount_tag=project,security_model=none,id=project" \
+                -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,id=ctl" "${virtfs[@]}" \
                 -device virtio-rng-pci -serial "$serial" -monitor none </dev/null >&2
         qrc=$?
         set -e
         [ -f "$ctl/out" ] && cat "$ctl/out"
         rc=$(cat "$ctl/rc" 2>/dev/null || echo 125)
-        say "qemu exit $qrc, command exit $rc, $(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $t0}") s ($(tr '\n' ' ' <"$ctl/timing" 2>/dev/null))"
-        if [ ! -f "$ctl/rc" ] && [ -f "$ctl/console" ]; then
-                say "the guest did not finish; console tail:"
-                tail -40 "$ctl/console" >&2
+        say "qemu exit $qrc$([ "$qrc" = 124 ] && echo " (timed out after $TIMEOUT s)"), command exit $rc," \
+                "$(awk "BEGIN {printf \"%.1f\", $(date +%s.%N) - $t0}") s wall ($(tr '\n' ' ' 2>/dev/null <"$ctl/timing")guest uptime)"
+        if [ ! -f "$ctl/rc" ]; then
+                say "the guest did not finish the command; console tail:"
+                tail -40 "$ctl/console" 2>/dev/null | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >&2
         fi
         rm -rf "$ctl"
         return "$rc"
@@ -294,5 +333,5 @@ cmd_run() {
 case "${1:-}" in
 build) shift; cmd_build ;;
 run) shift; cmd_run "$@" ;;
-*) sed -n '3,17p' "$0" >&2; exit 2 ;;
+*) sed -n '3,21p' "$0" >&2; exit 2 ;;
 esac
