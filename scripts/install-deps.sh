@@ -14,7 +14,7 @@ packages=(
         libseccomp-dev libjson-c-dev libsystemd-dev
         libprotobuf-c-dev protobuf-c-compiler libgrpc-dev libmsgpack-dev
         # tests
-        iproute2 procps python3 util-linux valgrind
+        iproute2 procps python3 util-linux valgrind dbus-daemon
 )
 
 missing=()
