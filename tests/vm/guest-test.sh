@@ -35,11 +35,16 @@ json_field() { # json_field JSON KEY: the first "KEY": value (string or number)
 
 ok "$([ "$(ps -p 1 -o comm=)" = systemd ]; echo $?)" "systemd is PID 1"
 ok "$([ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; echo $?)" "/sys/fs/cgroup is cgroup v2 only"
-[ -x "$ROOT/usr/local/sbin/sandboxd" ] || bail "no installed build in $ROOT (meson install --destdir)"
+# Any prefix: the unit's ExecStart names the installed daemon and its config file.
+unitfile=$(find "$ROOT" -name sandboxd.service -path '*/systemd/system/*' | head -1)
+[ -n "$unitfile" ] || bail "no installed build in $ROOT (meson install --destdir)"
+conf=$(sed -n 's/^ExecStart=.*--config \([^ ]*\).*/\1/p' "$unitfile")
+[ -n "$conf" ] || bail "no --config in $unitfile's ExecStart"
 tar -C "$ROOT" -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner || bail "copying the build into the guest"
 install -D -m 755 "$BUILD/tests/probe" "$PROBE" || bail "copying the probe"
-mkdir -p /usr/local/etc/sandboxd
-cat >/usr/local/etc/sandboxd/sandboxd.conf <<'EOF'
+command -v sandboxctl >/dev/null || bail "sandboxctl is not on PATH ($PATH) after the install"
+mkdir -p "$(dirname "$conf")"
+cat >"$conf" <<'EOF'
 [daemon]
 admin_policy = sandbox
 [driver sandbox]
@@ -47,8 +52,8 @@ users = nobody
 promises = all
 unveil = rwc:/tmp rwc:/var/tmp r:/
 EOF
-chmod 644 /usr/local/etc/sandboxd/sandboxd.conf
-systemd-tmpfiles --create /usr/lib/tmpfiles.d/sandboxd.conf
+chmod 644 "$conf"
+systemd-tmpfiles --create sandboxd.conf
 systemctl daemon-reload
 ok "$(t systemctl start sandboxd.socket)" "systemctl start sandboxd.socket"
 ok "$([ "$(systemctl is-active sandboxd.service)" = inactive ]; echo $?)" "sandboxd is not running before the first connection"
@@ -90,8 +95,10 @@ ok "$(grep -qx "0::/sandbox.slice/$unit" "/proc/$pid/cgroup"; echo $?)" "the san
         "$(cat "/proc/$pid/cgroup" 2>&1)"
 stats=$(sandboxctl stats --json web 2>&1)
 ok "$(printf '%s' "$stats" | grep -q '"pids_current": *[1-9]'; echo $?)" "stats read the scope (pids_current > 0)" "$stats"
-ok "$(journalctl --no-pager -o json SANDBOX_TASK=web | grep -q '"SANDBOX_TASK"'; echo $?)" \
-        "the journal has entries with SANDBOX_TASK=web"
+jweb=$(journalctl --no-pager -o json SANDBOX_TASK=web 2>&1)
+ok "$(printf '%s' "$jweb" | grep -q '"MESSAGE":"[^"]*web'; echo $?)" \
+        "journalctl -o json SANDBOX_TASK=web: the daemon's messages about web" "$(printf '%s' "$jweb" | tail -3)"
+ok "$(printf '%s' "$jweb" | grep -q '"SANDBOX_DRIVER":'; echo $?)" "... with SANDBOX_DRIVER and the other task fields"
 
 # ------------------------------------------------------------------------------------------
 # OOM and TasksMax
@@ -101,7 +108,15 @@ sandboxctl wait hog >/dev/null 2>&1
 rc=$?
 ok "$([ $rc -eq 137 ]; echo $?)" "a task allocating beyond MemoryMax is killed (137, got $rc)"
 info=$(sandboxctl inspect --json hog 2>&1)
-ok "$(printf '%s' "$info" | grep -q '"oom_killed": *true'; echo $?)" "... and reported as OOM-killed" "$info"
+hogunit=$(json_field "$info" cgroup)
+hogunit=${hogunit#systemd:}
+# On failure: the order of the kernel's OOM kill, systemd removing the emptied scope, and the
+# daemon's report (the daemon must learn of the OOM kill before the scope's cgroup is gone).
+ok "$(printf '%s' "$info" | grep -q '"oom_killed": *true'; echo $?)" "... and reported as OOM-killed" \
+        "$(printf '%s' "$info" | grep -A4 '"exit"')
+$(journalctl --no-pager -o short-monotonic | grep -E "memory.oom.group|${hogunit:-none}|task 'hog'" | cut -c1-160)"
+ok "$(journalctl --no-pager SANDBOX_TASK=hog | grep -q 'OOM'; echo $?)" "... and the journal says so (SANDBOX_TASK=hog)" \
+        "$(journalctl --no-pager SANDBOX_TASK=hog | tail -3)"
 
 sandboxctl start --name bomb --tasks-max 6 --stdout /var/tmp/bomb.out -- "$PROBE" forkbomb 50 >/dev/null 2>&1
 sandboxctl wait bomb >/dev/null 2>&1
@@ -127,14 +142,14 @@ rc=$?
 ok "$([ $rc -eq 7 ]; echo $?)" "a task started before the restart reports its true exit code (7, got $rc)"
 
 # A bad config on reload: refused, the old one stays in force.
-cp /usr/local/etc/sandboxd/sandboxd.conf /var/tmp/good.conf
-echo 'bogus_key = 1' >>/usr/local/etc/sandboxd/sandboxd.conf
+cp "$conf" /var/tmp/good.conf
+echo 'bogus_key = 1' >>"$conf"
 systemctl reload sandboxd.service
 sleep 0.5
 ok "$([ "$(systemctl is-active sandboxd.service)" = active ] && [ "$(sandboxctl list 2>/dev/null | wc -l)" -ge 2 ]; echo $?)" \
         "a bad config on reload keeps the daemon serving"
 ok "$(journalctl --no-pager -u sandboxd.service | grep -q "bogus_key"; echo $?)" "... and the journal names the bad key"
-cp /var/tmp/good.conf /usr/local/etc/sandboxd/sandboxd.conf
+cp /var/tmp/good.conf "$conf"
 
 # ------------------------------------------------------------------------------------------
 # Stop and destroy: the scope goes away
