@@ -18,7 +18,8 @@
 # Knobs: SANDBOX_VM_DIR (default /var/tmp/sandbox-vm), SANDBOX_VM_MIRROR (default: the first
 # non-security URI in /etc/apt/sources*), SANDBOX_VM_TIMEOUT (seconds, default 900),
 # SANDBOX_VM_MEM (default 2G), SANDBOX_VM_SMP (default 2), SANDBOX_VM_APPEND (extra kernel
-# arguments, e.g. systemd.log_level=debug), SANDBOX_VM_CONSOLE=1 (stream the serial console).
+# arguments, e.g. systemd.log_level=debug), SANDBOX_VM_CONSOLE=1 (stream the serial console),
+# SANDBOX_VM_ACCEL=tcg (no KVM even if /dev/kvm is usable).
 set -euo pipefail
 
 VMDIR=${SANDBOX_VM_DIR:-/var/tmp/sandbox-vm}
@@ -179,6 +180,8 @@ while read -r tag path; do
         mkdir -p "$path" && mount -t 9p -o $o "$tag" "$path" || { echo "cannot mount $tag on $path" >/run/vmctl/out; exit 1; }
 done </run/vmctl/shares
 p=$(cat /run/vmctl/project)
+# This unit is Type=exec, so the boot finishes while it runs: the command sees a running system.
+timeout 60 systemctl is-system-running --wait >/dev/null 2>&1
 echo "boot $(cut -d' ' -f1 /proc/uptime)" >/run/vmctl/timing
 cd "$p"
 export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -200,7 +203,7 @@ After=basic.target dbus.socket
 SuccessAction=poweroff-immediate
 FailureAction=poweroff-immediate
 [Service]
-Type=oneshot
+Type=exec
 ExecStart=/usr/local/sbin/sandbox-vm-job
 EOF
         cat >"$r/etc/systemd/system/sandbox-vm.target" <<'EOF'
@@ -305,12 +308,17 @@ cmd_run() {
                 serial=stdio
                 : >"$ctl/console"
         fi
+        # KVM when the host has it (much faster); else software emulation. SANDBOX_VM_ACCEL=tcg forces it.
+        local accel=(-accel tcg,thread=multi)
+        if [ "${SANDBOX_VM_ACCEL:-auto}" != tcg ] && [ -w /dev/kvm ]; then
+                accel=(-accel kvm -accel tcg,thread=multi)
+        fi
         kernel=$VMDIR/vmlinux
         [ -f "$kernel" ] || kernel=$VMDIR/vmlinuz
         t0=$(date +%s.%N)
         set +e
         timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -nographic -no-reboot \
-                -machine q35 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM" \
+                -machine q35 "${accel[@]}" -cpu max -smp "$SMP" -m "$MEM" \
                 -kernel "$kernel" -initrd "$VMDIR/initrd.img" \
                 -append "console=ttyS0 root=/dev/vda rw quiet loglevel=3 panic=-1 systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 mitigations=off tsc=reliable no_timer_check random.trust_cpu=on ${SANDBOX_VM_APPEND:-}" \
                 -drive "file=$VMDIR/rootfs.img,format=raw,if=virtio,snapshot=on,cache=unsafe" \
@@ -333,5 +341,5 @@ cmd_run() {
 case "${1:-}" in
 build) shift; cmd_build ;;
 run) shift; cmd_run "$@" ;;
-*) sed -n '3,21p' "$0" >&2; exit 2 ;;
+*) sed -n '3,22p' "$0" >&2; exit 2 ;;
 esac
