@@ -141,6 +141,19 @@ sandboxctl wait later >/dev/null 2>&1
 rc=$?
 ok "$([ $rc -eq 7 ]; echo $?)" "a task started before the restart reports its true exit code (7, got $rc)"
 
+# A task that ends while the daemon is stopped: its sandbox init keeps the status, and the next
+# client activates the daemon through the socket again.
+sandboxctl start --name down -- /bin/sh -c 'sleep 2; exit 9' >/dev/null 2>&1
+ok "$(t systemctl stop sandboxd.service)" "systemctl stop sandboxd.service (tasks stay: KillMode=process)"
+ok "$([ "$(systemctl is-active sandboxd.service)" != active ] && [ "$(systemctl is-active sandboxd.socket)" = active ]; echo $?)" \
+        "sandboxd is stopped, its socket still listens"
+sleep 3
+sandboxctl wait down >/dev/null 2>&1
+rc=$?
+ok "$([ $rc -eq 9 ] && [ "$(systemctl is-active sandboxd.service)" = active ]; echo $?)" \
+        "a task that exited while sandboxd was down: wait re-activates it and gets the true code (9, got $rc)" \
+        "$(journalctl --no-pager SANDBOX_TASK=down | tail -3)"
+
 # A bad config on reload: refused, the old one stays in force.
 cp "$conf" /var/tmp/good.conf
 echo 'bogus_key = 1' >>"$conf"
@@ -161,7 +174,7 @@ ok "$([ $rc -eq 143 ]; echo $?)" "stop web: SIGTERM, exit 143 (got $rc)"
 sandboxctl destroy web >/dev/null 2>&1
 for _ in $(seq 1 50); do systemctl is-active -q "$unit" || break; sleep 0.1; done
 ok "$(systemctl is-active -q "$unit"; [ $? -ne 0 ]; echo $?)" "after destroy, $unit is gone"
-for name in hog bomb later; do sandboxctl destroy "$name" >/dev/null 2>&1; done
+for name in hog bomb later down; do sandboxctl destroy "$name" >/dev/null 2>&1; done
 ok "$([ "$(sandboxctl list | wc -l)" -le 1 ]; echo $?)" "no task left"
 
 echo "1..$n"
