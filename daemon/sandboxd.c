@@ -103,6 +103,7 @@ struct Daemon {
         size_t n_tasks;
         Conn *conns;
         size_t n_conns;
+        struct ExecSession *sessions;
         SeccompProgram cache_prog[16];
         uint64_t cache_key[16];
 };
@@ -117,6 +118,7 @@ static int64_t now_ns(void) {
 /* Replies                                                                                    */
 
 static void conn_close(Conn *c);
+static void save_request(Task *t, const Sandboxd__V1__StartRequest *req);
 
 static void conn_send(Conn *c, const Frame *f) {
         int r = frame_send(c->fd, f, NULL, 0);
@@ -755,6 +757,8 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 return;
         }
 
+        save_request(t, req);
+
         r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
         if (r < 0) {
                 reply_error(c, id, r, "resources", err.msg);
@@ -889,17 +893,267 @@ static void handle_stats(Conn *c, uint64_t id, Task *t) {
         conn_send(c, &f);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Exec sessions: a command inside a running task's sandbox                                   */
+
+typedef struct ExecSession {
+        Daemon *d;
+        Conn *conn; /* NULL once the client left: the command is killed, nobody is answered */
+        uint64_t id;
+        SandboxSpec spec;
+        SandboxPrepared prep;
+        SandboxProcess proc;
+        sd_event_source *pid_src, *ctl_src;
+        InitMsg msg; /* the last report of the session's supervisor */
+        bool have_msg;
+        struct ExecSession *next;
+} ExecSession;
+
+/* The task's StartRequest, so an exec session can rebuild exactly its sandbox, also after a
+ * daemon restart. Root-only, in the task's state directory. */
+static void save_request(Task *t, const Sandboxd__V1__StartRequest *req) {
+        size_t len = sandboxd__v1__start_request__get_packed_size(req);
+        _cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
+        sandboxd__v1__start_request__pack(req, buf);
+        _cleanup_close_ int fd = openat(t->dir_fd, "request.pb", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || write(fd, buf, len) != (ssize_t) len)
+                log_task(LOG_WARNING, &t->rec, "task '%s': saving its request: %s (exec into it will fail)", t->rec.name,
+                         strerror(errno ?: EIO));
+}
+
+static Sandboxd__V1__StartRequest *load_request(Task *t) {
+        _cleanup_close_ int fd = openat(t->dir_fd, "request.pb", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > FRAME_MAX)
+                return NULL;
+        _cleanup_free_ uint8_t *buf = xmalloc((size_t) st.st_size + 1);
+        if (read(fd, buf, (size_t) st.st_size) != st.st_size)
+                return NULL;
+        return sandboxd__v1__start_request__unpack(NULL, (size_t) st.st_size, buf);
+}
+
+static void exec_session_free(ExecSession *x) {
+        for (ExecSession **i = &x->d->sessions; *i; i = &(*i)->next)
+                if (*i == x) {
+                        *i = x->next;
+                        break;
+                }
+        sd_event_source_disable_unref(x->pid_src);
+        sd_event_source_disable_unref(x->ctl_src);
+        sandbox_process_done(&x->proc);
+        sandbox_prepared_done(&x->prep);
+        sandbox_spec_done(&x->spec);
+        free(x);
+}
+
+static void exec_sessions_drop_conn(Daemon *d, Conn *c) {
+        for (ExecSession *x = d->sessions; x; x = x->next)
+                if (x->conn == c) {
+                        x->conn = NULL;
+                        if (x->proc.pidfd >= 0)
+                                (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+                }
+}
+
+static int on_exec_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ExecSession *x = userdata;
+        InitMsg m;
+        int r = sandbox_process_read(&x->proc, &m);
+        if (r <= 0) {
+                x->ctl_src = sd_event_source_disable_unref(x->ctl_src);
+                return 0;
+        }
+        if (m.type != INIT_MSG_RUNNING) {
+                x->msg = m;
+                x->have_msg = true;
+        }
+        return 0;
+}
+
+static int on_exec_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ExecSession *x = userdata;
+        siginfo_t si = {};
+        SandboxResult res;
+        char error[SBX_ERROR_MAX + 128] = "";
+
+        (void) waitid((idtype_t) P_PIDFD, (id_t) x->proc.pidfd, &si, WEXITED);
+        /* A report may still sit in the control socket. */
+        InitMsg m;
+        while (x->ctl_src && sandbox_process_read(&x->proc, &m) > 0)
+                if (m.type != INIT_MSG_RUNNING) {
+                        x->msg = m;
+                        x->have_msg = true;
+                }
+        if (x->have_msg)
+                sandbox_result_from_msg(&x->msg, &res);
+        else {
+                int status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+                sandbox_result_from_init_status(status, &res);
+        }
+        if (res.kind == RESULT_SETUP_FAILED)
+                sandbox_result_describe(&res, &x->spec, &x->prep, error, sizeof(error));
+
+        if (x->conn) {
+                Sandboxd__V1__ExitResult e = SANDBOXD__V1__EXIT_RESULT__INIT;
+                e.exit_code = sandbox_result_exit_code(&res);
+                e.signal = res.kind == RESULT_SIGNALED ? res.code : 0;
+                e.error = error;
+                Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+                resp.id = x->id;
+                resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_EXEC;
+                resp.exec = &e;
+                Frame f = SANDBOXD__V1__FRAME__INIT;
+                f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+                f.response = &resp;
+                conn_send(x->conn, &f);
+                x->conn->n_pending--;
+        }
+        exec_session_free(x);
+        return 0;
+}
+
+static void reply_exec_result(Conn *c, uint64_t id, int exit_code, const char *error) {
+        Sandboxd__V1__ExitResult e = SANDBOXD__V1__EXIT_RESULT__INIT;
+        e.exit_code = exit_code;
+        e.error = (char *) error;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        resp.id = id;
+        resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_EXEC;
+        resp.exec = &e;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        conn_send(c, &f);
+}
+
+static void on_exec_attached(Cgroup *cg, int error, const char *msg, void *userdata) {
+        ExecSession *x = userdata;
+        if (error < 0) {
+                (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+                return;
+        }
+        (void) sandbox_process_go(&x->proc);
+}
+
+static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *req, int *fds, size_t n_fds) {
+        Daemon *d = c->d;
+        const char *field = "";
+        SbxError err = {};
+        char msg[SBX_ERROR_MAX + 64];
+        Task *t;
+        int r;
+
+        if (req->n_argv == 0 || !req->argv[0][0]) {
+                reply_error(c, id, EINVAL, "command", "must not be empty");
+                return;
+        }
+        if (req->passed_fds != 3 || n_fds != 3) {
+                reply_error(c, id, EINVAL, "passed_fds", "exec needs stdin, stdout and stderr (3 descriptors)");
+                return;
+        }
+        if (!(t = lookup(c, id, req->name)))
+                return;
+        if (t->rec.state != SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING || t->pidfd < 0) {
+                snprintf(msg, sizeof(msg), "task '%s' is not running", t->rec.name);
+                reply_error(c, id, ESRCH, "name", msg);
+                return;
+        }
+        Sandboxd__V1__StartRequest *orig = load_request(t);
+        if (!orig) {
+                snprintf(msg, sizeof(msg), "task '%s': its request is not on record (started by an older sandboxd?)",
+                         t->rec.name);
+                reply_error(c, id, ENOENT, "name", msg);
+                return;
+        }
+
+        ExecSession *x = xcalloc(1, sizeof(ExecSession));
+        *x = (ExecSession) { .d = d, .conn = c, .id = id, .prep = SANDBOX_PREPARED_INIT,
+                             .proc = { .pidfd = -1, .ctl_fd = -1 } };
+        x->next = d->sessions;
+        d->sessions = x;
+        sandbox_spec_init(&x->spec);
+        SandboxSpec *s = &x->spec;
+
+        /* The task's own sandbox, for a different command: same user (as resolved at start),
+         * promises, unveil rules, limits; the task's environment plus the session's. */
+        r = request_to_spec(orig, t->rec.user, s, &field, &err);
+        sandboxd__v1__start_request__free_unpacked(orig, NULL);
+        if (r < 0)
+                goto fail;
+        strv_free(s->argv);
+        s->argv = xcalloc(req->n_argv + 1, sizeof(char *));
+        for (size_t i = 0; i < req->n_argv; i++)
+                s->argv[i] = xstrdup(req->argv[i]);
+        field = "env";
+        for (size_t i = 0; i < req->n_env; i++)
+                if ((r = spec_env_set(s, req->env[i], &err)) < 0)
+                        goto fail;
+        field = "command";
+        free(s->exec_path);
+        s->exec_path = NULL;
+        if ((r = spec_resolve_command(s, &err)) < 0) {
+                /* Not a request error: the command's own outcome, as the shell reports it. */
+                reply_exec_result(c, id, r == -ENOENT ? 127 : 126, err.msg);
+                exec_session_free(x);
+                return;
+        }
+        /* Rules at /etc/resolv.conf name what the task's mount namespace shows there. */
+        s->resolv_conf_fd = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
+        s->stdin_fd = fds[0];
+        s->stdout_fd = fds[1];
+        s->stderr_fd = fds[2];
+        field = "";
+        if ((r = sandbox_prepare(s, &x->prep, &err)) < 0)
+                goto fail;
+
+        SpawnOptions opts = SPAWN_OPTIONS_INIT;
+        opts.flags = SPAWN_DIE_WITH_PARENT;
+        opts.join_pidfd = t->pidfd;
+        opts.cgroup_fd = t->cg ? cgroup_clone_fd(t->cg) : -1;
+        bool attach = t->cg && opts.cgroup_fd < 0;
+        if (attach)
+                opts.flags |= SPAWN_HOLD;
+        r = sandbox_spawn(s, &x->prep, &opts, &x->proc, &err);
+        safe_close(s->resolv_conf_fd);
+        s->resolv_conf_fd = -1;
+        if (r < 0)
+                goto fail;
+        if (sd_event_add_io(d->event, &x->pid_src, x->proc.pidfd, EPOLLIN, on_exec_exit, x) < 0 ||
+            sd_event_add_io(d->event, &x->ctl_src, x->proc.ctl_fd, EPOLLIN, on_exec_ctl, x) < 0) {
+                (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+                r = sbx_error(&err, EIO, "watching the session");
+                goto fail;
+        }
+        c->n_pending++;
+        log_task(LOG_INFO, &t->rec, "task '%s': exec %s (supervisor pid %d)", t->rec.name, s->exec_path,
+                 (int) x->proc.pid);
+        if (attach && cgroup_attach(t->cg, x->proc.pid, on_exec_attached, x, &err) < 0)
+                (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+        return;
+
+fail:
+        safe_close(s->resolv_conf_fd);
+        s->resolv_conf_fd = -1;
+        s->stdin_fd = s->stdout_fd = s->stderr_fd = -1;
+        reply_error(c, id, r, field, err.msg);
+        exec_session_free(x);
+}
+
 static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, size_t n_fds) {
         uint64_t id = req->id;
         Task *t;
         int r, sig;
         char msg[256];
 
-        if (req->op_case != SANDBOXD__V1__REQUEST__OP_START && n_fds > 0) {
-                reply_error(c, id, EINVAL, "", "file descriptors are only accepted with start");
+        if (req->op_case != SANDBOXD__V1__REQUEST__OP_START && req->op_case != SANDBOXD__V1__REQUEST__OP_EXEC &&
+            n_fds > 0) {
+                reply_error(c, id, EINVAL, "", "file descriptors are only accepted with start and exec");
                 return;
         }
         switch (req->op_case) {
+        case SANDBOXD__V1__REQUEST__OP_EXEC:
+                handle_exec(c, id, req->exec, fds, n_fds);
+                return;
         case SANDBOXD__V1__REQUEST__OP_START:
                 handle_start(c, id, req->start, fds, n_fds);
                 return;
@@ -998,8 +1252,11 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
 /* ---------------------------------------------------------------------------------------- */
 /* Connections                                                                                */
 
+static void exec_sessions_drop_conn(Daemon *d, Conn *c);
+
 static void conn_close(Conn *c) {
         Daemon *d = c->d;
+        exec_sessions_drop_conn(d, c);
         /* Forget what this peer was waiting for. */
         for (Task *t = d->tasks; t; t = t->next)
                 for (Pending **p = &t->pending; *p;) {

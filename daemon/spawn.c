@@ -58,6 +58,7 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_HOSTNAME] = "hostname",
         [STEP_EXEC_ONCE] = "exec-once",
         [STEP_SIGNALS] = "signals",
+        [STEP_JOIN] = "join",
         [STEP_TMP] = "tmp",
         [STEP_BIND] = "mount",
         [STEP_RESOLV_CONF] = "resolv.conf",
@@ -342,6 +343,9 @@ static int setup_stdio(const int src[3]) {
         return 0;
 }
 
+/* Set in an exec session's supervisor before it forks the command (which inherits it). */
+static bool exec_session;
+
 _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd) {
         size_t index = 0;
         int r;
@@ -378,6 +382,14 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
                 task_fail(report_fd, STEP_SETGID, errno, -1);
         if (setresuid(s->uid, s->uid, s->uid) < 0)
                 task_fail(report_fd, STEP_SETUID, errno, -1);
+        /* An exec session's command dies with its supervisor (set after the id change, which
+         * clears it). If the supervisor is already gone, so are we. */
+        if (exec_session) {
+                pid_t parent = getppid();
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                if (parent == 1 || getppid() != parent)
+                        _exit(137);
+        }
         /* A root task keeps uid 0 but no capability; for others setresuid already cleared them. */
         r = clear_capabilities();
         if (r < 0)
@@ -409,6 +421,12 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
                 if (sbx_landlock_restrict_self(p->landlock_fd, 0) < 0)
                         task_fail(report_fd, STEP_LANDLOCK, errno, -1);
         }
+
+        /* Fail closed: if ld.so cannot load the preload helper in this mount namespace (a
+         * private /tmp hiding a development build, say), it would only warn and run the program
+         * under the wider launch filter. */
+        if (p->narrow_fd >= 0 && access(sandbox_preload_path(), R_OK) < 0)
+                task_fail(report_fd, STEP_SECCOMP, errno, -1);
 
         /* Last before execve, so the filter has to allow nothing but execve itself. The program
          * is our own copy (fork), so patching it does not touch the parent's. */
@@ -554,11 +572,11 @@ static int init_exit_code(int wstatus) {
 }
 
 _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
-                                 int netns_fd, int dir_fd) {
+                                 int netns_fd, int dir_fd, int join_fd) {
         int notify_fd = -1, sfd, report[2];
         int r;
 
-        (void) prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
+        (void) prctl(PR_SET_NAME, join_fd >= 0 ? "sandbox-exec" : "sandbox-init", 0, 0, 0);
         if (flags & SPAWN_DIE_WITH_PARENT)
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
@@ -571,6 +589,7 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 keep[n++] = ctl_fd;
                 keep[n++] = dir_fd;
                 keep[n++] = netns_fd;
+                keep[n++] = join_fd;
                 keep[n++] = s->stdin_fd;
                 keep[n++] = s->stdout_fd;
                 keep[n++] = s->stderr_fd;
@@ -580,6 +599,16 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 for (size_t i = 0; i < s->n_mounts; i++)
                         keep[n++] = s->mounts[i].source_fd;
                 close_all_fds_but(keep, n);
+        }
+
+        if (join_fd >= 0) {
+                /* An exec session: the running task's namespaces, all set up already. Our
+                 * children are born in its pid namespace. */
+                if (setns(join_fd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID) < 0)
+                        init_fail(ctl_fd, dir_fd, STEP_JOIN, errno);
+                (void) close(join_fd);
+                exec_session = true;
+                goto setup_done;
         }
 
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
@@ -643,6 +672,8 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
 
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_HOSTNAME, errno);
+
+setup_done:
 
         /* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not
          * dropped by the "init ignores signals it has no handler for" rule, so this also works
@@ -781,7 +812,7 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
         int ctl[2];
         int pidfd = -1;
 
-        if (s->net == NET_JOIN) {
+        if (s->net == NET_JOIN && o->join_pidfd < 0) {
                 netns_fd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
                 if (netns_fd < 0)
                         return sbx_error_errno(err, errno, "netns: %s", s->netns_path);
@@ -790,9 +821,11 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
                 return sbx_error_errno(err, errno, "clone: control socket");
         find_heap_start();
 
+        bool join = o->join_pidfd >= 0;
         struct clone_args args = {
-                .flags = CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                         (s->net == NET_NONE ? CLONE_NEWNET : 0),
+                .flags = join ? CLONE_PIDFD
+                              : CLONE_PIDFD | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                                        (s->net == NET_NONE ? CLONE_NEWNET : 0),
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
                 .exit_signal = SIGCHLD,
         };
@@ -811,7 +844,7 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
         }
         if (pid == 0) {
                 (void) close(ctl[0]);
-                init_main(s, p, o->flags, ctl[1], TAKE_FD(netns_fd), o->status_dir_fd);
+                init_main(s, p, o->flags, ctl[1], TAKE_FD(netns_fd), o->status_dir_fd, o->join_pidfd);
         }
         (void) close(ctl[1]);
         *ret = (SandboxProcess) { .pid = pid, .pidfd = pidfd, .ctl_fd = ctl[0] };
@@ -915,6 +948,10 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
                 break;
         case STEP_CHDIR:
                 detail = s->cwd ? s->cwd : "/";
+                break;
+        case STEP_SECCOMP:
+                if (p && p->narrow_fd >= 0 && (r->code == ENOENT || r->code == EACCES))
+                        detail = sandbox_preload_path();
                 break;
         case STEP_NETNS:
                 detail = s->netns_path;

@@ -29,6 +29,7 @@ typedef enum SpawnStep {
         STEP_BIND,
         STEP_RESOLV_CONF,
         STEP_HOSTNAME,
+        STEP_JOIN,
         STEP_EXEC_ONCE,
         STEP_SIGNALS,
         STEP_FORK,
@@ -89,9 +90,12 @@ typedef struct SpawnOptions {
         int cgroup_fd;      /* >= 0: clone3 CLONE_INTO_CGROUP into this cgroup v2 directory */
         int status_dir_fd;  /* >= 0: the init writes its final report to "exit" in this directory
                              * (atomically) before it exits, so a restarted caller can read it */
+        int join_pidfd;     /* >= 0: an exec session: instead of new namespaces, join those of this
+                             * (running) sandbox init; no mounts or network setup, the command dies
+                             * with its supervisor */
 } SpawnOptions;
 
-#define SPAWN_OPTIONS_INIT { .flags = 0, .cgroup_fd = -1, .status_dir_fd = -1 }
+#define SPAWN_OPTIONS_INIT { .flags = 0, .cgroup_fd = -1, .status_dir_fd = -1, .join_pidfd = -1 }
 
 typedef struct SandboxProcess {
         pid_t pid;   /* the init, as seen by the caller */

@@ -165,6 +165,33 @@ expect_stdout_match 0 '"pids_current": *[1-9]' "stats --json: pids measured" -- 
 ctl destroy --force busy >/dev/null 2>&1
 
 # ------------------------------------------------------------------------------------------
+# Exec: a command inside a running task's sandbox, never with more than the task has
+
+ctl start --name ex --promises "stdio rpath proc" -- /bin/sleep 1000 >/dev/null
+sleep 0.3
+expect_stdout_match 0 "^uid=65534 gid=65534" "exec: id runs as the task's user" -- "${CTL[@]}" exec ex -- /usr/bin/id
+expect_stdout_match 0 "sleep 1000" "exec: ps sees the task (its pid namespace)" -- "${CTL[@]}" exec ex -- /bin/ps ax
+check "$([ "$(printf '%s\n' "$OUT" | wc -l)" -le 4 ]; echo $?)" "exec: ps sees nothing but the sandbox (init, task, ps)" "$OUT"
+expect_stderr_match 1 "/etc/passwd: Permission denied" "exec: a path the task may not read is denied the same way" -- \
+        "${CTL[@]}" exec ex -- /bin/cat /etc/passwd
+expect_stderr_match 126 "Operation not permitted" "exec: without the exec promise, the command cannot start another program" -- \
+        "${CTL[@]}" exec ex -- /bin/sh -c /bin/ls
+expect_exit 5 "exec: the command's exit code is returned" -- "${CTL[@]}" exec ex -- /bin/sh -c 'exit 5'
+expect_output 0 hello "exec: stdin is the caller's" -- bash -c "echo hello | $SANDBOXCTL --socket $S exec ex -- /bin/cat"
+expect_output 0 "2" "exec: the command runs under the task's seccomp filter (Seccomp: 2)" -- \
+        "${CTL[@]}" exec ex -- "$PROBE" status Seccomp
+expect_stderr_match 127 "exec: /nonexistent: No such file or directory" "exec: a missing command exits 127, named" -- \
+        "${CTL[@]}" exec ex -- /nonexistent
+expect_stderr_match 1 "no task named 'nosuch'" "exec into an unknown task is refused" -- "${CTL[@]}" exec nosuch -- /bin/true
+run "${CTL[@]}" exec ex --env FOO=bar -- /bin/sh -c 'echo $FOO'
+check "$([ "$RC" -eq 0 ] && [ "$OUT" = bar ]; echo $?)" "exec --env adds to the task's environment" "$OUT $ERR"
+ctl destroy --force ex >/dev/null 2>&1
+ctl start --name done7 -- /bin/sh -c 'exit 7' >/dev/null
+ctl wait done7 >/dev/null 2>&1
+expect_stderr_match 1 "not running" "exec into an exited task is refused" -- "${CTL[@]}" exec done7 -- /bin/true
+ctl destroy done7 >/dev/null 2>&1
+
+# ------------------------------------------------------------------------------------------
 # Cgroup limits, really enforced
 
 expect_exit 0 "start with --memory-max 32M" -- \
@@ -227,11 +254,12 @@ fi
 # SIGKILL of sandboxd during 50 running tasks
 
 N=50
+ctl start --name keeper -- /bin/sleep 1000 >/dev/null
 for i in $(seq 1 $N); do
         if [ $((i % 2)) -eq 0 ]; then
                 body="sleep 1; exit $i"      # exits while the daemon is dead
         else
-                body="sleep 6; exit $i"      # still running when the new daemon starts
+                body="sleep 15; exit $i"     # still running when the new daemon starts
         fi
         ctl start --name "r$i" -- /bin/sh -c "$body" >/dev/null 2>&1 || echo "start r$i failed" >>"$T/starts"
 done
@@ -239,12 +267,13 @@ check "$([ ! -s "$T/starts" ]; echo $?)" "$N tasks started" "$(cat "$T/starts" 2
 before=$(ctl list | grep -c '^r[0-9]')
 kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
+alive=$(pgrep -x sleep -a | grep -c 'sleep 15')
+check "$([ "$alive" -ge $((N / 2)) ]; echo $?)" "the tasks outlive a SIGKILLed sandboxd ($alive 'sleep 15' running)"
 sleep 2.5
-alive=0
-for p in $(pgrep -f 'sleep 6' || true); do alive=$((alive + 1)); done
-check "$([ "$alive" -ge $((N / 2)) ]; echo $?)" "the tasks outlive a SIGKILLed sandboxd ($alive 'sleep 6' running)"
 start_daemon
 check $? "sandboxd restarts"
+expect_stdout_match 0 "sleep 1000" "exec into a task recovered by the new daemon" -- "${CTL[@]}" exec keeper -- /bin/ps ax
+ctl destroy --force keeper >/dev/null 2>&1
 after=$(ctl list | grep -c '^r[0-9]')
 check "$([ "$before" -eq $N ] && [ "$after" -eq $N ]; echo $?)" "the new daemon knows all $N tasks (before $before, after $after)"
 wrong=
