@@ -158,7 +158,8 @@ ok "$([ $rc -eq 9 ] && [ "$(systemctl is-active sandboxd.service)" = active ]; e
 cp "$conf" /var/tmp/good.conf
 echo 'bogus_key = 1' >>"$conf"
 systemctl reload sandboxd.service
-sleep 0.5
+# (SIGHUP is asynchronous: wait up to 10 s for the daemon to have read the file.)
+for _ in $(seq 1 100); do journalctl --no-pager -u sandboxd.service | grep -q bogus_key && break; sleep 0.1; done
 ok "$([ "$(systemctl is-active sandboxd.service)" = active ] && [ "$(sandboxctl list 2>/dev/null | wc -l)" -ge 2 ]; echo $?)" \
         "a bad config on reload keeps the daemon serving"
 ok "$(journalctl --no-pager -u sandboxd.service | grep -q "bogus_key"; echo $?)" "... and the journal names the bad key"
