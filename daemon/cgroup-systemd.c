@@ -83,9 +83,9 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
                         done(c, -EIO, err.msg, u);
                         return 0;
                 }
-                /* On OOM the whole task goes, not one random process of it (Delegate=yes). */
-                if (c->limits.memory_max)
-                        (void) cg_write(c->dir_fd, "memory.oom.group", "1");
+                /* No memory.oom.group here: it would kill the sandbox init with the task, and
+                 * systemd removes the emptied scope (and its memory.events) before we can read
+                 * why. The kernel kills the largest process; the init reports the task's exit. */
                 done(c, 0, NULL, u);
                 return 0;
         }
@@ -179,8 +179,11 @@ int cgroup_systemd_attach(Cgroup *c, pid_t pid, void (*done)(Cgroup *c, int erro
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t) pid, "Delegate", "b", 1,
                                           "Slice", "s", c->m->parent, "Description", "s", "nomad-driver-sandbox task",
                                           "CollectMode", "s", "inactive-or-failed");
-        /* Not OOMPolicy=kill: scopes take it only since systemd 253 (Debian 12 has 252), and an
-         * unknown property fails the whole unit. memory.oom.group is written once the scope exists. */
+        /* OOMPolicy=continue: systemd's default for scopes (stop) would kill the sandbox init
+         * after the kernel's OOM kill, and the task's exit would be lost. systemd 252 (Debian 12)
+         * accepts the property for scopes; the VM suite starts scopes with it. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "OOMPolicy", "s", "continue");
         if (r >= 0 && l->memory_max)
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", l->memory_max);
         if (r >= 0 && l->memory_low)

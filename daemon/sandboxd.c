@@ -316,8 +316,10 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                         r->exit_error = xstrdup(buf);
                 }
         }
+        if (m && m->type == INIT_MSG_EXITED && m->oom_kills > 0)
+                r->oom_killed = true;
         if (t->cg) {
-                r->oom_killed = cgroup_oom_killed(t->cg);
+                r->oom_killed = r->oom_killed || cgroup_oom_killed(t->cg);
                 (void) cgroup_kill(t->cg);
         }
         r->state = SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED;

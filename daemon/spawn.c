@@ -456,7 +456,7 @@ static void write_exit_record(int dir_fd, const InitMsg *m) {
         if (m->type == INIT_MSG_SETUP_FAILED)
                 n = snprintf(buf, sizeof(buf), "failed %d %d %d\n", m->step, m->err_no, m->index);
         else
-                n = snprintf(buf, sizeof(buf), "exited %d\n", m->status);
+                n = snprintf(buf, sizeof(buf), "exited %d oom %d\n", m->status, m->oom_kills);
         int fd = openat(dir_fd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return;
@@ -470,6 +470,61 @@ _noreturn_ static void init_report_and_exit(int ctl_fd, int dir_fd, const InitMs
         write_exit_record(dir_fd, m);
         (void) !send(ctl_fd, m, sizeof(*m), MSG_NOSIGNAL);
         _exit(code);
+}
+
+/* Reads "KEY N" from a small file; -1 if absent. No allocation (the init runs this last). */
+static long read_key(const char *path, const char *key) {
+        char buf[2048];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = 0;
+        size_t kl = strlen(key);
+        for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+                        return strtol(l + kl + 1, NULL, 10);
+        return -1;
+}
+
+/* How many OOM kills the sandbox's memory cgroup counted. The init asks while it is still in
+ * the cgroup: once it exits, systemd may remove an emptied scope before the caller can look. */
+static int32_t init_oom_kills(void) {
+        char buf[4096], path[PATH_MAX];
+        int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return 0;
+        buf[n] = 0;
+        const char *v1 = NULL, *v2 = NULL;
+        for (char *l = buf; *l;) {
+                char *e = strchr(l, '\n');
+                if (e)
+                        *e = 0; /* each path stays NUL-terminated for use below */
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (c1 && c2 && c2 - c1 == 7 && strncmp(c1 + 1, "memory", 6) == 0)
+                        v1 = c2 + 1;
+                else if (strncmp(l, "0::", 3) == 0)
+                        v2 = l + 3;
+                if (!e)
+                        break;
+                l = e + 1;
+        }
+        long k = -1;
+        if (v1) {
+                snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.oom_control", v1);
+                k = read_key(path, "oom_kill");
+        } else if (v2) {
+                snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", v2);
+                k = read_key(path, "oom_kill");
+        }
+        return k > 0 ? (int32_t) k : 0;
 }
 
 /* Where the caller's brk heap starts (0: unknown), found by the parent before clone. */
@@ -799,7 +854,7 @@ setup_done:
                 sandbox_result_from_msg(&failure, &res);
                 init_report_and_exit(ctl_fd, dir_fd, &failure, sandbox_result_exit_code(&res));
         }
-        InitMsg done = { .type = INIT_MSG_EXITED, .status = task_status };
+        InitMsg done = { .type = INIT_MSG_EXITED, .status = task_status, .oom_kills = init_oom_kills() };
         init_report_and_exit(ctl_fd, dir_fd, &done, init_exit_code(task_status));
 }
 
@@ -860,6 +915,8 @@ int sandbox_parse_exit_record(const char *text, InitMsg *ret) {
         int a, b, c;
         if (sscanf(text, "exited %d", &a) == 1) {
                 *ret = (InitMsg) { .type = INIT_MSG_EXITED, .status = a };
+                if (sscanf(text, "exited %d oom %d", &a, &b) == 2 && b >= 0)
+                        ret->oom_kills = b;
                 return 0;
         }
         if (sscanf(text, "failed %d %d %d", &a, &b, &c) == 3 && a >= 0 && a < _STEP_MAX && b > 0) {

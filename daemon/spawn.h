@@ -121,6 +121,8 @@ typedef struct InitMsg {
         int32_t err_no;  /* SETUP_FAILED */
         int32_t index;   /* SETUP_FAILED at STEP_LANDLOCK/STEP_RLIMIT: which rule */
         int32_t status;  /* EXITED: wait status of the task */
+        int32_t oom_kills; /* EXITED: the sandbox's cgroup counted OOM kills (read by the init,
+                            * which is in the cgroup, before it leaves it) */
 } InitMsg;
 
 typedef struct SandboxResult {
