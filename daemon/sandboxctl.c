@@ -11,10 +11,12 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 #include "client.h"
 #include "config.h"
@@ -42,7 +44,8 @@ static void help(void) {
                "Commands:\n"
                "  run [OPTIONS] -- COMMAND [ARG]...   run COMMAND in the sandbox here, wait, exit with its code\n"
                "  start --name NAME [OPTIONS] -- COMMAND [ARG]...   start a task through sandboxd\n"
-               "  exec NAME [--env K=V] -- COMMAND [ARG]...   run COMMAND inside the task's sandbox\n"
+               "  exec NAME [-t] [--env K=V] -- COMMAND [ARG]...   run COMMAND inside the task's sandbox\n"
+               "                           (-t: in a new terminal, as `nomad alloc exec -t`)\n"
                "  wait NAME                wait for the task, exit with its exit code\n"
                "  list                     list the daemon's tasks\n"
                "  inspect NAME             show a task\n"
@@ -1155,15 +1158,115 @@ finish:
         return code;
 }
 
+/* exec -t: we hold the pty master and relay between it and our terminal until sandboxd answers
+ * (the command exited); our terminal is raw meanwhile, and SIGWINCH resizes the pty. */
+static int exec_tty_session(SandboxdClient *c, Sandboxd__V1__Request *req, int master, int slave, Frame **ret) {
+        struct termios saved;
+        bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+        struct winsize ws;
+        sigset_t mask;
+        int r;
+
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                (void) ioctl(master, TIOCSWINSZ, &ws);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        req->id = c->next_id++;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_REQUEST;
+        f.request = req;
+        int fds[3] = { slave, slave, slave };
+        r = frame_send(c->fd, &f, fds, 3);
+        (void) close(slave);
+        if (r < 0) {
+                error_line("exec: sending the request: %s", strerror(-r));
+                return r;
+        }
+        if (raw) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &t);
+        }
+
+        bool in_open = true, out_open = true;
+        Frame *answer = NULL;
+        char buf[8192];
+        while (!answer || out_open) {
+                struct pollfd p[4] = {
+                        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = out_open ? master : -1, .events = POLLIN },
+                        { .fd = answer ? -1 : c->fd, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                };
+                if (poll(p, 4, answer ? 200 : -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (answer && !(p[1].revents & (POLLIN | POLLHUP)))
+                        break; /* the command is done and its output drained */
+                if (p[0].revents & (POLLIN | POLLHUP)) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0)
+                                in_open = false;
+                        else if (write(master, buf, (size_t) n) < 0)
+                                in_open = false;
+                }
+                if (p[1].revents & (POLLIN | POLLHUP)) {
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n <= 0)
+                                out_open = false; /* EIO: no slave left open */
+                        else
+                                (void) !write(STDOUT_FILENO, buf, (size_t) n);
+                }
+                if (p[2].revents & (POLLIN | POLLHUP)) {
+                        Frame *in = NULL;
+                        r = frame_recv(c->fd, &in, NULL, NULL);
+                        if (r <= 0) {
+                                error_line("exec: sandboxd closed the connection");
+                                break;
+                        }
+                        if (in->kind_case == SANDBOXD__V1__FRAME__KIND_RESPONSE && in->response->id == req->id)
+                                answer = in;
+                        else
+                                frame_free(in);
+                }
+                if (p[3].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                        (void) ioctl(master, TIOCSWINSZ, &ws);
+                }
+        }
+        if (raw)
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (!answer)
+                return -ECONNRESET;
+        if (answer->response->error) {
+                error_line("%s%s%s", answer->response->error->field, answer->response->error->field[0] ? ": " : "",
+                           answer->response->error->message);
+                frame_free(answer);
+                return -EIO;
+        }
+        *ret = answer;
+        return 0;
+}
+
 /* sandboxctl exec NAME [--env KEY=VALUE]... -- COMMAND [ARG]...: the command runs inside the
  * running task's sandbox with our stdin, stdout and stderr (passed, not copied). */
 static int verb_exec(int argc, char **argv) {
+        bool tty = false;
         char **env = NULL;
         const char *name = NULL;
         int k = 1, code = 1;
 
         for (; k < argc && !streq(argv[k], "--"); k++) {
-                if (streq(argv[k], "--env") && k + 1 < argc) {
+                if (streq(argv[k], "-t") || streq(argv[k], "--tty"))
+                        tty = true;
+                else if (streq(argv[k], "--env") && k + 1 < argc) {
                         const char *e = argv[++k];
                         if (!strchr(e, '=') || e[0] == '=' || startswith(e, "LD_")) {
                                 error_line("exec: --env: '%s': expected KEY=VALUE (not LD_*)", e);
@@ -1187,7 +1290,7 @@ static int verb_exec(int argc, char **argv) {
         if (k < argc && streq(argv[k], "--"))
                 k++;
         if (!name || k >= argc) {
-                error_line("exec: usage: sandboxctl exec NAME [--env KEY=VALUE]... -- COMMAND [ARG]...");
+                error_line("exec: usage: sandboxctl exec NAME [-t] [--env KEY=VALUE]... -- COMMAND [ARG]...");
                 strv_free(env);
                 return EXIT_USAGE;
         }
@@ -1204,11 +1307,29 @@ static int verb_exec(int argc, char **argv) {
         req.exec = &er;
         int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 
+        er.tty = tty;
         SandboxdClient c;
         if (connect_daemon(&c) < 0)
                 goto done;
         Frame *f = NULL;
-        int r = call(&c, &req, fds, 3, &f);
+        int r;
+        if (tty) {
+                /* The pty is ours: the daemon gets its slave as the command's stdio. */
+                _cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+                int slave = -1;
+                if (master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0) {
+                        char pts[64];
+                        if (ptsname_r(master, pts, sizeof(pts)) == 0)
+                                slave = open(pts, O_RDWR | O_NOCTTY | O_CLOEXEC);
+                }
+                if (slave < 0) {
+                        error_line("exec: allocating a terminal: %s", strerror(errno));
+                        sandboxd_disconnect(&c);
+                        goto done;
+                }
+                r = exec_tty_session(&c, &req, master, slave, &f);
+        } else
+                r = call(&c, &req, fds, 3, &f);
         sandboxd_disconnect(&c);
         if (r < 0)
                 goto done; /* refused (unknown task, policy, ...): exit 1 */

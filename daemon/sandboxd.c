@@ -1104,6 +1104,14 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         s->stdin_fd = fds[0];
         s->stdout_fd = fds[1];
         s->stderr_fd = fds[2];
+        if (req->tty) {
+                if (!isatty(fds[0])) {
+                        r = sbx_error(&err, ENOTTY, "stdin is not a terminal");
+                        field = "tty";
+                        goto fail;
+                }
+                s->tty = true;
+        }
         field = "";
         if ((r = sandbox_prepare(s, &x->prep, &err)) < 0)
                 goto fail;

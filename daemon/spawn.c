@@ -399,6 +399,10 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
         r = setup_stdio(src);
         if (r < 0)
                 task_fail(report_fd, STEP_STDIO, -r, -1);
+        /* A terminal session (exec -t): stdin is the pty's slave; make it our controlling
+         * terminal (we are a new session since setsid above). */
+        if (s->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                task_fail(report_fd, STEP_STDIO, errno, -1);
 
         /* Nothing but 0-2 survives execve, except the narrowing filter for the preload. */
         if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)

@@ -86,6 +86,7 @@ typedef struct SandboxSpec {
         int stdin_fd, stdout_fd, stderr_fd; /* owned by the caller; -1 = /dev/null */
 
         bool private_tmp;    /* a fresh tmpfs on /tmp, unveiled rwc, TMPDIR=/tmp */
+        bool tty;            /* stdin is a terminal to become the controlling one (exec -t) */
         SpecMount *mounts;
         size_t n_mounts;
         int resolv_conf_fd;  /* owned by the caller; -1 = the host's /etc/resolv.conf */

@@ -185,6 +185,17 @@ expect_stderr_match 127 "exec: /nonexistent: No such file or directory" "exec: a
 expect_stderr_match 1 "no task named 'nosuch'" "exec into an unknown task is refused" -- "${CTL[@]}" exec nosuch -- /bin/true
 run "${CTL[@]}" exec ex --env FOO=bar -- /bin/sh -c 'echo $FOO'
 check "$([ "$RC" -eq 0 ] && [ "$OUT" = bar ]; echo $?)" "exec --env adds to the task's environment" "$OUT $ERR"
+# A terminal session: sandboxctl holds the pty master, the command gets the slave as its
+# controlling terminal; the window size follows ours (script(1) gives sandboxctl a terminal).
+ctl start --name tt -- /bin/sleep 1000 >/dev/null
+run script -qec "stty cols 91 rows 33; $SANDBOXCTL --socket $S exec -t tt -- /bin/sh -c 'tty; stty size; exit 4'" /dev/null
+check "$([ "$RC" -eq 4 ] && [[ $OUT == */dev/pts/* ]] && [[ $OUT == *"33 91"* ]]; echo $?)" \
+        "exec -t: a terminal of its own (/dev/pts/N), our window size, the exit code" "rc $RC: $OUT $ERR"
+expect_stdout_match 3 "^/dev/pts/" "exec -t without a terminal on our side still gives the command one" -- \
+        "${CTL[@]}" exec -t tt -- /bin/sh -c 'tty; exit 3'
+expect_stdout_match 1 "not a tty" "exec -t into a task without the tty promise: no terminal ioctls, like the task" -- \
+        "${CTL[@]}" exec -t ex -- /usr/bin/tty
+ctl destroy --force tt >/dev/null 2>&1
 ctl destroy --force ex >/dev/null 2>&1
 ctl start --name done7 -- /bin/sh -c 'exit 7' >/dev/null
 ctl wait done7 >/dev/null 2>&1
