@@ -86,6 +86,9 @@ static void help(void) {
                "  --cpu-quota PERCENT      CPU time per period, e.g. 50%% or 150%% (period 100ms)\n"
                "  --allowed-cpus LIST      cpuset, e.g. 0-1,3\n"
                "  --tasks-max N            at most N processes and threads\n"
+               "  --task-dir DIR, --secrets-dir DIR   Nomad's task and secrets directories: given to the\n"
+               "                           task's user (0700) and unveiled rwc\n"
+               "  --alloc-dir DIR          the alloc's shared directory, unveiled rwc\n"
                "\n"
                "Exit status: the command's, 128+N if killed by signal N, 125 if the sandbox could not be\n"
                "built, 126 if the command cannot be executed, 127 if it was not found, 2 on bad usage.\n"
@@ -938,6 +941,7 @@ static int verb_start(int argc, char **argv) {
         _cleanup_close_ int in_fd = -1, out_fd = -1, err_fd = -1;
         Sandboxd__V1__Resources res = SANDBOXD__V1__RESOURCES__INIT;
         bool has_res = false;
+        const char *task_dir = "", *secrets_dir = "", *alloc_dir = "";
         RunArgs a = {};
         SbxError err = {};
         const char *name = NULL;
@@ -968,7 +972,13 @@ static int verb_start(int argc, char **argv) {
                         arg_driver = argv[k] + 9;
                 else if (streq(argv[k], "--json"))
                         arg_json = true;
-                else if (is_resource_option(argv[k])) {
+                else if ((streq(argv[k], "--task-dir") || streq(argv[k], "--secrets-dir") ||
+                          streq(argv[k], "--alloc-dir")) && k + 1 < argc) {
+                        const char **dst = streq(argv[k], "--task-dir")      ? &task_dir
+                                           : streq(argv[k], "--secrets-dir") ? &secrets_dir
+                                                                             : &alloc_dir;
+                        *dst = argv[++k];
+                } else if (is_resource_option(argv[k])) {
                         if (k + 1 >= argc || streq(argv[k + 1], "--")) {
                                 error_line("%s: missing argument", argv[k]);
                                 strv_free(rest);
@@ -1098,6 +1108,9 @@ static int verb_start(int argc, char **argv) {
         if (has_res)
                 sr.resources = &res;
         sr.no_private_tmp = a.private_tmp == 0;
+        sr.task_dir = (char *) task_dir;
+        sr.secrets_dir = (char *) secrets_dir;
+        sr.alloc_dir = (char *) alloc_dir;
         sr.n_mounts = n_mounts;
         sr.mounts = mounts;
         sr.resolv_conf = resolv;

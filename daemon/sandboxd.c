@@ -8,7 +8,9 @@
  * task ends, so the outcome survives our own death). */
 #include <fcntl.h>
 #include <getopt.h>
+#include <dirent.h>
 #include <linux/openat2.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -522,6 +524,45 @@ static char *host_upstream_resolv_conf(void) {
         return NULL;
 }
 
+/* Nomad's directories for a task. Each must lie beneath nomad_data_dir (lexically) and is opened
+ * without following symlinks; the task's own ones become its user's, mode 0700, so the task of
+ * another (dynamic) user cannot even traverse into them; all are unveiled rwc for the task. */
+static int prepare_nomad_dir(Daemon *d, SandboxSpec *s, const char *path, bool own, SbxError *err) {
+        int r = policy_check_path_beneath(d->policy, path, err);
+        if (r < 0)
+                return r;
+        struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+        _cleanup_close_ int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "'%s'", path);
+        if (own && (fchown(fd, s->uid, s->gid) < 0 || fchmod(fd, 0700) < 0))
+                return sbx_error_errno(err, errno, "'%s': giving it to uid %u", path, (unsigned) s->uid);
+        if (own) {
+                /* Its subdirectories too (Nomad's local/, tmp/, private/ ...), one level, never
+                 * through a symlink: the task works in them. */
+                int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+                struct dirent *de;
+                if (!dir && dfd >= 0)
+                        safe_close(dfd);
+                while (dir && (de = readdir(dir))) {
+                        if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        _cleanup_close_ int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0 && fchown(sub, s->uid, s->gid) < 0) {
+                                r = sbx_error_errno(err, errno, "'%s/%s': giving it to uid %u", path, de->d_name,
+                                                    (unsigned) s->uid);
+                                closedir(dir);
+                                return r;
+                        }
+                }
+                if (dir)
+                        closedir(dir);
+        }
+        return unveil_list_add(&s->unveil, path, UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, err);
+}
+
 /* The task's resolv.conf: written to a root-only file, opened, unlinked. sandbox_prepare() makes
  * a detached mount of it, which keeps the inode for the init to attach over /etc/resolv.conf. */
 static int resolv_conf_open(Daemon *d, const char *content, int *ret_fd, SbxError *err) {
@@ -661,6 +702,23 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                         return;
                 }
         }
+        static const struct {
+                const char *field;
+                size_t offset;
+                bool own;
+        } nomad_dirs[] = {
+                { "task_dir", offsetof(Sandboxd__V1__StartRequest, task_dir), true },
+                { "secrets_dir", offsetof(Sandboxd__V1__StartRequest, secrets_dir), true },
+                { "alloc_dir", offsetof(Sandboxd__V1__StartRequest, alloc_dir), false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(nomad_dirs); i++) {
+                const char *dir = *(char *const *) ((const char *) req + nomad_dirs[i].offset);
+                if (dir && dir[0] && (r = prepare_nomad_dir(d, &s, dir, nomad_dirs[i].own, &err)) < 0) {
+                        reply_error(c, id, r, nomad_dirs[i].field, err.msg);
+                        return;
+                }
+        }
+
         _cleanup_free_ char *upstream = NULL;
         const char *resolv = req->resolv_conf;
         if (!resolv[0] && s.net == NET_JOIN && (upstream = host_upstream_resolv_conf()))
@@ -1079,6 +1137,11 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         /* The task's own sandbox, for a different command: same user (as resolved at start),
          * promises, unveil rules, limits; the task's environment plus the session's. */
         r = request_to_spec(orig, t->rec.user, s, &field, &err);
+        /* The task's Nomad directories, unveiled as for the task (already its user's). */
+        const char *const dirs[] = { orig->task_dir, orig->secrets_dir, orig->alloc_dir };
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(dirs); i++)
+                if (dirs[i] && dirs[i][0])
+                        r = unveil_list_add(&s->unveil, dirs[i], UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, &err);
         sandboxd__v1__start_request__free_unpacked(orig, NULL);
         if (r < 0)
                 goto fail;

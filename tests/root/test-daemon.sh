@@ -32,7 +32,7 @@ admin_policy = sandbox
 users = nobody 70000-70010
 dynamic_users = 80000-89999
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
-unveil = rwc:$T/data r:/etc r:/usr
+unveil = rwc:$T/data r:/etc r:/usr r:$T/nomad
 networks = none
 rlimits = NOFILE=4096
 max_importance = normal
@@ -201,6 +201,37 @@ ctl start --name done7 -- /bin/sh -c 'exit 7' >/dev/null
 ctl wait done7 >/dev/null 2>&1
 expect_stderr_match 1 "not running" "exec into an exited task is refused" -- "${CTL[@]}" exec done7 -- /bin/true
 ctl destroy done7 >/dev/null 2>&1
+
+# ------------------------------------------------------------------------------------------
+# Nomad's task directories belong to the task's (dynamic) user; another task's user cannot get in
+# (--no-private-tmp: this test's "Nomad data dir" lives under /tmp)
+
+A=$T/nomad/alloc/a1
+mkdir -p "$A/alloc" "$A/t1/local" "$A/t1/secrets" "$A/t2/local" "$A/t2/secrets"
+chmod -R 755 "$T/nomad"
+chmod 777 "$A/alloc"
+ctl start --name t1 --no-private-tmp --user nomad-80001 --cwd "$A/t1" --task-dir "$A/t1" --secrets-dir "$A/t1/secrets" --alloc-dir "$A/alloc" \
+        -- /bin/sh -c 'echo s3cret >secrets/token && cp /etc/hostname local/ && echo shared >../alloc/from-t1 && sleep 100' >/dev/null
+sleep 0.5
+check "$([ "$(stat -c '%u %a' "$A/t1")" = "80001 700" ] && [ "$(stat -c '%u %a' "$A/t1/secrets")" = "80001 700" ]; echo $?)" \
+        "the task and secrets directories are the task user's, mode 0700" "$(stat -c '%n %u %a' "$A/t1" "$A/t1/secrets")"
+check "$([ "$(cat "$A/t1/secrets/token" 2>&1)" = s3cret ] && [ -f "$A/t1/local/hostname" ] && [ -f "$A/alloc/from-t1" ]; echo $?)" \
+        "the task wrote its secrets, its local dir and the shared alloc dir (unveiled rwc)"
+ctl start --name t2 --no-private-tmp --user nomad-80002 --cwd "$A/t2" --task-dir "$A/t2" --secrets-dir "$A/t2/secrets" --alloc-dir "$A/alloc" \
+        --unveil "r:$T/nomad/alloc" -- /bin/sleep 100 >/dev/null
+sleep 0.3
+expect_stderr_match 2 "Permission denied" "another task's user cannot list the first task's secrets (even where unveiled)" -- \
+        "${CTL[@]}" exec t2 -- /bin/ls "$A/t1/secrets"
+expect_output 0 shared "... but reads the alloc's shared directory" -- "${CTL[@]}" exec t2 -- /bin/cat "$A/alloc/from-t1"
+expect_output 0 s3cret "the task itself reads its secrets (exec as its user)" -- "${CTL[@]}" exec t1 -- /bin/cat secrets/token
+expect_stderr_match 1 "task_dir: .*beneath|task_dir: .*not" "a task directory outside nomad_data_dir is refused, naming the field" -- \
+        "${CTL[@]}" start --name t3 --task-dir /etc -- /bin/true
+ln -s /etc "$A/evil"
+expect_stderr_match 1 "task_dir: .*Too many levels of symbolic links|task_dir: .*symbolic" \
+        "a task directory through a symlink is refused" -- "${CTL[@]}" start --name t3 --task-dir "$A/evil" -- /bin/true
+check "$([ "$(stat -c %u /etc)" = 0 ]; echo $?)" "... and /etc was not given away"
+ctl destroy --force t1 >/dev/null 2>&1
+ctl destroy --force t2 >/dev/null 2>&1
 
 # ------------------------------------------------------------------------------------------
 # Cgroup limits, really enforced
