@@ -797,7 +797,10 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         rec->gid = s.gid;
         rec->has_promises = s.has_promises;
         rec->promises = s.has_promises ? promises_format(s.promises) : NULL;
-        rec->unveil = strv_copy(req->unveil);
+        /* protobuf-c's repeated fields are counted, not NULL-terminated. */
+        rec->unveil = xcalloc(req->n_unveil + 1, sizeof(char *));
+        for (size_t i = 0; i < req->n_unveil; i++)
+                rec->unveil[i] = xstrdup(req->unveil[i]);
         rec->unveil_defaults = !req->no_unveil_defaults;
         rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
         rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;

@@ -328,4 +328,10 @@ check "$([ -z "$wrong" ]; echo $?)" "every task reports its true exit code after
 for i in $(seq 1 $N); do ctl destroy "r$i" >/dev/null 2>&1; done
 expect_output 0 "" "all destroyed" -- bash -c "$SANDBOXCTL --socket $S list | grep '^r[0-9]' || true"
 
+# The daemon stops cleanly on SIGTERM; under the sanitizer build its log must be free of reports
+# (memory errors and, at exit, leaks).
+cleanup_daemon
+check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \
+        "sandboxd's log has no sanitizer report" "$(grep -A15 -E 'ERROR: |runtime error:' "$T/sandboxd.log" | head -30)"
+
 done_testing
