@@ -1,0 +1,95 @@
+#!/bin/bash
+# End-to-end test of nomad-driver-sandbox with HashiCorp go-plugin's own client (what Nomad
+# uses to launch driver plugins), built in GOPATH mode from Debian's Go packages, with Go stubs
+# generated from our own protos (proto/nomad, proto/plugin, proto/grpc).
+#
+# Environment: SHIM, SANDBOXD, SANDBOXCTL (paths to the binaries), SANDBOX_SOURCE_ROOT
+# (defaults to the checkout this script is in), E2E_CACHE (Go build cache/GOPATH; default a
+# temp dir). Prints TAP. Exit 77 (skip) with a reason when something it needs is missing.
+set -u
+
+SRC=${SANDBOX_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+HERE=$SRC/tests/e2e
+
+skip() { echo "1..0 # SKIP $*"; exit 77; }
+
+[ -n "${SHIM:-}" ] || skip "SHIM is not set (path to nomad-driver-sandbox)"
+[ -x "$SHIM" ] || skip "shim binary '$SHIM' does not exist yet"
+[ -n "${SANDBOXD:-}" ] && [ -x "$SANDBOXD" ] || skip "SANDBOXD '${SANDBOXD:-}' is not an executable"
+[ -n "${SANDBOXCTL:-}" ] && [ -x "$SANDBOXCTL" ] || skip "SANDBOXCTL '${SANDBOXCTL:-}' is not an executable"
+[ "$(id -u)" = 0 ] || skip "needs root (sandboxd runs tasks as other users)"
+ls "$SRC"/proto/nomad/*.proto >/dev/null 2>&1 || skip "no protos under $SRC/proto/nomad yet"
+
+GOPKGS="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev golang-github-zclconf-go-cty-dev protobuf-compiler"
+if ! command -v go >/dev/null || ! command -v protoc >/dev/null || ! command -v protoc-gen-go >/dev/null ||
+   [ ! -d /usr/share/gocode/src/github.com/hashicorp/go-plugin ] ||
+   [ ! -d /usr/share/gocode/src/github.com/zclconf/go-cty ]; then
+        apt-get install -y --no-install-recommends $GOPKGS >&2 ||
+                skip "could not install Debian's Go packages ($GOPKGS)"
+fi
+
+TMP=$(mktemp -d /tmp/sandbox-e2e.XXXXXX)
+chmod 755 "$TMP"
+export E2E_TMP=$TMP
+CACHE=${E2E_CACHE:-$TMP/go}
+GOPATH_DIR=$CACHE/gopath
+mkdir -p "$GOPATH_DIR/src/e2epb" "$GOPATH_DIR/src/e2eclient" "$CACHE/build"
+cleanup() {
+        # the client kills what it started; this is only the temp tree
+        rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# --- Go stubs from our protos: one Go package per proto package, under e2epb/<pkg_with_underscores>
+PROTO_ROOT=$SRC/proto
+mapfile -t PROTOS < <(cd "$PROTO_ROOT" && find nomad plugin grpc -name '*.proto' 2>/dev/null | sort)
+declare -A PKG_OF
+MFLAGS=
+for f in "${PROTOS[@]}"; do
+        pkg=$(sed -n 's/^[[:space:]]*package[[:space:]]\+\([A-Za-z0-9_.]\+\)[[:space:]]*;.*/\1/p' "$PROTO_ROOT/$f" | head -1)
+        [ -n "$pkg" ] || { echo "Bail out! $f has no package statement"; exit 1; }
+        PKG_OF[$f]=$pkg
+        MFLAGS+=",M$f=e2epb/${pkg//./_}"
+done
+for pkg in $(printf '%s\n' "${PKG_OF[@]}" | sort -u); do
+        files=()
+        for f in "${PROTOS[@]}"; do [ "${PKG_OF[$f]}" = "$pkg" ] && files+=("$f"); done
+        if ! (cd "$PROTO_ROOT" && protoc -I . -I /usr/include \
+                --go_out="plugins=grpc${MFLAGS}:$GOPATH_DIR/src" "${files[@]}") >"$TMP/protoc.log" 2>&1; then
+                echo "Bail out! protoc failed for package $pkg: $(tr '\n' ' ' <"$TMP/protoc.log")"
+                exit 1
+        fi
+done
+
+cp "$HERE"/*.go "$GOPATH_DIR/src/e2eclient/"
+if ! (cd "$GOPATH_DIR/src/e2eclient" && GO111MODULE=off GOFLAGS= GOPATH="$GOPATH_DIR:/usr/share/gocode" \
+      GOCACHE="$CACHE/build" go build -o "$TMP/e2e-client" .) >"$TMP/go-build.log" 2>&1; then
+        echo "Bail out! go build of the test client failed:"
+        sed 's/^/# /' "$TMP/go-build.log"
+        exit 1
+fi
+
+# --- a private sandboxd: config, socket, state dir
+mkdir -p "$TMP/nomad" "$TMP/data" "$TMP/state"
+chmod 755 "$TMP/nomad" "$TMP/data"
+cat >"$TMP/sandboxd.conf" <<EOF
+[daemon]
+allowed_uids = 65534 65533 0
+nomad_data_dir = $TMP/nomad
+cgroup_backend = cgroupfs
+cgroup_parent = sandboxd-e2e-$$
+
+[driver sandbox]
+users = nobody 70000-70010
+dynamic_users = 80000-89999
+promises = stdio rpath wpath cpath proc exec prot_exec inet dns
+unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+networks = none host group
+EOF
+chmod 644 "$TMP/sandboxd.conf"
+
+export SANDBOXD SANDBOXCTL SHIM
+export E2E_CONF=$TMP/sandboxd.conf E2E_SOCKET=$TMP/sandboxd.sock E2E_STATE=$TMP/state E2E_NOMAD=$TMP/nomad
+"$TMP/e2e-client"
+rc=$?
+exit $rc
