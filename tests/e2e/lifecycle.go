@@ -17,8 +17,8 @@ func lifecycle(sh *shim) {
 
 	pi, err := sh.s.base.PluginInfo(ctx, &basepb.PluginInfoRequest{})
 	ok(err == nil && pi.GetType() == basepb.PluginType_DRIVER, "PluginInfo: type driver", err, pi)
-	ok(pi != nil && len(pi.GetSupportedVersions()) > 0 && pi.GetSupportedVersions()[0] == "0.1.0",
-		"PluginInfo: api 0.1.0", pi)
+	ok(pi != nil && len(pi.GetPluginApiVersions()) > 0 && pi.GetPluginApiVersions()[0] == "v0.1.0",
+		"PluginInfo: api v0.1.0", pi)
 	ok(pi != nil && pi.GetName() != "" && pi.GetPluginVersion() != "", "PluginInfo: name and version", pi)
 
 	cs, err := sh.s.base.ConfigSchema(ctx, &basepb.ConfigSchemaRequest{})

@@ -181,7 +181,9 @@ func setConfig(sh *shim) error {
 	defer cancel()
 	_, err := sh.s.base.SetConfig(ctx, &basepb.SetConfigRequest{
 		MsgpackConfig:    objectFor(pluginAttrs, vals),
-		PluginApiVersion: "0.1.0",
+		PluginApiVersion: "v0.1.0",
+		NomadConfig: &basepb.NomadConfig{Driver: &basepb.NomadDriverConfig{
+			ClientMinPort: 14000, ClientMaxPort: 14512}},
 	})
 	return err
 }

@@ -44,7 +44,11 @@ trap cleanup EXIT
 PROTO_ROOT=$SRC/proto
 mapfile -t PROTOS < <(cd "$PROTO_ROOT" && find nomad plugin grpc -name '*.proto' 2>/dev/null | sort)
 declare -A PKG_OF
+# well-known types: the github.com/golang/protobuf ptypes packages Debian ships
 MFLAGS=
+for w in any:any duration:duration timestamp:timestamp empty:empty wrappers:wrappers struct:struct; do
+        MFLAGS+=",Mgoogle/protobuf/${w%%:*}.proto=github.com/golang/protobuf/ptypes/${w#*:}"
+done
 for f in "${PROTOS[@]}"; do
         pkg=$(sed -n 's/^[[:space:]]*package[[:space:]]\+\([A-Za-z0-9_.]\+\)[[:space:]]*;.*/\1/p' "$PROTO_ROOT/$f" | head -1)
         [ -n "$pkg" ] || { echo "Bail out! $f has no package statement"; exit 1; }
@@ -54,11 +58,17 @@ done
 for pkg in $(printf '%s\n' "${PKG_OF[@]}" | sort -u); do
         files=()
         for f in "${PROTOS[@]}"; do [ "${PKG_OF[$f]}" = "$pkg" ] && files+=("$f"); done
+        out=$TMP/protoc-out/$pkg
+        dest=$GOPATH_DIR/src/e2epb/${pkg//./_}
+        mkdir -p "$out" "$dest"
         if ! (cd "$PROTO_ROOT" && protoc -I . -I /usr/include \
-                --go_out="plugins=grpc${MFLAGS}:$GOPATH_DIR/src" "${files[@]}") >"$TMP/protoc.log" 2>&1; then
+                --go_out="plugins=grpc${MFLAGS}:$out" "${files[@]}") >"$TMP/protoc.log" 2>&1; then
                 echo "Bail out! protoc failed for package $pkg: $(tr '\n' ' ' <"$TMP/protoc.log")"
                 exit 1
         fi
+        # protoc-gen-go 1.3 places files by go_package or source path; the M flags give the
+        # import paths, so gather them into e2epb/<package>
+        find "$out" -name '*.pb.go' -exec mv {} "$dest/" \;
 done
 
 cp "$HERE"/*.go "$GOPATH_DIR/src/e2eclient/"
