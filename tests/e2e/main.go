@@ -309,6 +309,11 @@ func run(sh *shim, name string, dc map[string]interface{}) (*drvpb.ExitResult, s
 func main() {
 	defer cleanup()
 	fmt.Println("# nomad-driver-sandbox end-to-end, go-plugin client")
+	// a watchdog: a hung RPC must not hang the suite (and leave processes behind)
+	go func() {
+		time.Sleep(240 * time.Second)
+		bail("watchdog: the suite did not finish in 240 s (last test %d)", nTest)
+	}()
 	// the encoder against the bytes the real cty v1.16.4 produced (fact sheet §4.2)
 	want := []byte("\x85\xa4args\x91\xa2hi\xa7command\xa9/bin/echo\xaaimportance\xa6normal\xa8promises\xc0\xa6unveil\xc0")
 	got := objectFor([]string{"args", "command", "importance", "promises", "unveil"},
