@@ -247,14 +247,19 @@ func fifo(p string) (r, w *os.File) {
 func (t *task) logs() (string, string) {
 	t.wout.Close()
 	t.werr.Close()
-	read := func(f *os.File) string {
-		f.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// EOF once every writer is gone; a writer left open elsewhere costs the 2 s deadline
+	deadline := time.Now().Add(2 * time.Second)
+	read := func(f *os.File, res chan<- string) {
+		f.SetReadDeadline(deadline)
 		var b bytes.Buffer
 		b.ReadFrom(f)
 		f.Close()
-		return b.String()
+		res <- b.String()
 	}
-	return read(t.stdout), read(t.stderr)
+	o, e := make(chan string, 1), make(chan string, 1)
+	go read(t.stdout, o)
+	go read(t.stderr, e)
+	return <-o, <-e
 }
 
 func start(sh *shim, t *task) (*drvpb.TaskHandle, error) {
