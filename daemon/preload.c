@@ -77,6 +77,13 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
                 die("prctl(PR_SET_SECCOMP)", errno);
 
         (void) close((int) fd);
+        /* The helper itself came in as /proc/self/fd/N: ld.so is done with that fd. */
+        const char *pre = getenv("LD_PRELOAD");
+        if (pre && strncmp(pre, "/proc/self/fd/", 14) == 0) {
+                long pfd = strtol(pre + 14, &end, 10);
+                if (!*end && pfd >= 3 && pfd <= 65535)
+                        (void) close((int) pfd);
+        }
         (void) unsetenv("SANDBOX_SECCOMP_FD");
         (void) unsetenv("LD_PRELOAD");
 }

@@ -261,7 +261,12 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         if (s->private_tmp && !strv_env_get(p.envp, "TMPDIR"))
                 strv_push(&p.envp, "TMPDIR=/tmp");
         if (p.narrow_fd >= 0) {
-                strv_consume(&p.envp, xasprintf("LD_PRELOAD=%s", sandbox_preload_path()));
+                /* Through an fd opened here, so a private /tmp or a volume over the helper's
+                 * directory cannot hide it from ld.so (Landlock's rule is on its inode). */
+                p.preload_fd = open(sandbox_preload_path(), O_RDONLY | O_CLOEXEC);
+                if (p.preload_fd < 0)
+                        return sbx_error_errno(err, errno, "seccomp: preload helper %s", sandbox_preload_path());
+                strv_consume(&p.envp, xasprintf("LD_PRELOAD=/proc/self/fd/%d", p.preload_fd));
                 strv_consume(&p.envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p.narrow_fd));
         }
 
@@ -274,6 +279,7 @@ void sandbox_prepared_done(SandboxPrepared *p) {
         unveil_list_done(&p->unveil);
         p->landlock_fd = safe_close(p->landlock_fd);
         p->narrow_fd = safe_close(p->narrow_fd);
+        p->preload_fd = safe_close(p->preload_fd);
         p->resolv_tree_fd = safe_close(p->resolv_tree_fd);
         seccomp_program_done(&p->launch);
         seccomp_program_done(&p->exec_once_prog);
@@ -407,6 +413,8 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
         /* Nothing but 0-2 survives execve, except the narrowing filter for the preload. */
         if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 task_fail(report_fd, STEP_FDS, errno, -1);
+        if (p->preload_fd >= 0 && fcntl(p->preload_fd, F_SETFD, 0) < 0)
+                task_fail(report_fd, STEP_FDS, errno, -1);
         if (p->narrow_fd >= 0 && fcntl(p->narrow_fd, F_SETFD, 0) < 0)
                 task_fail(report_fd, STEP_FDS, errno, -1);
 
@@ -429,8 +437,10 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
         /* Fail closed: if ld.so cannot load the preload helper in this mount namespace (a
          * private /tmp hiding a development build, say), it would only warn and run the program
          * under the wider launch filter. */
-        if (p->narrow_fd >= 0 && access(sandbox_preload_path(), R_OK) < 0)
-                task_fail(report_fd, STEP_SECCOMP, errno, -1);
+        char self_fd[64];
+        snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", p->preload_fd);
+        if (p->narrow_fd >= 0 && (p->preload_fd < 0 || access(self_fd, R_OK) < 0))
+                task_fail(report_fd, STEP_SECCOMP, p->preload_fd < 0 ? EBADF : errno, -1);
 
         /* Last before execve, so the filter has to allow nothing but execve itself. The program
          * is our own copy (fork), so patching it does not touch the parent's. */
@@ -654,6 +664,7 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 keep[n++] = s->stderr_fd;
                 keep[n++] = p->landlock_fd;
                 keep[n++] = p->narrow_fd;
+                keep[n++] = p->preload_fd;
                 keep[n++] = p->resolv_tree_fd;
                 for (size_t i = 0; i < s->n_mounts; i++)
                         keep[n++] = s->mounts[i].source_fd;

@@ -65,10 +65,13 @@ typedef struct SandboxPrepared {
         bool exec_once;          /* init installs the exec-once notifier */
         SeccompProgram exec_once_prog;
         int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
+        int preload_fd;          /* the preload helper, opened here: LD_PRELOAD=/proc/self/fd/N works
+                                  * whatever the task's mount namespace shows at its path */
         int resolv_tree_fd;      /* detached mount of the task's resolv.conf, or -1 */
         char **envp;             /* the task's final environment */
 } SandboxPrepared;
-#define SANDBOX_PREPARED_INIT ((SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1, .resolv_tree_fd = -1 })
+#define SANDBOX_PREPARED_INIT                                                                      \
+        ((SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1, .preload_fd = -1, .resolv_tree_fd = -1 })
 
 /* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development) or the installed path. */
 const char *sandbox_preload_path(void);

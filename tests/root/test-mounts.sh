@@ -20,15 +20,15 @@ printf 'nameserver 192.0.2.53\nsearch example.test\n' >"$T/resolv"
 # ------------------------------------------------------------------------------------------
 # Private /tmp
 
-expect_output 0 /tmp "--private-tmp: TMPDIR=/tmp" -- sbx --private-tmp -- /bin/sh -c 'echo "$TMPDIR"'
+expect_output 0 /tmp "--private-tmp: TMPDIR=/tmp" -- sbx --private-tmp --cwd / -- /bin/sh -c 'echo "$TMPDIR"'
 expect_exit 0 "--private-tmp: the task user (nobody) can create a file in /tmp" -- \
-        sbx --private-tmp --user nobody -- /bin/sh -c 'echo x >/tmp/a && test "$(cat /tmp/a)" = x'
+        sbx --private-tmp --cwd / --user nobody -- /bin/sh -c 'echo x >/tmp/a && test "$(cat /tmp/a)" = x'
 expect_output 0 "" "--private-tmp: /tmp starts empty (host files are not visible)" -- \
-        sbx --private-tmp -- /bin/sh -c 'ls -A /tmp'
+        sbx --private-tmp --cwd / -- /bin/sh -c 'ls -A /tmp'
 expect_stdout_match 0 "^/tmp/tmp\." "--private-tmp: mktemp works (TMPDIR honoured)" -- \
-        sbx --private-tmp --user nobody -- /usr/bin/mktemp
-expect_output 0 1777 "--private-tmp: /tmp is mode 1777" -- sbx --private-tmp -- /usr/bin/stat -c %a /tmp
-run sbx --private-tmp -- /bin/sh -c 'echo leak >/tmp/sandbox-leak-test-$$; echo $$'
+        sbx --private-tmp --cwd / --user nobody -- /usr/bin/mktemp
+expect_output 0 1777 "--private-tmp: /tmp is mode 1777" -- sbx --private-tmp --cwd / -- /usr/bin/stat -c %a /tmp
+run sbx --private-tmp --cwd / -- /bin/sh -c 'echo leak >/tmp/sandbox-leak-test-$$; echo $$'
 check "$([ ! -e /tmp/sandbox-leak-test-"$OUT" ]; echo $?)" "--private-tmp: a file written in the task's /tmp does not reach the host's"
 expect_output 0 "" "without --private-tmp, TMPDIR is not set by run" -- sbx -- /bin/sh -c 'echo "${TMPDIR:-}"'
 
