@@ -14,6 +14,15 @@ require_sandbox_host
 
 T=$TEST_TMP
 S=$T/sandboxd.sock
+
+# Daemon tasks get a private /tmp: a probe in a build directory under /tmp would be hidden from
+# them, so they run a copy kept outside /tmp.
+PROBE_DIR=$(mktemp -d /var/tmp/sbxprobe.XXXXXX)
+rm_probe_dir() { rm -rf -- "$PROBE_DIR"; }
+at_exit rm_probe_dir
+cp "$PROBE" "$PROBE_DIR/probe"
+chmod 755 "$PROBE_DIR" "$PROBE_DIR/probe"
+PROBE=$PROBE_DIR/probe
 CONF=$T/sandboxd.conf
 STATE=$T/state
 CG_PARENT=sandboxd-test-$$
