@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* shim/schema.c: the HCL specs Nomad decodes plugin and task configs with.
+ *
+ * Task options are the union of the pledge driver's (command, args, promises, unveil,
+ * importance) and exec2's (command, args, unveil, oom_score_adj), so their job specs run
+ * unchanged, plus our own (tcp_bind, tcp_connect, private_tmp, hostname). An Attr inside a Default
+ * must carry its own name (Nomad's converter gives it no implied name). */
+#include <stdlib.h>
+
+#include "macro.h"
+#include "pb.h"
+
+static H(Spec) *spec_new(void) {
+        H(Spec) *s = xcalloc(1, sizeof *s);
+        h_(spec__init)(s);
+        return s;
+}
+
+static H(Spec) *attr(const char *name, const char *type, bool required) {
+        H(Attr) *a = xcalloc(1, sizeof *a);
+        h_(attr__init)(a);
+        a->name = (char *) name;
+        a->type = (char *) type;
+        a->required = required;
+        H(Spec) *s = spec_new();
+        s->block_case = HI(SPEC__BLOCK_ATTR);
+        s->attr = a;
+        return s;
+}
+
+/* primary, or the HCL expression `literal` when the operator left it out */
+static H(Spec) *with_default(H(Spec) *primary, const char *literal) {
+        H(Literal) *l = xcalloc(1, sizeof *l);
+        h_(literal__init)(l);
+        l->value = (char *) literal;
+        H(Spec) *ls = spec_new();
+        ls->block_case = HI(SPEC__BLOCK_LITERAL);
+        ls->literal = l;
+        H(Default) *d = xcalloc(1, sizeof *d);
+        h_(default__init)(d);
+        d->primary = primary;
+        d->default_ = ls;
+        H(Spec) *s = spec_new();
+        s->block_case = HI(SPEC__BLOCK_DEFAULT);
+        s->default_ = d;
+        return s;
+}
+
+typedef struct Field {
+        const char *name;
+        H(Spec) *spec;
+} Field;
+
+static H(Spec) *object(const Field *f, size_t n) {
+        H(Object) *o = xcalloc(1, sizeof *o);
+        h_(object__init)(o);
+        o->n_attributes = n;
+        o->attributes = xcalloc(n, sizeof *o->attributes);
+        for (size_t i = 0; i < n; i++) {
+                H(Object__AttributesEntry) *e = xcalloc(1, sizeof *e);
+                h_(object__attributes_entry__init)(e);
+                e->key = (char *) f[i].name;
+                e->value = f[i].spec;
+                o->attributes[i] = e;
+        }
+        H(Spec) *s = spec_new();
+        s->block_case = HI(SPEC__BLOCK_OBJECT);
+        s->object = o;
+        return s;
+}
+
+const H(Spec) *schema_plugin_config(void) {
+        static H(Spec) *s;
+        if (!s) {
+                const Field f[] = {
+                        { "socket", with_default(attr("socket", "string", false), "\"/run/sandboxd/sandboxd.sock\"") },
+                        { "unveil_defaults", with_default(attr("unveil_defaults", "bool", false), "true") },
+                        { "unveil_by_task", with_default(attr("unveil_by_task", "bool", false), "true") },
+                        { "unveil_paths", attr("unveil_paths", "list(string)", false) },
+                        { "pledge_executable", attr("pledge_executable", "string", false) },
+                };
+                s = object(f, ELEMENTSOF(f));
+        }
+        return s;
+}
+
+const H(Spec) *schema_task_config(void) {
+        static H(Spec) *s;
+        if (!s) {
+                const Field f[] = {
+                        { "command", attr("command", "string", true) },
+                        { "args", attr("args", "list(string)", false) },
+                        { "promises", attr("promises", "string", false) },
+                        { "unveil", attr("unveil", "list(string)", false) },
+                        { "importance", with_default(attr("importance", "string", false), "\"normal\"") },
+                        { "oom_score_adj", attr("oom_score_adj", "number", false) },
+                        { "tcp_bind", attr("tcp_bind", "string", false) },
+                        { "tcp_connect", attr("tcp_connect", "string", false) },
+                        { "private_tmp", with_default(attr("private_tmp", "bool", false), "true") },
+                        { "hostname", attr("hostname", "string", false) },
+                };
+                s = object(f, ELEMENTSOF(f));
+        }
+        return s;
+}
