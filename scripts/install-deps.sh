@@ -12,9 +12,11 @@ packages=(
         # build
         gcc libc6-dev meson ninja-build pkg-config
         libseccomp-dev libjson-c-dev libsystemd-dev
-        libprotobuf-c-dev protobuf-c-compiler libgrpc-dev libmsgpack-dev
+        libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libgrpc-dev libmsgpack-dev libcap-dev
         # tests
         iproute2 procps python3 util-linux valgrind dbus-daemon
+        # the e2e suite: go-plugin's real client, built in GOPATH mode from Debian's Go packages
+        golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler
 )
 
 missing=()
