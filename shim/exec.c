@@ -333,7 +333,8 @@ static int exec_open(Exec *e, bool tty, int fds[3], SbxError *err) {
         return 0;
 }
 
-static int exec_submit(Exec *e, const char *task, char **argv, size_t argc, SbxError *err) {
+static int exec_submit(Exec *e, const char *task, char **argv, size_t argc,
+                       const D(ExecTaskStreamingRequest__TerminalSize) *size, SbxError *err) {
         if (!task || !task[0])
                 return sbx_error(err, EINVAL, "task_id: empty");
         if (argc == 0 || !argv[0][0])
@@ -342,6 +343,10 @@ static int exec_submit(Exec *e, const char *task, char **argv, size_t argc, SbxE
         int k = exec_open(e, e->tty, fds, err);
         if (k < 0)
                 return k;
+        if (size && e->tty) { /* before the command starts, so it sees its size at once */
+                struct winsize ws = { .ws_row = (unsigned short) size->height, .ws_col = (unsigned short) size->width };
+                ioctl(e->out_fd, TIOCSWINSZ, &ws);
+        }
         char *env[] = { (char *) "TERM=xterm" };
         Sandboxd__V1__ExecRequest x = SANDBOXD__V1__EXEC_REQUEST__INIT;
         x.name = (char *) task;
@@ -370,7 +375,7 @@ void exec_task(Call *c, const uint8_t *buf, size_t len) {
         }
         Exec *e = exec_new(c, false);
         SbxError err = { 0 };
-        if (exec_submit(e, req->task_id, req->command, req->n_command, &err) < 0) {
+        if (exec_submit(e, req->task_id, req->command, req->n_command, NULL, &err) < 0) {
                 call_fail_errno(c, err.code, err.msg);
                 exec_finish(e);
         } else if (req->timeout && (req->timeout->seconds > 0 || req->timeout->nanos > 0))
@@ -406,7 +411,8 @@ static void stream_recv(Call *c, const uint8_t *buf, size_t len, bool end) {
                         goto out;
                 }
                 e->tty = req->setup->tty;
-                if (exec_submit(e, req->setup->task_id, req->setup->command, req->setup->n_command, &err) < 0) {
+                if (exec_submit(e, req->setup->task_id, req->setup->command, req->setup->n_command, req->tty_size,
+                                &err) < 0) {
                         call_fail_errno(c, err.code, err.msg);
                         exec_finish(e);
                         goto out;

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -132,6 +133,14 @@ static void *signal_thread(void *arg) {
         return NULL;
 }
 
+/* gRPC core's own messages as hclog JSON lines, so Nomad files them at the right level */
+static void grpc_log(gpr_log_func_args *a) {
+        char line[16];
+        snprintf(line, sizeof line, "%d", a->line);
+        shim_log(a->severity == GPR_LOG_SEVERITY_ERROR ? LOG_ERROR : a->severity == GPR_LOG_SEVERITY_INFO ? LOG_INFO : LOG_DEBUG,
+                 a->message, "source", "grpc", "file", a->file, "line", line, NULL);
+}
+
 typedef struct Accept {
         ShimTag tag;
         grpc_server *server;
@@ -242,8 +251,10 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
+        /* like a Go plugin: the socket goes to $TMPDIR, or /tmp when that is unset or, now that
+         * we dropped root, not writable for us */
         const char *tmp = getenv("TMPDIR");
-        if (!tmp || tmp[0] != '/')
+        if (!tmp || tmp[0] != '/' || access(tmp, W_OK | X_OK) < 0)
                 tmp = "/tmp";
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -253,6 +264,8 @@ int main(int argc, char **argv) {
         }
         unlink(socket_path);
 
+        gpr_set_log_function(grpc_log);
+        gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
         grpc_init();
         shim_cq = grpc_completion_queue_create_for_next(NULL);
         grpc_arg args[] = {

@@ -135,10 +135,15 @@ func lifecycle(sh *shim) {
 	}
 	ok(destroy(sh, "no-such-task") == nil, "DestroyTask of an unknown task: OK")
 
+	promiseChecks(sh)
+	grpcChecks(sh)
+	privilegeChecks(sh)
+	streamChecks(sh)
+	secondDriver()
 	sh = recoverAfterShimKill(sh)
 	recoverAfterDaemonKill(sh)
 	bench(sh)
-	sh.client.Kill()
+	shutdownCheck(sh)
 }
 
 func contains(l []string, s string) bool {
@@ -204,9 +209,16 @@ func recoverAfterDaemonKill(sh *shim) {
 	if !ok(err == nil, "daemonkill: started", err) {
 		return
 	}
+	fctx, fcancel := ctxT(60 * time.Second)
+	defer fcancel()
+	fch := fingerprintWatch(fctx, sh)
 	daemon.Signal(syscall.SIGKILL)
 	daemon.Wait()
+	f := waitHealth(fch, drvpb.FingerprintResponse_UNHEALTHY, 10*time.Second)
+	ok(f != nil && f.GetHealthDescription() != "", "sandboxd killed: Fingerprint turns unhealthy with a reason", f)
 	startSandboxd()
+	f = waitHealth(fch, drvpb.FingerprintResponse_HEALTHY, 15*time.Second)
+	ok(f != nil, "sandboxd back: Fingerprint healthy again", f)
 	ctx, cancel := ctxT(20 * time.Second)
 	defer cancel()
 	_, err = sh.s.drv.RecoverTask(ctx, &drvpb.RecoverTaskRequest{TaskId: t.cfg.Id, Handle: h})

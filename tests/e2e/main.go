@@ -36,13 +36,14 @@ var handshake = plugin.HandshakeConfig{
 type stubs struct {
 	base basepb.BasePluginClient
 	drv  drvpb.DriverClient
+	conn *grpc.ClientConn
 }
 
 type driverPlugin struct{ plugin.NetRPCUnsupportedPlugin }
 
 func (driverPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
 func (driverPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
-	return &stubs{basepb.NewBasePluginClient(c), drvpb.NewDriverClient(c)}, nil
+	return &stubs{basepb.NewBasePluginClient(c), drvpb.NewDriverClient(c), c}, nil
 }
 
 var nTest int
@@ -113,8 +114,8 @@ type shim struct {
 	s      *stubs
 }
 
-func launchShim() (*shim, error) {
-	cmd := exec.Command(os.Getenv("SHIM"))
+func launchShim(args ...string) (*shim, error) {
+	cmd := exec.Command(os.Getenv("SHIM"), args...)
 	cmd.Stdin = os.Stdin
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
@@ -325,6 +326,7 @@ func main() {
 		map[string]interface{}{"command": "/bin/echo", "args": []string{"hi"}, "importance": "normal"})
 	ok(bytes.Equal(got, want), "msgpack encoder matches cty's bytes", fmt.Sprintf("%x", got))
 
+	processChecks()
 	startSandboxd()
 	sh, err := launchShim()
 	if !ok(err == nil, "go-plugin launched the shim and dispensed 'driver'", err) {
