@@ -109,6 +109,15 @@ chmod 644 "$TMP/sandboxd.conf"
 
 export SANDBOXD SANDBOXCTL SHIM
 export E2E_CONF=$TMP/sandboxd.conf E2E_SOCKET=$TMP/sandboxd.sock E2E_STATE=$TMP/state E2E_NOMAD=$TMP/nomad
+# Sanitizer builds: reports of the shim and sandboxd go to files (their stderr goes to
+# go-plugin's logger or a log), and any report fails the suite.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TMP/sanitizer-asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TMP/sanitizer-ubsan"
 "$TMP/e2e-client"
 rc=$?
+if ls "$TMP"/sanitizer-* >/dev/null 2>&1; then
+        echo "not ok - sanitizer reports from the shim or sandboxd:"
+        cat "$TMP"/sanitizer-* | sed 's/^/# /' | head -200
+        rc=1
+fi
 exit $rc
