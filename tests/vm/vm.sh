@@ -311,7 +311,16 @@ cmd_run() {
         # KVM when the host has it (much faster); else software emulation. SANDBOX_VM_ACCEL=tcg forces it.
         local accel=(-accel tcg,thread=multi)
         if [ "${SANDBOX_VM_ACCEL:-auto}" != tcg ] && [ -w /dev/kvm ]; then
-                accel=(-accel kvm -accel tcg,thread=multi)
+                # Some hosts expose /dev/kvm but QEMU cannot use it (nested KVM refusing an MSR:
+                # QEMU aborts at vCPU reset). A paused 1 s probe tells; it is killed by timeout
+                # (status 124) when KVM works.
+                if timeout 1 qemu-system-x86_64 -nodefaults -no-user-config -nographic -machine q35 \
+                        -accel kvm -cpu max -m 64 -S -serial none -monitor none </dev/null >/dev/null 2>&1
+                        [ $? -eq 124 ]; then
+                        accel=(-accel kvm -accel tcg,thread=multi)
+                else
+                        say "/dev/kvm is present but QEMU cannot use it here; software emulation (TCG)"
+                fi
         fi
         kernel=$VMDIR/vmlinux
         [ -f "$kernel" ] || kernel=$VMDIR/vmlinuz
