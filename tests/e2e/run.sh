@@ -4,7 +4,7 @@
 # generated from our own protos (proto/nomad, proto/plugin, proto/grpc).
 #
 # Environment: SHIM, SANDBOXD, SANDBOXCTL (paths to the binaries), SANDBOX_SOURCE_ROOT
-# (defaults to the checkout this script is in), E2E_CACHE (Go build cache/GOPATH; default a
+# (defaults to the checkout this script is in), E2E_CACHE (Go build cache; default a
 # temp dir). Prints TAP. Exit 77 (skip) with a reason when something it needs is missing.
 set -u
 
@@ -40,8 +40,9 @@ TMP=$(mktemp -d /var/tmp/sandbox-e2e.XXXXXX)
 chmod 755 "$TMP"
 export E2E_TMP=$TMP
 CACHE=${E2E_CACHE:-$TMP/go}
-GOPATH_DIR=$CACHE/gopath
-rm -rf "$GOPATH_DIR/src" # generated afresh each run: no stale stubs
+# the sources (stubs + client) are per run, so concurrent runs never share them; only Go's
+# build cache (safe for concurrent use) is kept in E2E_CACHE
+GOPATH_DIR=$TMP/gopath
 mkdir -p "$GOPATH_DIR/src/e2epb" "$GOPATH_DIR/src/e2eclient" "$CACHE/build"
 cleanup() {
         # the client kills what it started; this is only the temp tree
