@@ -775,30 +775,56 @@ static int verb_simple(int argc, char **argv) {
                 return 1;
         Frame *f = NULL;
         int r = call(&c, &req, NULL, 0, &f);
+        /* list: the daemon answers in pages sorted by name; ask for the rest after the last name */
+        Frame **pages = NULL;
+        size_t n_pages = 0;
+        while (r >= 0 && streq(verb, "list") && f->response->list && f->response->list->more &&
+               f->response->list->n_tasks > 0) {
+                Sandboxd__V1__TaskList *l = f->response->list;
+                pages = xrealloc(pages, (n_pages + 1) * sizeof(*pages));
+                pages[n_pages++] = f;
+                list.after = l->tasks[l->n_tasks - 1]->name;
+                f = NULL;
+                r = call(&c, &req, NULL, 0, &f);
+        }
         sandboxd_disconnect(&c);
-        if (r < 0)
+        if (r < 0) {
+                for (size_t k = 0; k < n_pages; k++)
+                        frame_free(pages[k]);
+                free(pages);
                 return 1;
+        }
+        if (streq(verb, "list")) {
+                pages = xrealloc(pages, (n_pages + 1) * sizeof(*pages));
+                pages[n_pages++] = f;
+                f = NULL;
+        }
 
-        Sandboxd__V1__Response *resp = f->response;
+        Sandboxd__V1__Response *resp = f ? f->response : NULL;
         int code = 0;
         if (streq(verb, "list")) {
-                Sandboxd__V1__TaskList *l = resp->list;
                 if (arg_json) {
                         json_object *a = json_object_new_array();
-                        for (size_t k = 0; l && k < l->n_tasks; k++)
-                                json_object_array_add(a, task_json(l->tasks[k]));
+                        for (size_t p = 0; p < n_pages; p++) {
+                                Sandboxd__V1__TaskList *l = pages[p]->response->list;
+                                for (size_t k = 0; l && k < l->n_tasks; k++)
+                                        json_object_array_add(a, task_json(l->tasks[k]));
+                        }
                         print_json(a);
                 } else {
                         printf("%-36s %-9s %8s %5s %-10s %-12s %s\n", "NAME", "STATE", "PID", "EXIT", "DRIVER", "USER",
                                "COMMAND");
-                        for (size_t k = 0; l && k < l->n_tasks; k++) {
-                                Sandboxd__V1__TaskInfo *t = l->tasks[k];
-                                char exitbuf[16] = "-";
-                                if (t->exit)
-                                        snprintf(exitbuf, sizeof(exitbuf), "%d", t->exit->exit_code);
-                                printf("%-36s %-9s %8d %5s %-10s %-12s %s\n", t->name, state_name(t->state), t->pid,
-                                       exitbuf, t->driver[0] ? t->driver : "-", t->user,
-                                       t->n_argv ? t->argv[0] : "");
+                        for (size_t p = 0; p < n_pages; p++) {
+                                Sandboxd__V1__TaskList *l = pages[p]->response->list;
+                                for (size_t k = 0; l && k < l->n_tasks; k++) {
+                                        Sandboxd__V1__TaskInfo *t = l->tasks[k];
+                                        char exitbuf[16] = "-";
+                                        if (t->exit)
+                                                snprintf(exitbuf, sizeof(exitbuf), "%d", t->exit->exit_code);
+                                        printf("%-36s %-9s %8d %5s %-10s %-12s %s\n", t->name, state_name(t->state),
+                                               t->pid, exitbuf, t->driver[0] ? t->driver : "-", t->user,
+                                               t->n_argv ? t->argv[0] : "");
+                                }
                         }
                 }
         } else if (streq(verb, "stats")) {
@@ -845,6 +871,9 @@ static int verb_simple(int argc, char **argv) {
         } else if (streq(verb, "inspect") || arg_json)
                 print_task(resp->task);
         frame_free(f);
+        for (size_t p = 0; p < n_pages; p++)
+                frame_free(pages[p]);
+        free(pages);
         return code;
 }
 

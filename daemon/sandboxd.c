@@ -888,25 +888,43 @@ static Task *lookup(Conn *c, uint64_t id, const char *name) {
         return t;
 }
 
-static void handle_list(Conn *c, uint64_t id) {
+static int task_name_cmp(const void *a, const void *b) {
+        return strcmp((*(Task *const *) a)->rec.name, (*(Task *const *) b)->rec.name);
+}
+
+/* One page of the task list: the tasks named after `after`, sorted by name, as many as fit in
+ * one frame (a thousand tasks with their unveil lists do not). */
+static void handle_list(Conn *c, uint64_t id, const char *after) {
         Daemon *d = c->d;
         size_t n = 0, i = 0;
         for (Task *t = d->tasks; t; t = t->next)
-                if (conn_may_see(c, t))
+                if (conn_may_see(c, t) && (!after || strcmp(t->rec.name, after) > 0))
                         n++;
-        Sandboxd__V1__TaskInfo *infos = xcalloc(n, sizeof(*infos));
-        Sandboxd__V1__TaskInfo **ptrs = xcalloc(n, sizeof(*ptrs));
-        Sandboxd__V1__ExitResult *exits = xcalloc(n, sizeof(*exits));
-        Sandboxd__V1__NomadMeta *metas = xcalloc(n, sizeof(*metas));
+        Task **sorted = xcalloc(n ? n : 1, sizeof(*sorted));
         for (Task *t = d->tasks; t; t = t->next)
-                if (conn_may_see(c, t)) {
-                        task_info_fill(t, &infos[i], &exits[i], &metas[i]);
-                        ptrs[i] = &infos[i];
-                        i++;
-                }
+                if (conn_may_see(c, t) && (!after || strcmp(t->rec.name, after) > 0))
+                        sorted[i++] = t;
+        qsort(sorted, n, sizeof(*sorted), task_name_cmp);
+
+        Sandboxd__V1__TaskInfo *infos = xcalloc(n ? n : 1, sizeof(*infos));
+        Sandboxd__V1__TaskInfo **ptrs = xcalloc(n ? n : 1, sizeof(*ptrs));
+        Sandboxd__V1__ExitResult *exits = xcalloc(n ? n : 1, sizeof(*exits));
+        Sandboxd__V1__NomadMeta *metas = xcalloc(n ? n : 1, sizeof(*metas));
+        /* room for the frame, response and list headers, the id and the `more` flag */
+        size_t budget = FRAME_MAX - 256, used = 0, k = 0;
+        for (; k < n; k++) {
+                task_info_fill(sorted[k], &infos[k], &exits[k], &metas[k]);
+                size_t sz = sandboxd__v1__task_info__get_packed_size(&infos[k]);
+                sz += 1 + 5; /* the field's tag and length */
+                if (used + sz > budget && k > 0)
+                        break;
+                used += sz;
+                ptrs[k] = &infos[k];
+        }
         Sandboxd__V1__TaskList list = SANDBOXD__V1__TASK_LIST__INIT;
-        list.n_tasks = n;
+        list.n_tasks = k;
         list.tasks = ptrs;
+        list.more = k < n;
         Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
         resp.id = id;
         resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_LIST;
@@ -915,7 +933,8 @@ static void handle_list(Conn *c, uint64_t id) {
         f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
         f.response = &resp;
         if (frame_send(c->fd, &f, NULL, 0) == -EMSGSIZE)
-                reply_error(c, id, EMSGSIZE, "", "too many tasks for one reply");
+                reply_error(c, id, EMSGSIZE, "", "a task's description does not fit in one reply");
+        free(sorted);
         free(infos);
         free(ptrs);
         free(exits);
@@ -1313,7 +1332,7 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                         handle_stats(c, id, t);
                 return;
         case SANDBOXD__V1__REQUEST__OP_LIST:
-                handle_list(c, id);
+                handle_list(c, id, req->list->after[0] ? req->list->after : NULL);
                 return;
         case SANDBOXD__V1__REQUEST__OP_SUBSCRIBE:
                 c->subscribed = true;

@@ -337,6 +337,20 @@ check "$([ -z "$wrong" ]; echo $?)" "every task reports its true exit code after
 for i in $(seq 1 $N); do ctl destroy "r$i" >/dev/null 2>&1; done
 expect_output 0 "" "all destroyed" -- bash -c "$SANDBOXCTL --socket $S list | grep '^r[0-9]' || true"
 
+# A list larger than one frame (128 KiB) comes in pages: 40 tasks with a 4 KiB argument each
+pad=$(head -c 4096 /dev/zero | tr '\0' x)
+for i in $(seq 10 49); do
+        ctl start --name "page$i" -- /bin/sh -c 'sleep 1000' "$pad" >/dev/null 2>&1 || echo "start page$i failed" >>"$T/pstarts"
+done
+check "$([ ! -s "$T/pstarts" ]; echo $?)" "40 tasks with 4 KiB arguments started" "$(cat "$T/pstarts" 2>/dev/null)"
+run "${CTL[@]}" list
+check "$([ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | grep -c '^page')" -eq 40 ]; echo $?)" \
+        "list of ~170 KiB of tasks: all 40, in pages" "rc $RC: $(printf '%s\n' "$ERR" | head -3)"
+run "${CTL[@]}" list --json
+n=$(printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; print(sum(1 for t in json.load(sys.stdin) if t["name"].startswith("page")))' 2>&1)
+check "$([ "$RC" -eq 0 ] && [ "$n" = 40 ]; echo $?)" "list --json: all 40 across pages" "rc $RC n $n"
+for i in $(seq 10 49); do ctl destroy --force "page$i" >/dev/null 2>&1; done
+
 # The daemon stops cleanly on SIGTERM; under the sanitizer build its log must be free of reports
 # (memory errors and, at exit, leaks).
 cleanup_daemon
