@@ -272,6 +272,7 @@ static void task_remove(Task *t) {
         (void) unlinkat(t->dir_fd, "state.json.tmp", 0);
         (void) unlinkat(t->dir_fd, "exit", 0);
         (void) unlinkat(t->dir_fd, "exit.tmp", 0);
+        (void) unlinkat(t->dir_fd, "resolv.conf", 0);
         (void) unlinkat(d->tasks_fd, t->rec.id, AT_REMOVEDIR);
         log_task(LOG_INFO, &t->rec, "task '%s' removed", t->rec.name);
         task_unlink(t);
@@ -563,10 +564,22 @@ static int prepare_nomad_dir(Daemon *d, SandboxSpec *s, const char *path, bool o
         return unveil_list_add(&s->unveil, path, UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, err);
 }
 
-/* The task's resolv.conf: written to a root-only file, opened, unlinked. sandbox_prepare() makes
- * a detached mount of it, which keeps the inode for the init to attach over /etc/resolv.conf. */
-static int resolv_conf_open(Daemon *d, const char *content, int *ret_fd, SbxError *err) {
-        char name[64];
+/* The task's resolv.conf: written to a root-only file and opened; sandbox_prepare() makes a
+ * detached mount of it for the init to attach over /etc/resolv.conf. The file must stay linked
+ * until then: the kernel refuses to attach a mount whose root was unlinked (move_mount fails
+ * with ENOENT). handle_start() moves it into the task's directory, task_remove() deletes it. */
+typedef struct ResolvFile {
+        int dir_fd;
+        char name[32]; /* "" once it is the task's */
+} ResolvFile;
+
+static void resolv_file_unlink(ResolvFile *f) {
+        if (f->name[0])
+                (void) unlinkat(f->dir_fd, f->name, 0);
+}
+
+static int resolv_conf_open(Daemon *d, const char *content, ResolvFile *ret_file, int *ret_fd, SbxError *err) {
+        char name[32];
         uint64_t v;
         if (getrandom(&v, sizeof(v), 0) != sizeof(v))
                 v = (uint64_t) now_ns();
@@ -582,10 +595,13 @@ static int resolv_conf_open(Daemon *d, const char *content, int *ret_fd, SbxErro
                 return sbx_error_errno(err, e, "writing the file");
         }
         int pfd = openat(d->tasks_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-        int e = errno;
-        (void) unlinkat(d->tasks_fd, name, 0);
-        if (pfd < 0)
+        if (pfd < 0) {
+                int e = errno;
+                (void) unlinkat(d->tasks_fd, name, 0);
                 return sbx_error_errno(err, e, "opening the file");
+        }
+        ret_file->dir_fd = d->tasks_fd;
+        memcpy(ret_file->name, name, sizeof(name));
         *ret_fd = pfd;
         return 0;
 }
@@ -653,6 +669,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         _cleanup_(sandbox_spec_done) SandboxSpec s;
         _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
         _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1;
+        _cleanup_(resolv_file_unlink) ResolvFile resolv_file = { .dir_fd = -1 };
         const char *field = "";
         char msg[SBX_ERROR_MAX + 64];
         SbxError err = {};
@@ -723,7 +740,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         const char *resolv = req->resolv_conf;
         if (!resolv[0] && s.net == NET_JOIN && (upstream = host_upstream_resolv_conf()))
                 resolv = upstream;
-        if (resolv[0] && (r = resolv_conf_open(d, resolv, &resolv_fd, &err)) < 0) {
+        if (resolv[0] && (r = resolv_conf_open(d, resolv, &resolv_file, &resolv_fd, &err)) < 0) {
                 reply_error(c, id, r, "resolv_conf", err.msg);
                 return;
         }
@@ -848,6 +865,11 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 task_free(t);
                 return;
         }
+        /* Renamed, not copied: the init may be attaching it right now (see resolv_conf_open). */
+        if (resolv_file.name[0] && renameat(d->tasks_fd, resolv_file.name, t->dir_fd, "resolv.conf") < 0)
+                log_task(LOG_WARNING, rec, "task '%s': keeping %s/tasks/%s: %s", req->name, d->state_dir,
+                         resolv_file.name, strerror(errno));
+        resolv_file.name[0] = 0;
         t->pidfd = t->proc.pidfd;
         t->proc.pidfd = -1;
         rec->pid = t->proc.pid;
