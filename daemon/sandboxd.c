@@ -273,6 +273,7 @@ static void task_remove(Task *t) {
         (void) unlinkat(t->dir_fd, "exit", 0);
         (void) unlinkat(t->dir_fd, "exit.tmp", 0);
         (void) unlinkat(t->dir_fd, "resolv.conf", 0);
+        (void) unlinkat(t->dir_fd, "request.pb", 0);
         (void) unlinkat(d->tasks_fd, t->rec.id, AT_REMOVEDIR);
         log_task(LOG_INFO, &t->rec, "task '%s' removed", t->rec.name);
         task_unlink(t);
@@ -842,6 +843,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
         if (r < 0) {
                 reply_error(c, id, r, "resources", err.msg);
+                (void) unlinkat(t->dir_fd, "request.pb", 0);
                 (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
                 task_free(t);
                 return;
@@ -861,6 +863,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, r, "", err.msg);
                 if (t->cg)
                         (void) cgroup_destroy(t->cg);
+                (void) unlinkat(t->dir_fd, "request.pb", 0);
                 (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
                 task_free(t);
                 return;
