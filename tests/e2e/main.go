@@ -337,6 +337,7 @@ func main() {
 		bail("no shim")
 	}
 	lifecycle(sh)
+	fsviewChecks(sh)
 	fmt.Printf("1..%d\n", nTest)
 	cleanup()
 	if nFail > 0 {
