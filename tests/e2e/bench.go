@@ -289,6 +289,10 @@ func benchScale(sh *shim) {
 	drss, dpss := memKiB(daemonPid)
 	fmt.Printf("# bench: loaded tasks=%d shim_rss_kib=%d shim_pss_kib=%d sandboxd_rss_kib=%d sandboxd_pss_kib=%d\n",
 		good, rss, pss, drss, dpss)
+	if p := envInt("E2E_PAUSE_LOADED", 0); p > 0 { // time to look at the loaded shim (pid given)
+		fmt.Printf("# bench: pausing %d s, shim pid %d\n", p, shimPid(sh))
+		time.Sleep(time.Duration(p) * time.Second)
+	}
 	t0 = time.Now()
 	out, err := exec.Command(os.Getenv("SANDBOXCTL"), "--socket", os.Getenv("E2E_SOCKET"), "list").Output()
 	fmt.Printf("# bench: sandboxctl_list tasks=%d ms=%.1f lines=%d err=%v\n", good, msSince(t0),
