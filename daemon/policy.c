@@ -407,7 +407,9 @@ static PolicyDriver *driver_new(const char *name, unsigned line) {
         d->default_user = xstrdup("nobody");
         d->promises = ALL_PROMISES;
         d->unveil_defaults = true;
-        d->networks = 1u << NET_NONE | 1u << NET_JOIN;
+        /* host: a Nomad job without a group network block runs in the host namespace, as it does
+         * under the pledge driver and exec2; its promises (inet) and tcp_* rules still apply */
+        d->networks = 1u << NET_NONE | 1u << NET_HOST | 1u << NET_JOIN;
         strv_push(&d->netns_dirs, "/run/netns");
         strv_push(&d->netns_dirs, "/var/run/netns");
         strv_push(&d->namespaces, "*");
