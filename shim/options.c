@@ -10,6 +10,7 @@
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "options.h"
 #include "macro.h"
@@ -198,11 +199,18 @@ int plugin_config_decode(const uint8_t *buf, size_t len, PluginConfig *ret, SbxE
                 k = sbx_error(err, ENAMETOOLONG, "socket: longer than a unix socket path may be (107 bytes)");
                 goto out;
         }
-        for (char **p = c.unveil_paths; p && *p; p++)
-                if (!strchr(*p, ':') && (*p)[0] != '/') {
-                        k = sbx_error(err, EINVAL, "unveil_paths: '%s': expected PERMISSIONS:PATH or an absolute path", *p);
+        /* checked here, at agent start, rather than failing every task later */
+        for (char **p = c.unveil_paths; p && *p; p++) {
+                const char *colon = strchr(*p, ':'), *path = colon ? colon + 1 : *p;
+                size_t n_letters = colon ? (size_t) (colon - *p) : 0;
+                bool letters_ok = !colon || (n_letters > 0 && strspn(*p, "rwxc") == n_letters);
+                if (!letters_ok || path[0] != '/') {
+                        k = sbx_error(err, EINVAL,
+                                      "unveil_paths: '%s': expected LETTERS:PATH (letters of rwxc, an absolute path) "
+                                      "or an absolute path", *p);
                         goto out;
                 }
+        }
         *ret = c;
         c = (PluginConfig) { 0 };
 out:
@@ -278,7 +286,7 @@ int task_options_decode(const uint8_t *buf, size_t len, TaskOptions *ret, SbxErr
                 static const char *const ok[] = { "", "lowest", "low", "normal", "high", "highest" };
                 bool found = false;
                 for (size_t i = 0; i < ELEMENTSOF(ok); i++)
-                        found = found || streq(o.importance, ok[i]);
+                        found = found || strcasecmp(o.importance, ok[i]) == 0; /* as pledge and sandboxd */
                 if (!found) {
                         k = sbx_error(err, EINVAL, "importance: '%s': expected lowest, low, normal, high or highest",
                                       o.importance);

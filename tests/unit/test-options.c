@@ -67,6 +67,9 @@ int main(void) {
         task_err(B("\x82\xa7" "command\xa1x\xa4" "args\x92\xa1y\x07"), "args[1]: expected a string", "args [\"y\", 7]");
         task_err(B("\x82\xa7" "command\xa1x\xa6nosuch\x01"), "nosuch: unknown option", "unknown key");
         task_err(B("\x82\xa7" "command\xa1x\xaaimportance\xa6urgent"), "importance: 'urgent'", "importance urgent");
+        k = task_options_decode(B("\x82\xa7" "command\xa1x\xaaimportance\xa4High"), &o, &err);
+        tap_ok(k == 0 && strcmp(o.importance, "High") == 0, "importance 'High': any case, as the pledge driver");
+        task_options_free(&o);
         task_err(B("\x82\xa7" "command\xa1x\xabprivate_tmp\xa3yes"), "private_tmp: expected true or false",
                  "private_tmp \"yes\"");
         task_err(B("\x92\xa1x\xa1y"), "task config: expected an object", "an array");
@@ -88,7 +91,14 @@ int main(void) {
         k = plugin_config_decode(B("\x81\xa6socket\xa3x.s"), &c, &err);
         tap_ok(k < 0 && strncmp(err.msg, "socket: 'x.s' must be an absolute path", 36) == 0, "relative socket: '%s'", err.msg);
         k = plugin_config_decode(B("\x81\xacunveil_paths\x91\xa3r:x"), &c, &err);
-        tap_ok(k == 0, "unveil_paths entry with permissions passes through (sandboxd checks it)");
+        tap_ok(k < 0 && strncmp(err.msg, "unveil_paths: 'r:x': expected LETTERS:PATH", 42) == 0,
+               "unveil_paths 'r:x' (relative) refused at SetConfig: '%s'", err.msg);
+        k = plugin_config_decode(B("\x81\xacunveil_paths\x91\xa4q:/x"), &c, &err);
+        tap_ok(k < 0 && strncmp(err.msg, "unveil_paths: 'q:/x'", 20) == 0, "unveil_paths 'q:/x' (letter q): '%s'", err.msg);
+        k = plugin_config_decode(B("\x81\xacunveil_paths\x91\xa3:/x"), &c, &err);
+        tap_ok(k < 0 && strncmp(err.msg, "unveil_paths: ':/x'", 19) == 0, "unveil_paths ':/x' (no letters): '%s'", err.msg);
+        k = plugin_config_decode(B("\x81\xacunveil_paths\x91\xa7rwxc:/x"), &c, &err);
+        tap_ok(k == 0, "unveil_paths 'rwxc:/x' accepted");
         plugin_config_free(&c);
         k = plugin_config_decode(B("\x81\xacunveil_paths\x91\xa1x"), &c, &err);
         tap_ok(k < 0 && strncmp(err.msg, "unveil_paths: 'x'", 17) == 0, "unveil_paths 'x': '%s'", err.msg);
