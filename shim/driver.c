@@ -24,6 +24,17 @@
 #define FINGERPRINT_TICK_MS 5000
 #define FINGERPRINT_RESEND_TICKS 6 /* every 30 s even without a change */
 #define REQUEST_TIMEOUT_MS 30000
+
+/* How long StartTask waits for sandboxd; SANDBOX_SHIM_START_TIMEOUT_MS shortens it for tests. */
+static int64_t start_timeout_ms(void) {
+        static int64_t ms = -1;
+        if (ms < 0) {
+                const char *e = getenv("SANDBOX_SHIM_START_TIMEOUT_MS");
+                long long v = e ? strtoll(e, NULL, 10) : 0;
+                ms = v > 0 && v <= REQUEST_TIMEOUT_MS ? v : REQUEST_TIMEOUT_MS;
+        }
+        return ms;
+}
 #define EXEC_OUTPUT_MAX (4u << 20)
 
 #define UNPACK(type, fn, var)                                                                      \
@@ -528,11 +539,34 @@ static char *driver_state_json(const Sandboxd__V1__TaskInfo *ti) {
         return s;
 }
 
+static void orphan_destroyed(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
+        char *id = ud;
+        (void) resp;
+        if (!err)
+                log_warn("destroyed a task whose start was reported as failed", "task_id", id);
+        else if (err->code != ENOENT)
+                log_warn("could not destroy a task whose start was reported as failed", "task_id", id, "error",
+                         err->msg);
+        free(id);
+}
+
 static void start_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
         Fwd *f = ud;
         D(StartTaskRequest) *req = f->req;
         if (err) {
                 log_warn("task start failed", "task_id", req->task->id, "error", err->msg);
+                if (err->code == ECONNRESET || err->code == ETIMEDOUT) {
+                        /* The outcome is unknown: sandboxd may have started the task. Nomad retries
+                         * under a new task id and would never stop this one, so destroy it once
+                         * sandboxd answers again (no such task: nothing was started). */
+                        Sandboxd__V1__DestroyRequest d = SANDBOXD__V1__DESTROY_REQUEST__INIT;
+                        Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
+                        d.name = req->task->id;
+                        d.force = true;
+                        r.op_case = SANDBOXD__V1__REQUEST__OP_DESTROY;
+                        r.destroy = &d;
+                        sbx_submit(&r, NULL, 0, SBX_RESEND, 0, orphan_destroyed, xstrdup(req->task->id));
+                }
                 if (transient(err->code))
                         call_finish_recoverable(f->call, true, err->msg);
                 else
@@ -578,7 +612,7 @@ static void h_start_task(Call *c, const uint8_t *buf, size_t len) {
         Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
         r.op_case = SANDBOXD__V1__REQUEST__OP_START;
         r.start = &b.sr;
-        sbx_submit(&r, NULL, 0, 0, REQUEST_TIMEOUT_MS, start_done, fwd_new(c, req, free_start_req));
+        sbx_submit(&r, NULL, 0, 0, start_timeout_ms(), start_done, fwd_new(c, req, free_start_req));
         start_build_free(&b);
 }
 

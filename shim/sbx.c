@@ -4,7 +4,7 @@
  * Requests are multiplexed on one SOCK_SEQPACKET connection by id; sandboxd answers long ones
  * (wait, stop, exec) when they complete. While sandboxd is unreachable (restarting, not yet
  * started) requests queue and the reactor reconnects every 500 ms; idempotent ones (SBX_RESEND:
- * wait, inspect, stats, stop, destroy) are sent again on the new connection, the others fail
+ * wait, inspect, stop, destroy, recover) are sent again on the new connection, the others fail
  * with ECONNRESET. Each request may carry a deadline. */
 #include <errno.h>
 #include <fcntl.h>

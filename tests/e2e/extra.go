@@ -13,6 +13,7 @@ import (
 	"io/ioutil"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -315,4 +316,49 @@ func shutdownCheck(sh *shim) {
 	el := time.Since(t0)
 	err := syscall.Kill(pid, 0)
 	ok(err == syscall.ESRCH && el < 1500*time.Millisecond, "Kill: Shutdown answered and the shim exited without SIGKILL", el, err)
+}
+
+// orphanCheck: a StartTask whose outcome the shim cannot know (sandboxd did not answer in time)
+// fails as retryable, and Nomad retries under a new task id, so the shim must not leave the
+// task sandboxd may still start running: it destroys it once sandboxd answers again.
+func orphanCheck() {
+	os.Setenv("SANDBOX_SHIM_START_TIMEOUT_MS", "1500")
+	sh2, err := launchShim()
+	os.Unsetenv("SANDBOX_SHIM_START_TIMEOUT_MS")
+	if !ok(err == nil, "orphan check: a shim with a 1.5 s start timeout", err) {
+		return
+	}
+	defer sh2.client.Kill()
+	ctx, cancel := ctxT(10 * time.Second)
+	defer cancel()
+	sh2.s.base.ConfigSchema(ctx, &basepb.ConfigSchemaRequest{})
+	setConfig(sh2)
+	sh2.s.drv.InspectTask(ctx, &drvpb.InspectTaskRequest{TaskId: "warm-up"}) // connected to sandboxd
+	t := newTask("orphan", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})
+	daemon.Signal(syscall.SIGSTOP)
+	_, err = start(sh2, t)
+	daemon.Signal(syscall.SIGCONT)
+	ok(err != nil && strings.Contains(err.Error(), "did not answer in time"),
+		"StartTask while sandboxd does not answer: fails, saying so", err)
+	// sandboxd, running again, does start the task from the request it had queued ...
+	started := false
+	for i := 0; i < 50 && !started; i++ {
+		b, _ := ioutil.ReadFile(filepath.Join(tmp, "sandboxd.log"))
+		started = strings.Contains(string(b), "task '"+t.cfg.Id+"' starting")
+		if !started {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	ok(started, "... sandboxd starts the task late, from its queued request")
+	listed := func() bool {
+		out, _ := exec.Command(os.Getenv("SANDBOXCTL"), "--socket", os.Getenv("E2E_SOCKET"), "list").Output()
+		return strings.Contains(string(out), t.cfg.Id)
+	}
+	gone := false
+	for i := 0; i < 50 && !gone; i++ {
+		time.Sleep(100 * time.Millisecond)
+		gone = !listed()
+	}
+	ok(gone, "... and the task sandboxd started late is destroyed, not left running with no owner")
+	t.logs()
 }

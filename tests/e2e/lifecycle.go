@@ -140,6 +140,7 @@ func lifecycle(sh *shim) {
 	privilegeChecks(sh)
 	streamChecks(sh)
 	secondDriver()
+	orphanCheck()
 	sh = recoverAfterShimKill(sh)
 	recoverAfterDaemonKill(sh)
 	bench(sh)
