@@ -45,8 +45,11 @@ CACHE=${E2E_CACHE:-$TMP/go}
 GOPATH_DIR=$TMP/gopath
 mkdir -p "$GOPATH_DIR/src/e2epb" "$GOPATH_DIR/src/e2eclient" "$CACHE/build"
 cleanup() {
-        # the client kills what it started; this is only the temp tree
+        # the client kills what it started; this is the temp tree and sandboxd's (empty) cgroups
         rm -rf "$TMP"
+        find /sys/fs/cgroup/sandboxd-e2e-$$ /sys/fs/cgroup/*/sandboxd-e2e-$$ -depth -type d \
+                -exec rmdir {} + 2>/dev/null
+        return 0
 }
 trap cleanup EXIT
 
