@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -86,6 +88,30 @@ func lifecycle(sh *shim) {
 			"unveil": []string{"r:/etc/mime.types"}})
 		ok(err == nil && strings.Contains(out, "200"), "python3 http.server with unveil r:/etc/mime.types answers 200 inside", err, res, out, errs)
 	}
+
+	// curl (the pledge driver's first example) against a server of ours on loopback
+	ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+	if ok(lerr == nil, "a local HTTP server for curl", lerr) {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Write([]byte("hello from the e2e server\n"))
+		})}
+		go srv.Serve(ln)
+		url := "http://" + ln.Addr().String() + "/"
+		res, out, errs, err = run(sh, "curl", map[string]interface{}{"command": "/usr/bin/curl",
+			"args": []string{"-sS", url}, "promises": "stdio rpath inet dns"})
+		ok(err == nil && res.GetExitCode() == 0 && strings.Contains(out, "hello from the e2e server"),
+			"curl with promises 'stdio rpath inet dns': fetches a page", err, res, out, errs)
+		res, _, errs, err = run(sh, "curlnoinet", map[string]interface{}{"command": "/usr/bin/curl",
+			"args": []string{"-sS", url}, "promises": "stdio rpath"})
+		ok(err == nil && res.GetExitCode() != 0, "curl without 'inet': fails", err, res, errs)
+		srv.Close()
+	}
+
+	// java (a JVM: threads, JIT code, many mapped files)
+	res, _, errs, err = run(sh, "java", map[string]interface{}{"command": "/usr/bin/java",
+		"args": []string{"-Xmx64m", "-version"}, "promises": "stdio rpath prot_exec"})
+	ok(err == nil && res.GetExitCode() == 0 && strings.Contains(errs, "OpenJDK"),
+		"java -version with promises 'stdio rpath prot_exec': runs", err, res, errs)
 
 	// --- stop
 	t := newTask("sleep", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})

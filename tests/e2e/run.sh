@@ -35,6 +35,12 @@ if ! command -v go >/dev/null || ! command -v protoc >/dev/null || ! command -v 
                 skip "could not install Debian's Go packages ($GOPKGS)"
 fi
 
+# programs of the seed jobs (the pledge driver's and exec2's examples)
+for prog in curl:curl java:openjdk-17-jre-headless; do
+        command -v "${prog%%:*}" >/dev/null || apt-get install -y --no-install-recommends "${prog#*:}" >&2 ||
+                skip "could not install ${prog#*:} (a seed job runs ${prog%%:*})"
+done
+
 # not under /tmp: every task gets a private /tmp, which would hide the alloc dirs
 TMP=$(mktemp -d /var/tmp/sandbox-e2e.XXXXXX)
 chmod 755 "$TMP"
