@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: install what is needed, build, and run a small web service in the sandbox, then show
-# what the sandbox refuses. Run as root on Debian 12.
+# The demo: install what is needed, build, and run a small web service in the sandbox, show
+# what the sandbox refuses, then run a web server as a Nomad task through the plugin
+# (go-plugin's client stands in for the Nomad agent). Run as root on Debian 12.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,3 +40,8 @@ say "Only the sandbox's own processes are visible"
 
 say "A typo in a promise is refused with its name"
 "$ctl" run --promises "stdio rpth" -- /bin/true || echo "(exit code $?)"
+
+say "As a Nomad task: the plugin launched and driven by go-plugin's client, as the Nomad agent does"
+SHIM="$top/build/nomad-driver-sandbox" SANDBOXD="$top/build/sandboxd" SANDBOXCTL="$ctl" \
+        E2E_CACHE=/var/tmp/nomad-driver-sandbox-e2e-cache SANDBOX_SOURCE_ROOT="$top" \
+        E2E_MODE=demo bash "$top/tests/e2e/run.sh"

@@ -371,7 +371,9 @@ func benchMain(mode string) {
 		benchLatency(sh)
 	case "scale":
 		benchScale(sh)
+	case "demo":
+		demoMain(sh)
 	default:
-		bail("unknown E2E_MODE %q (latency, scale)", mode)
+		bail("unknown E2E_MODE %q (latency, scale, demo)", mode)
 	}
 }
