@@ -460,7 +460,8 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
 /* Init: PID 1 of the sandbox.                                                                */
 
 /* Writes the final report where a restarted daemon finds it: "exit.tmp" then rename, so a
- * reader sees either nothing or the whole record. */
+ * reader sees either nothing or the whole record. No fsync: the record matters only while this
+ * kernel runs (see task_record_save). */
 static void write_exit_record(int dir_fd, const InitMsg *m) {
         char buf[96];
         int n;
@@ -474,7 +475,7 @@ static void write_exit_record(int dir_fd, const InitMsg *m) {
         int fd = openat(dir_fd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return;
-        bool ok = write(fd, buf, n) == n && fsync(fd) == 0;
+        bool ok = write(fd, buf, n) == n;
         (void) close(fd);
         if (ok)
                 (void) renameat(dir_fd, "exit.tmp", dir_fd, "exit");

@@ -219,6 +219,9 @@ fail:
         return r;
 }
 
+/* write + rename: atomic against a crash of sandboxd. No fsync: the record is worth something
+ * only while the kernel that runs the task does (the state dir is /run), and fsync on a
+ * disk-backed state dir cost several ms per task start. */
 int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err) {
         _cleanup_free_ char *json = task_record_to_json(t);
         size_t len = strlen(json);
@@ -227,7 +230,7 @@ int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err) {
                                         0600);
         if (fd < 0)
                 return sbx_error_errno(err, errno, "state: creating state.json.tmp");
-        if (write(fd, json, len) != (ssize_t) len || fsync(fd) < 0)
+        if (write(fd, json, len) != (ssize_t) len)
                 return sbx_error_errno(err, errno, "state: writing state.json.tmp");
         if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)
                 return sbx_error_errno(err, errno, "state: renaming to state.json");
