@@ -141,6 +141,7 @@ cleanup() {
         find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
                 while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
         ip netns del "$NETNS" 2>/dev/null
+        umount "$TMP/state" 2>/dev/null
         rm -rf -- "$TMP"
         if [ $REMOVE_BUILD = 1 ]; then
                 rm -rf -- "$BUILD"
@@ -150,6 +151,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$TMP/nomad" "$TMP/state" "$TMP/bin"
+# sandboxd's state on tmpfs, as its default /run/sandboxd is on a systemd host (this machine's
+# /run may be on disk)
+mount -t tmpfs -o mode=0700,size=64m sbx-bench-state "$TMP/state" || die "cannot mount a tmpfs for the state dir"
 chmod 755 "$TMP/nomad" "$TMP/bin"
 cat >"$TMP/sandboxd.conf" <<EOF
 [daemon]
@@ -382,7 +386,7 @@ if [ $SHIM_LAYER = 1 ] && [ -x "$SHIM" ] && grep -qs E2E_MODE "$SRC"/tests/e2e/*
         ROWS_LEFT=$((ROWS_LEFT - 1))
         if [ "$(left)" -gt 60 ]; then
                 log "shim: tests/e2e/run.sh E2E_MODE=latency (builds the Go client)"
-                E2E_MODE=latency E2E_RUNS=200 E2E_CACHE=$TMP/gocache \
+                E2E_MODE=latency E2E_RUNS=200 E2E_CACHE=/var/tmp/nomad-driver-sandbox-e2e-cache \
                         SHIM=$SHIM SANDBOXD=$SANDBOXD SANDBOXCTL=$SANDBOXCTL \
                         timeout -k 10 $(( $(left) / 2 )) "$SRC/tests/e2e/run.sh" >"$TMP/e2e-latency.out" 2>&1
                 SHIM_LINES+=$(grep '^# bench:' "$TMP/e2e-latency.out")$'\n'
@@ -508,7 +512,7 @@ RESERVE_SHIM=0
 if [ $SHIM_LAYER = 1 ] && [ -x "$SHIM" ] && grep -qs E2E_MODE "$SRC"/tests/e2e/*.go; then
         if [ "$(left)" -gt 60 ]; then
                 log "shim: tests/e2e/run.sh E2E_MODE=scale E2E_TASKS=$TASKS"
-                E2E_MODE=scale E2E_TASKS=$TASKS E2E_CACHE=$TMP/gocache \
+                E2E_MODE=scale E2E_TASKS=$TASKS E2E_CACHE=/var/tmp/nomad-driver-sandbox-e2e-cache \
                         SHIM=$SHIM SANDBOXD=$SANDBOXD SANDBOXCTL=$SANDBOXCTL \
                         timeout -k 10 $(( $(left) - RESERVE_SYSCALLS )) "$SRC/tests/e2e/run.sh" >"$TMP/e2e-scale.out" 2>&1
                 SCALE_LINES=$(grep '^# bench:' "$TMP/e2e-scale.out")

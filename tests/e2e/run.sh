@@ -52,6 +52,7 @@ GOPATH_DIR=$TMP/gopath
 mkdir -p "$GOPATH_DIR/src/e2epb" "$GOPATH_DIR/src/e2eclient" "$CACHE/build"
 cleanup() {
         # the client kills what it started; this is the temp tree and sandboxd's (empty) cgroups
+        [ -n "${STATE_TMPFS:-}" ] && umount "$TMP/state"
         rm -rf "$TMP"
         find /sys/fs/cgroup/sandboxd-e2e-$$ /sys/fs/cgroup/*/sandboxd-e2e-$$ -depth -type d \
                 -exec rmdir {} + 2>/dev/null
@@ -100,6 +101,10 @@ fi
 
 # --- a private sandboxd: config, socket, state dir
 mkdir -p "$TMP/nomad" "$TMP/data" "$TMP/state"
+# measurements: sandboxd's state on tmpfs, as its default /run/sandboxd is on a systemd host
+if [ -n "${E2E_MODE:-}" ] && mount -t tmpfs -o mode=0700,size=64m sbx-e2e-state "$TMP/state"; then
+        STATE_TMPFS=1
+fi
 chmod 755 "$TMP/nomad" "$TMP/data"
 cat >"$TMP/sandboxd.conf" <<EOF
 [daemon]
