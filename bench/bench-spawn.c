@@ -19,17 +19,7 @@
 #include "macro.h"
 #include "promises.h"
 #include "spawn.h"
-
-static long long now_ns(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-        long long x = *(const long long *) a, y = *(const long long *) b;
-        return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 /* One cycle; returns the task's shell-style exit code, or -1 with a message printed. */
 static int cycle(const char *promises, const char *user, char **cmd, int null_fd) {
@@ -166,8 +156,8 @@ int main(int argc, char **argv) {
                 free(lat);
                 return 1;
         }
-        qsort(lat, (size_t) ok, sizeof(long long), cmp);
-        double med = lat[ok / 2] / 1000.0, p10 = lat[ok / 10] / 1000.0, p90 = lat[ok * 9 / 10] / 1000.0;
+        double med, p10, p90;
+        latency_summary(lat, ok, &med, &p10, &p90);
         if (raw)
                 printf("n=%d median_us=%.1f p10_us=%.1f p90_us=%.1f failed=%d first_status=%d\n", ok, med, p10, p90,
                        failed, first_status);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
+
 typedef enum Call { CALL_GETPPID, CALL_READ0, CALL_FCNTL, CALL_MMAP, _CALL_MAX } Call;
 
 static const char *const call_names[_CALL_MAX] = {
@@ -24,12 +26,6 @@ static const char *const call_names[_CALL_MAX] = {
         [CALL_FCNTL] = "fcntl_getfd",
         [CALL_MMAP] = "mmap_munmap",
 };
-
-static long long now_ns(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
