@@ -110,21 +110,6 @@ func taskDir(name string) string {
 	return filepath.Join(os.Getenv("E2E_NOMAD"), "alloc", allocID, name)
 }
 
-// runTask is run() for a task already set up with newTask (user, mounts, network, dns).
-func runTask(sh *shim, t *task) (*drvpb.ExitResult, string, string, error) {
-	if _, err := start(sh, t); err != nil {
-		t.logs()
-		return nil, "", "", err
-	}
-	w, err := wait(sh, t.cfg.Id, 60*time.Second)
-	out, errs := t.logs()
-	destroy(sh, t.cfg.Id)
-	if err != nil {
-		return nil, out, errs, err
-	}
-	return w.GetResult(), out, errs, nil
-}
-
 func fsviewChecks(sh *shim) {
 	// lifecycle() ends with the shim's Shutdown: these checks bring their own
 	if sh == nil || sh.client.Exited() {
@@ -154,12 +139,7 @@ func execChecks(sh *shim, data string) {
 		t.logs()
 		return
 	}
-	defer func() {
-		stop(sh, t.cfg.Id, time.Second, "SIGKILL")
-		wait(sh, t.cfg.Id, 10*time.Second)
-		t.logs()
-		destroy(sh, t.cfg.Id)
-	}()
+	defer kill(sh, t)
 	local := filepath.Join(taskDir("fsv-exec"), "local")
 	if !ok(waitFile(filepath.Join(local, "ready"), 10*time.Second), "fsview exec task: ready") {
 		return
@@ -220,10 +200,7 @@ func execChecks(sh *shim, data string) {
 		_, errs, rc, err = execIn(sh, t2.cfg.Id, "/bin/sh", "-c", "echo x >/tmp/fsv-nocpath")
 		ok(err == nil && rc != 0 && strings.Contains(errs, "Operation not permitted"),
 			"exec: creating a file without the task's cpath/wpath promises is EPERM", err, rc, errs)
-		stop(sh, t2.cfg.Id, time.Second, "SIGKILL")
-		wait(sh, t2.cfg.Id, 10*time.Second)
-		t2.logs()
-		destroy(sh, t2.cfg.Id)
+		kill(sh, t2)
 	} else {
 		t2.logs()
 	}
@@ -347,12 +324,7 @@ func secretsChecks(sh *shim) {
 		ta.logs()
 		return
 	}
-	defer func() {
-		stop(sh, ta.cfg.Id, time.Second, "SIGKILL")
-		wait(sh, ta.cfg.Id, 10*time.Second)
-		ta.logs()
-		destroy(sh, ta.cfg.Id)
-	}()
+	defer kill(sh, ta)
 	local := filepath.Join(taskDir("fsv-sec-a"), "local")
 	ok(waitFile(filepath.Join(local, "ready"), 10*time.Second) && readTrim(filepath.Join(local, "own")) == "s3cr3t-a",
 		"secrets: task A writes and reads its own secret")
@@ -455,11 +427,10 @@ func dnsChecks(sh *shim) {
 		f = strings.Fields(out)
 		ok(err == nil && rc == 0 && len(f) >= 2 && f[0] == "192.0.2.77", "dns: exec getent hosts in that task: 192.0.2.77",
 			err, rc, out, errs)
-		stop(sh, t.cfg.Id, time.Second, "SIGKILL")
-		wait(sh, t.cfg.Id, 10*time.Second)
-		destroy(sh, t.cfg.Id)
+		kill(sh, t)
+	} else {
+		t.logs()
 	}
-	t.logs()
 }
 
 // sandboxd keeps a directory per task in its state dir: none must outlive DestroyTask

@@ -296,13 +296,15 @@ func stop(sh *shim, id string, timeout time.Duration, sig string) error {
 
 // run starts a task, waits, returns exit result and logs.
 func run(sh *shim, name string, dc map[string]interface{}) (*drvpb.ExitResult, string, string, error) {
-	t := newTask(name, dc)
-	h, err := start(sh, t)
-	if err != nil {
+	return runTask(sh, newTask(name, dc))
+}
+
+// runTask is run() for a task already set up with newTask (user, mounts, network, dns).
+func runTask(sh *shim, t *task) (*drvpb.ExitResult, string, string, error) {
+	if _, err := start(sh, t); err != nil {
 		t.logs()
 		return nil, "", "", err
 	}
-	_ = h
 	w, err := wait(sh, t.cfg.Id, 60*time.Second)
 	out, errs := t.logs()
 	destroy(sh, t.cfg.Id)
@@ -310,6 +312,14 @@ func run(sh *shim, name string, dc map[string]interface{}) (*drvpb.ExitResult, s
 		return nil, out, errs, err
 	}
 	return w.GetResult(), out, errs, nil
+}
+
+// kill ends a started task for good: SIGKILL, wait, logs drained, destroyed.
+func kill(sh *shim, t *task) {
+	stop(sh, t.cfg.Id, time.Second, "SIGKILL")
+	wait(sh, t.cfg.Id, 10*time.Second)
+	t.logs()
+	destroy(sh, t.cfg.Id)
 }
 
 func main() {
