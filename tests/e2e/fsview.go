@@ -362,7 +362,9 @@ func dnsChecks(sh *shim) {
 	if b, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); !ok(err == nil, "dns: ip netns add "+ns, err, string(b)) {
 		return
 	}
-	defer exec.Command("ip", "netns", "del", ns).Run()
+	del := func() { exec.Command("ip", "netns", "del", ns).Run() }
+	atCleanup = append(atCleanup, del) // also after the watchdog's bail-out
+	defer del()
 	if b, err := exec.Command("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up").CombinedOutput(); !ok(err == nil, "dns: lo up in the namespace", err, string(b)) {
 		return
 	}

@@ -76,11 +76,18 @@ func bail(f string, a ...interface{}) {
 	os.Exit(1)
 }
 
+var atCleanup []func() // what else the run made (a netns), undone even after a bail-out
+
 func cleanup() {
 	for _, p := range started {
 		p.Signal(syscall.SIGKILL)
 		p.Wait()
 	}
+	started = nil
+	for i := len(atCleanup) - 1; i >= 0; i-- {
+		atCleanup[i]()
+	}
+	atCleanup = nil
 }
 
 // --- sandboxd -------------------------------------------------------------------------------
