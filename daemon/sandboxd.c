@@ -263,18 +263,20 @@ static void task_unlink(Task *t) {
                 }
 }
 
+/* Deletes every file sandboxd or the init keeps for the task, then its directory. */
+static void task_dir_remove(Task *t) {
+        static const char *const files[] = { "state.json", "state.json.tmp", "exit", "exit.tmp", "resolv.conf",
+                                             "request.pb" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                (void) unlinkat(t->dir_fd, files[i], 0);
+        (void) unlinkat(t->d->tasks_fd, t->rec.id, AT_REMOVEDIR);
+}
+
 /* Removes the task's directory and forgets it. */
 static void task_remove(Task *t) {
-        Daemon *d = t->d;
         if (t->cg)
                 (void) cgroup_destroy(t->cg);
-        (void) unlinkat(t->dir_fd, "state.json", 0);
-        (void) unlinkat(t->dir_fd, "state.json.tmp", 0);
-        (void) unlinkat(t->dir_fd, "exit", 0);
-        (void) unlinkat(t->dir_fd, "exit.tmp", 0);
-        (void) unlinkat(t->dir_fd, "resolv.conf", 0);
-        (void) unlinkat(t->dir_fd, "request.pb", 0);
-        (void) unlinkat(d->tasks_fd, t->rec.id, AT_REMOVEDIR);
+        task_dir_remove(t);
         log_task(LOG_INFO, &t->rec, "task '%s' removed", t->rec.name);
         task_unlink(t);
         task_free(t);
@@ -843,8 +845,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
         if (r < 0) {
                 reply_error(c, id, r, "resources", err.msg);
-                (void) unlinkat(t->dir_fd, "request.pb", 0);
-                (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
+                task_dir_remove(t);
                 task_free(t);
                 return;
         }
@@ -863,8 +864,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, r, "", err.msg);
                 if (t->cg)
                         (void) cgroup_destroy(t->cg);
-                (void) unlinkat(t->dir_fd, "request.pb", 0);
-                (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
+                task_dir_remove(t);
                 task_free(t);
                 return;
         }
@@ -917,17 +917,21 @@ static int task_name_cmp(const void *a, const void *b) {
         return strcmp((*(Task *const *) a)->rec.name, (*(Task *const *) b)->rec.name);
 }
 
+static bool listed(const Conn *c, const Task *t, const char *after) {
+        return conn_may_see(c, t) && (!after || strcmp(t->rec.name, after) > 0);
+}
+
 /* One page of the task list: the tasks named after `after`, sorted by name, as many as fit in
  * one frame (a thousand tasks with their unveil lists do not). */
 static void handle_list(Conn *c, uint64_t id, const char *after) {
         Daemon *d = c->d;
         size_t n = 0, i = 0;
         for (Task *t = d->tasks; t; t = t->next)
-                if (conn_may_see(c, t) && (!after || strcmp(t->rec.name, after) > 0))
+                if (listed(c, t, after))
                         n++;
         Task **sorted = xcalloc(n ? n : 1, sizeof(*sorted));
         for (Task *t = d->tasks; t; t = t->next)
-                if (conn_may_see(c, t) && (!after || strcmp(t->rec.name, after) > 0))
+                if (listed(c, t, after))
                         sorted[i++] = t;
         qsort(sorted, n, sizeof(*sorted), task_name_cmp);
 
