@@ -24,6 +24,14 @@
 #define FINGERPRINT_TICK_MS 5000
 #define FINGERPRINT_RESEND_TICKS 6 /* every 30 s even without a change */
 #define REQUEST_TIMEOUT_MS 30000
+#define EXEC_OUTPUT_MAX (4u << 20)
+
+#define UNPACK(type, fn, var)                                                                      \
+        type *var = fn(NULL, len, buf);                                                            \
+        if (!var) {                                                                                \
+                call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request message does not decode"); \
+                return;                                                                            \
+        }
 
 /* How long StartTask waits for sandboxd; SANDBOX_SHIM_START_TIMEOUT_MS shortens it for tests. */
 static int64_t start_timeout_ms(void) {
@@ -35,14 +43,6 @@ static int64_t start_timeout_ms(void) {
         }
         return ms;
 }
-#define EXEC_OUTPUT_MAX (4u << 20)
-
-#define UNPACK(type, fn, var)                                                                      \
-        type *var = fn(NULL, len, buf);                                                            \
-        if (!var) {                                                                                \
-                call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request message does not decode"); \
-                return;                                                                            \
-        }
 
 static const char *task_id(const char *id, const D(TaskHandle) *h) {
         if (id && id[0])
