@@ -147,8 +147,7 @@ int main(int argc, char **argv) {
         double med, p10, p90;
         latency_summary(lat, ok, &med, &p10, &p90);
         if (raw)
-                printf("n=%d median_us=%.1f p10_us=%.1f p90_us=%.1f failed=%d first_status=%d\n", ok, med, p10, p90,
-                       failed, first_status);
+                latency_print_raw(ok, med, p10, p90, failed, first_status);
         else
                 printf("%s+exec+wait of %s: n=%d median %.3f ms, p10 %.3f ms, p90 %.3f ms%s\n",
                        use_vfork ? "vfork" : "fork", cmd[0], ok, med / 1000, p10 / 1000, p90 / 1000,

@@ -2,6 +2,7 @@
 /* bench/timing.h: the clock and the summary every benchmark program prints. */
 #pragma once
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -22,4 +23,10 @@ static inline void latency_summary(long long *lat, int n, double *med, double *p
         *med = lat[n / 2] / 1000.0;
         *p10 = lat[n / 10] / 1000.0;
         *p90 = lat[n * 9 / 10] / 1000.0;
+}
+
+/* The line bench/run.sh reads (--raw), for n > 0 runs summarised by latency_summary(). */
+static inline void latency_print_raw(int n, double med, double p10, double p90, int failed, int first_status) {
+        printf("n=%d median_us=%.1f p10_us=%.1f p90_us=%.1f failed=%d first_status=%d\n", n, med, p10, p90, failed,
+               first_status);
 }
