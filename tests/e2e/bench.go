@@ -274,14 +274,14 @@ func benchScale(sh *shim) {
 		n, good, startS, float64(good)/startS, fmt.Sprint(firstErr))
 
 	// one pending WaitTask per task, as Nomad's task runners hold them
-	waitAll := func(sh *shim) context2 {
+	waitAll := func(sh *shim) func() {
 		ctx, cancel := ctxT(time.Hour)
 		for i := range tasks {
 			if errs[i] == nil {
 				go sh.s.drv.WaitTask(ctx, &drvpb.WaitTaskRequest{TaskId: tasks[i].cfg.Id})
 			}
 		}
-		return context2{cancel}
+		return cancel
 	}
 	w1 := waitAll(sh)
 	time.Sleep(2 * time.Second)
@@ -304,7 +304,7 @@ func benchScale(sh *shim) {
 	for i := 0; i < 100 && !sh.client.Exited(); i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
-	w1.cancel()
+	w1()
 	sh = benchShim()
 	for _, workers := range []int{1, 8} {
 		if workers == 8 {
@@ -339,7 +339,7 @@ func benchScale(sh *shim) {
 	time.Sleep(2 * time.Second)
 	rss, pss = memKiB(shimPid(sh))
 	fmt.Printf("# bench: recovered_loaded tasks=%d shim_rss_kib=%d shim_pss_kib=%d\n", good, rss, pss)
-	w2.cancel()
+	w2()
 
 	t0 = time.Now()
 	parallel(n, 8, func(i int) {
@@ -359,8 +359,6 @@ func benchScale(sh *shim) {
 		fmt.Printf("# bench: WARNING %d tasks left after DestroyTask\n", left)
 	}
 }
-
-type context2 struct{ cancel func() }
 
 // benchMain runs a measurement mode instead of the tests.
 func benchMain(mode string) {
