@@ -251,6 +251,9 @@ require_sandbox_host() {
                 skip_all "cannot create pid/mount/ipc/uts/net namespaces"
         TEST_TMP=$(mktemp -d /tmp/sbxtest.XXXXXX) || skip_all "mktemp failed"
         chmod 755 "$TEST_TMP"
+        # sandboxctl run starts the task in the caller's directory: run from one every task
+        # user can enter, not from the build tree (a checkout may sit in a 0700 directory)
+        cd "$TEST_TMP" || { printf 'Bail out! cannot enter %s\n' "$TEST_TMP"; exit 1; }
         _canary
 }
 
