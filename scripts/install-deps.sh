@@ -24,7 +24,14 @@ for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+        # Concurrent runs on one machine (two checkouts testing at once) take turns; apt-get
+        # itself would fail at once on the dpkg lock.
+        mkdir -p /run/lock
+        exec 8>/run/lock/nomad-driver-sandbox-install-deps.lock
+        flock 8
+        echo "install-deps.sh: installing ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        exec 8>&-
 fi
