@@ -12,6 +12,7 @@
  * in a mount namespace of its own with the host's cgroup2 mount on /sys/fs/cgroup. Root. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -390,29 +391,34 @@ static void run_until(sd_event *e, int *flag, int timeout_ms) {
                 (void) sd_event_run(e, 10 * 1000);
 }
 
-static pid_t fork_held(int *release) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
+/* CPU time the held child burns once released: its own, so a busy host only makes it slower. */
+#define HELD_SPIN_NS (100 * 1000 * 1000LL)
+
+/* A child that waits for a byte on *release, then burns HELD_SPIN_NS of its own CPU time,
+ * writes a byte to *spun and pauses. */
+static pid_t fork_held(int *release, int *spun) {
+        int p[2], q[2];
+        if (pipe2(p, O_CLOEXEC) < 0 || pipe2(q, O_CLOEXEC) < 0)
                 return -1;
         pid_t pid = fork();
         if (pid == 0) {
                 char c;
                 close(p[1]);
+                close(q[0]);
                 if (read(p[0], &c, 1) != 1)
                         _exit(1);
                 struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                time_t end = ts.tv_sec + 1;
-                volatile uint64_t x = 0;
-                do {
-                        x++;
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                } while (ts.tv_sec < end || x < 1000);
+                do
+                        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+                while (ts.tv_sec * 1000000000LL + ts.tv_nsec < HELD_SPIN_NS);
+                (void) !write(q[1], "x", 1);
                 for (;;)
                         pause();
         }
         close(p[0]);
+        close(q[1]);
         *release = p[1];
+        *spun = q[0];
         return pid;
 }
 
@@ -519,8 +525,8 @@ int main(void) {
         TAP_EQ_STR(cgroup_id(c), "systemd:sandbox-abc123.scope", "cgroup_id");
         TAP_EQ_INT(cgroup_clone_fd(c), -1, "no clone fd before the scope exists");
 
-        int release;
-        pid_t pid = fork_held(&release);
+        int release, spun;
+        pid_t pid = fork_held(&release, &spun);
         Attach a = {};
         r = cgroup_attach(c, pid, on_attached, &a, &err);
         tap_ok(r == 0 && a.calls == 0, "cgroup_attach returns before the job is done (%s)", err.msg);
@@ -551,10 +557,14 @@ int main(void) {
 
         (void) !write(release, "x", 1);
         close(release);
-        usleep(300 * 1000);
+        struct pollfd pfd = { .fd = spun, .events = POLLIN };
+        tap_ok(poll(&pfd, 1, 30000) == 1, "the held child burnt %lld ms of CPU", HELD_SPIN_NS / 1000000);
+        close(spun);
         CgroupStats s = {};
         r = cgroup_stats(c, &s);
-        tap_ok(r == 0 && s.cpu_usage_us > 50000, "stats from the scope's directory: cpu %" PRIu64 " us", s.cpu_usage_us);
+        /* Not all of it: the child's clock also counts what it ran before it was moved in. */
+        tap_ok(r == 0 && s.cpu_usage_us >= HELD_SPIN_NS / 1000 * 9 / 10, "stats from the scope's directory: cpu %" PRIu64 " us",
+               s.cpu_usage_us);
 
         /* A daemon restart. */
         Cgroup *c2 = NULL;
@@ -587,13 +597,14 @@ int main(void) {
         /* A job that fails. */
         l = (CgroupLimits) { .memory_max = 1234567 };
         r = cgroup_create(m, "bad1", "", &l, &c, &err);
-        pid = fork_held(&release);
+        pid = fork_held(&release, &spun);
         a = (Attach) {};
         r = c ? cgroup_attach(c, pid, on_attached, &a, &err) : -1;
         run_until(e, &a.calls, 5000);
         tap_ok(r == 0 && a.calls == 1 && a.error < 0 && strstr(a.msg, "failed") && strstr(a.msg, "sandbox-bad1.scope"),
                "a failed job: done() with '%s'", a.msg);
         close(release);
+        close(spun);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         cgroup_free(c);
@@ -601,13 +612,14 @@ int main(void) {
         /* A Cgroup freed while its job is pending must not be called back. */
         l = (CgroupLimits) {};
         r = cgroup_create(m, "freed1", "", &l, &c, &err);
-        pid = fork_held(&release);
+        pid = fork_held(&release, &spun);
         a = (Attach) {};
         r = c ? cgroup_attach(c, pid, on_attached, &a, &err) : -1;
         cgroup_free(c);
         run_until(e, NULL, 300);
         tap_ok(r == 0 && a.calls == 0, "no done() for a cgroup freed before its job ended");
         close(release);
+        close(spun);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         {
