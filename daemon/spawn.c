@@ -94,13 +94,15 @@ const char *sandbox_preload_path(void) {
 
 static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo *elf) {
         /* What starting the program needs, whatever the unveil list says (pledge.com does the same):
-         * the program itself, and for dynamically linked programs the loader, its cache and the
-         * library directories. */
+         * the program itself, its "#!" interpreters, and for dynamically linked programs the
+         * loader, its cache and the library directories. An interpreter is unveiled only as the
+         * regular file it resolves to (elf_inspect), never as a directory or a symlink; these
+         * rules are checked against the policy like the job's own. */
         (void) unveil_list_add(l, exec_path, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
-        if (elf->interp[0])
+        for (size_t i = 0; i < elf->n_scripts; i++)
+                (void) unveil_list_add(l, elf->scripts[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+        if (elf->interp)
                 (void) unveil_list_add(l, elf->interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
-        if (elf->script_interp[0])
-                (void) unveil_list_add(l, elf->script_interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
         if (elf->dynamic) {
                 static const char *const libdirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib" };
                 for (size_t i = 0; i < ELEMENTSOF(libdirs); i++)
@@ -171,16 +173,24 @@ static int compile_cached(uint64_t promises, unsigned flags, SeccompProgram *ret
 
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         _cleanup_(sandbox_prepared_done) SandboxPrepared p = SANDBOX_PREPARED_INIT;
-        ElfInfo elf;
+        _cleanup_(elf_info_done) ElfInfo elf = {};
         int r;
 
         if (!s->exec_path)
                 return sbx_error(err, EINVAL, "exec: command not resolved");
 
-        r = elf_inspect(s->exec_path, &elf, err);
+        r = elf_inspect(s->exec_path, s->cwd ? s->cwd : "/", &elf, err);
         if (r < 0)
                 return r;
         p.dynamic = elf.dynamic;
+
+        /* The kernel makes the stack executable for such a program: code on it runs without
+         * any mmap or mprotect the filter could refuse. */
+        if (elf.exec_stack && s->has_promises && !(s->promises & PROMISE_BIT(PROMISE_PROT_EXEC)))
+                return sbx_error(err, EPERM,
+                                 "exec: %s asks for an executable stack (PT_GNU_STACK with PF_X), which needs the "
+                                 "prot_exec promise",
+                                 elf.program);
 
         for (size_t i = 0; i < s->unveil.n; i++)
                 (void) unveil_list_add(&p.unveil, s->unveil.rules[i].path, s->unveil.rules[i].perms,

@@ -12,9 +12,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        bool interp;
-        size_t off, len;
-        (void) elf_parse_buffer(data, size, &interp, &off, &len);
+        static ElfImage img;
+        const char *reason = NULL;
+        /* Every refusal says why; a script's name and an interpreter are C strings. */
+        if (elf_parse_buffer(data, size, &img, &reason) < 0 ? !reason
+                                                           : strnlen(img.script, sizeof(img.script)) == sizeof(img.script) ||
+                                                                     strnlen(img.interp, sizeof(img.interp)) == sizeof(img.interp))
+                abort();
 
         char *copy = malloc(size + 1);
         if (!copy)

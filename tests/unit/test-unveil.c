@@ -114,45 +114,9 @@ static void test_spec(void) {
         sandbox_spec_done(&s);
 }
 
-static void test_elf(void) {
-        unsigned char buf[256] = {};
-        bool interp;
-        size_t off, len;
-
-        memcpy(buf, "#!/bin/sh\n", 10);
-        TAP_EQ_INT(elf_parse_buffer(buf, sizeof(buf), &interp, &off, &len), 2, "script");
-
-        memset(buf, 0, sizeof(buf));
-        Elf64_Ehdr eh = { .e_phoff = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1 };
-        memcpy(eh.e_ident, ELFMAG, SELFMAG);
-        eh.e_ident[EI_CLASS] = ELFCLASS64;
-        Elf64_Phdr ph = { .p_type = PT_INTERP, .p_offset = 200, .p_filesz = 20 };
-        memcpy(buf, &eh, sizeof(eh));
-        memcpy(buf + sizeof(eh), &ph, sizeof(ph));
-        TAP_EQ_INT(elf_parse_buffer(buf, sizeof(buf), &interp, &off, &len), 1, "ELF");
-        tap_ok(interp && off == 200 && len == 20, "PT_INTERP found");
-
-        ph.p_type = PT_LOAD;
-        memcpy(buf + sizeof(eh), &ph, sizeof(ph));
-        TAP_EQ_INT(elf_parse_buffer(buf, sizeof(buf), &interp, &off, &len), 1, "static ELF");
-        tap_ok(!interp, "no PT_INTERP");
-
-        eh.e_phnum = 100;
-        memcpy(buf, &eh, sizeof(eh));
-        TAP_EQ_INT(elf_parse_buffer(buf, sizeof(buf), &interp, &off, &len), -ERANGE, "headers past the buffer");
-        buf[EI_CLASS] = ELFCLASS32;
-        TAP_EQ_INT(elf_parse_buffer(buf, sizeof(buf), &interp, &off, &len), -ENOEXEC, "32-bit refused");
-
-        ElfInfo info;
-        SbxError err = {};
-        TAP_EQ_INT(elf_inspect("/bin/sh", &info, &err), 0, "inspect /bin/sh");
-        tap_ok(info.dynamic && info.interp[0] == '/', "dynamic, loader %s", info.interp);
-}
-
 int main(void) {
         test_entries();
         test_ports();
         test_spec();
-        test_elf();
         return tap_done();
 }
