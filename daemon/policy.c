@@ -89,6 +89,7 @@ typedef enum Key {
         KEY_MIN_OOM_SCORE_ADJ,
         KEY_MAX_IMPORTANCE,
         KEY_RLIMITS,
+        KEY_BASELINE_FILTER,
         _KEY_MAX,
 } Key;
 
@@ -115,6 +116,7 @@ struct PolicyDriver {
         char **jobs;
         bool allow_unenforced_limits;
         bool landlock_best_effort;
+        bool baseline_filter;
         int min_oom_score_adj;
         Importance max_importance;
         CeilRlimit rlimits[SPEC_MAX_RLIMITS];
@@ -407,6 +409,7 @@ static PolicyDriver *driver_new(const char *name, unsigned line) {
         d->default_user = xstrdup("nobody");
         d->promises = ALL_PROMISES;
         d->unveil_defaults = true;
+        d->baseline_filter = true;
         /* host: a Nomad job without a group network block runs in the host namespace, as it does
          * under the pledge driver and exec2; its promises (inet) and tcp_* rules still apply */
         d->networks = 1u << NET_NONE | 1u << NET_HOST | 1u << NET_JOIN;
@@ -518,6 +521,8 @@ static bool *bool_for(Parser *ps, Key k) {
                 return &ps->d->unveil_defaults;
         case KEY_ALLOW_UNENFORCED_LIMITS:
                 return &ps->d->allow_unenforced_limits;
+        case KEY_BASELINE_FILTER:
+                return &ps->d->baseline_filter;
         default:
                 return NULL;
         }
@@ -776,6 +781,7 @@ static const struct KeyDef {
         [KEY_MIN_OOM_SCORE_ADJ] = { "min_oom_score_adj", S_DRIVER, false, parse_min_oom },
         [KEY_MAX_IMPORTANCE] = { "max_importance", S_DRIVER, false, parse_max_importance },
         [KEY_RLIMITS] = { "rlimits", S_DRIVER, true, parse_rlimits },
+        [KEY_BASELINE_FILTER] = { "baseline_filter", S_DRIVER, false, parse_bool_key },
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1216,6 +1222,10 @@ bool policy_unveil_defaults(const PolicyDriver *d) {
         return d->unveil_defaults;
 }
 
+bool policy_baseline_filter(const PolicyDriver *d) {
+        return d->baseline_filter;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Checks                                                                                     */
 
@@ -1337,7 +1347,7 @@ static char *promises_text(uint64_t mask) {
 static int check_promises(const PolicyDriver *d, const SandboxSpec *s, SbxError *err) {
         if (!s->has_promises) {
                 if (d->require_promises)
-                        return refuse(err, d, "a task without promises (no syscall filter) is not allowed "
+                        return refuse(err, d, "a task without promises (only the baseline filter) is not allowed "
                                               "(require_promises = yes)");
                 return 0;
         }
@@ -1351,6 +1361,21 @@ static int check_promises(const PolicyDriver *d, const SandboxSpec *s, SbxError 
         bool one = (excess & (excess - 1)) == 0;
         return refuse(err, d, "%s '%.128s' not allowed (promises = %.256s)", one ? "promise" : "promises", ex,
                       ceil[0] ? ceil : "(none)");
+}
+
+int policy_check_launch_promises(const PolicyDriver *d, const char *program, uint64_t promises, uint64_t launch,
+                                 SbxError *err) {
+        uint64_t excess = launch & ~(d->promises | PROMISE_BIT(PROMISE_THREAD));
+        if (!excess || launch == promises)
+                return 0; /* nothing beyond the promises: check_promises answers for those */
+        _cleanup_free_ char *ex = promises_format(excess & ALL_PROMISES);
+        _cleanup_free_ char *win = promises_format(launch & ALL_PROMISES);
+        _cleanup_free_ char *ceil = promises_text(d->promises);
+        return refuse(err, d,
+                      "'%.128s' is dynamically linked: until its filter is narrowed to its promises, its loader "
+                      "and libraries run with '%.256s' (the promises plus rpath prot_exec for ld.so), and '%.64s' "
+                      "is not allowed (promises = %.256s); allow it, or run a static program",
+                      program, win, ex, ceil[0] ? ceil : "(none)");
 }
 
 int policy_check_unveil(const PolicyDriver *d, const char *path, unsigned perms, SbxError *err) {
@@ -1621,6 +1646,7 @@ char *policy_format(const Policy *p) {
                 put_list(f, "jobs", d->jobs);
                 fprintf(f, "allow_unenforced_limits = %s\n", yes_no(d->allow_unenforced_limits));
                 fprintf(f, "landlock = %s\n", d->landlock_best_effort ? "best-effort" : "required");
+                fprintf(f, "baseline_filter = %s\n", yes_no(d->baseline_filter));
                 fprintf(f, "min_oom_score_adj = %d\n", d->min_oom_score_adj);
                 fprintf(f, "max_importance = %s\n", importance_to_string(d->max_importance));
                 _cleanup_strv_free_ char **rl = rlimits_strv(d);

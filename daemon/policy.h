@@ -101,6 +101,7 @@ size_t policy_driver_max_tasks(const PolicyDriver *d);  /* 0 = only the daemon's
 bool policy_allow_unenforced_limits(const PolicyDriver *d);
 bool policy_landlock_best_effort(const PolicyDriver *d); /* false = Landlock required */
 bool policy_unveil_defaults(const PolicyDriver *d);      /* false = the default set is refused */
+bool policy_baseline_filter(const PolicyDriver *d);      /* tasks without promises get the baseline */
 
 /* A connecting peer (SO_PEERCRED). uid 0 is always allowed; otherwise its uid must be in
  * allowed_uids or its gid in allowed_gids of [daemon]. Names in those lists match only once
@@ -118,6 +119,12 @@ int policy_check_driver_peer(const PolicyDriver *d, uid_t uid, gid_t gid, SbxErr
  * path, importance, oom_score_adj, resource limits, Landlock. Returns -EPERM with a message
  * "policy 'NAME': ..." naming the rule. */
 int policy_check_task(const PolicyDriver *d, const SandboxSpec *s, const PolicyTaskMeta *meta, SbxError *err);
+
+/* The launch set of a dynamically linked program (sandbox_launch_promises: promises + rpath +
+ * prot_exec until the preload helper narrows the filter) against the driver's promises: what
+ * the program's loader and libraries can do before main() is within the policy too. */
+int policy_check_launch_promises(const PolicyDriver *d, const char *program, uint64_t promises, uint64_t launch,
+                                 SbxError *err);
 
 /* One unveil rule against the driver's unveil ceiling (what policy_check_task does for each USER
  * rule). Useful to re-check the path a rule really resolves to (the check is lexical). */

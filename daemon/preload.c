@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/preload.c: libsandbox-preload.so, loaded into dynamically linked tasks via LD_PRELOAD.
  *
- * A dynamically linked program needs `rpath` and `prot_exec` while ld.so opens and maps its
- * libraries, so its launch filter grants those on top of its promises. By the time any ELF
- * constructor runs, ld.so has mapped every DT_NEEDED library; this constructor then stacks the
- * filter for the exact promises (read from the sealed memfd named by SANDBOX_SECCOMP_FD), so
- * main() runs with nothing more than the job asked for. Seccomp filters only ever narrow, so
- * this can take rights away, never add any.
+ * A dynamically linked program needs to open and map its libraries before main(), so its
+ * launch filter grants rpath and executable mappings on top of its promises. This constructor
+ * then stacks the filter for the exact promises (read from the sealed memfd named by
+ * SANDBOX_SECCOMP_FD) on every thread (SECCOMP_FILTER_FLAG_TSYNC), and confirms it to the
+ * sandbox's init with a call the supervisor filter routes there. Seccomp filters only ever
+ * narrow, so this can take rights away, never add any.
  *
- * If the filter cannot be installed the process exits (125): running with the wider launch
- * filter would silently break the promise. Libraries that run constructors before ours (their
- * own code, not the job's input) still run under the launch filter; see docs/promises.md. */
+ * This is not the boundary. Code that runs before this constructor (the program's and its
+ * libraries' IFUNC resolvers, DT_PREINIT_ARRAY, constructors of DT_NEEDED libraries) has the
+ * launch filter's rights, and could keep us from running at all; that is why the policy must
+ * allow the whole launch set (docs/promises.md, "The launch window"). What holds is outside:
+ * the init checks the claim with the kernel's own copy of every thread's filters, kills the
+ * sandbox on a false one, and kills it when no confirmation comes before its deadline.
+ *
+ * Fail closed: this never returns without narrowing. Whatever goes wrong is reported to the
+ * init (which records it and kills the sandbox) and the process exits 125. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -26,7 +32,11 @@
 
 static struct sock_filter insns[MAX_INSNS];
 
-static void die(const char *what, int e) {
+static long confirm(long code) {
+        return syscall(SYS_prctl, (long) SECCOMP_CONFIRM_OPTION, (long) SECCOMP_CONFIRM_MAGIC, code, 0L, 0L);
+}
+
+__attribute__((noreturn)) static void die(const char *what, int e) {
         const char *m = strerror(e);
         static const char prefix[] = "sandbox: cannot narrow the seccomp filter to the task's promises: ";
         (void) !write(STDERR_FILENO, prefix, sizeof(prefix) - 1);
@@ -34,6 +44,7 @@ static void die(const char *what, int e) {
         (void) !write(STDERR_FILENO, ": ", 2);
         (void) !write(STDERR_FILENO, m, strlen(m));
         (void) !write(STDERR_FILENO, "\n", 1);
+        (void) confirm(e > 0 ? e : EIO); /* the init records the reason and kills the sandbox */
         _exit(125);
 }
 
@@ -42,8 +53,10 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
         size_t got = 0;
         char *end;
 
+        /* Loaded, yet not told what to load: someone took the variable away. Never run on under
+         * the launch filter. */
         if (!v)
-                return; /* not launched by the sandbox (e.g. a child that re-set LD_PRELOAD) */
+                die("SANDBOX_SECCOMP_FD is not set", ENOENT);
 
         errno = 0;
         long fd = strtol(v, &end, 10);
@@ -72,9 +85,13 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
                 if (BPF_CLASS(insns[i].code) == BPF_JMP && insns[i].k == SECCOMP_PID_PLACEHOLDER)
                         insns[i].k = pid;
 
+        /* Every thread at once: a constructor that ran before us may have started some. */
         struct sock_fprog prog = { .len = len, .filter = insns };
-        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-                die("prctl(PR_SET_SECCOMP)", errno);
+        long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+        if (r < 0)
+                die("seccomp(SECCOMP_FILTER_FLAG_TSYNC)", errno);
+        if (r > 0)
+                die("seccomp(SECCOMP_FILTER_FLAG_TSYNC): a thread has a filter of its own", ESRCH);
 
         (void) close((int) fd);
         /* The helper itself came in as /proc/self/fd/N: ld.so is done with that fd. */
@@ -86,4 +103,8 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
         }
         (void) unsetenv("SANDBOX_SECCOMP_FD");
         (void) unsetenv("LD_PRELOAD");
+
+        /* The init verifies before it answers; anything but 0 means it did not believe us. */
+        if (confirm(0) != 0)
+                die("confirmation", errno);
 }

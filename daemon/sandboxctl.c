@@ -58,8 +58,12 @@ static void help(void) {
                "(the policy to use; default: root's admin view) and --json.\n"
                "\n"
                "Options for run:\n"
-               "  --promises STRING        pledge promises (e.g. \"stdio rpath inet dns\"); without it, no\n"
-               "                           syscall filter\n"
+               "  --promises STRING        pledge promises (e.g. \"stdio rpath inet dns\"); without it, only\n"
+               "                           the baseline filter\n"
+               "  --no-baseline-filter     run: no baseline filter for a task without promises (start:\n"
+               "                           the daemon's policy decides)\n"
+               "  --narrow-timeout MS      run: how long a dynamically linked program with promises may\n"
+               "                           take to narrow its filter before it is killed (default 10000)\n"
                "  --unveil LETTERS:PATH    allow PATH with r, w, x, c (repeatable)\n"
                "  --no-unveil-defaults     do not add the default unveil set\n"
                "  --no-landlock            no Landlock at all (unveil ignored)\n"
@@ -160,6 +164,8 @@ enum {
         ARG_NO_PRIVATE_TMP,
         ARG_MOUNT,
         ARG_RESOLV_CONF,
+        ARG_NO_BASELINE_FILTER,
+        ARG_NARROW_TIMEOUT,
 };
 
 static const struct option run_options[] = {
@@ -184,6 +190,8 @@ static const struct option run_options[] = {
         { "no-private-tmp", no_argument, NULL, ARG_NO_PRIVATE_TMP },
         { "mount", required_argument, NULL, ARG_MOUNT },
         { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
+        { "no-baseline-filter", no_argument, NULL, ARG_NO_BASELINE_FILTER },
+        { "narrow-timeout", required_argument, NULL, ARG_NARROW_TIMEOUT },
         {}
 };
 
@@ -232,6 +240,23 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
                 case ARG_NO_LANDLOCK:
                         s->landlock = false;
                         break;
+                case ARG_NO_BASELINE_FILTER:
+                        if (a->for_daemon)
+                                r = sbx_error(&err, EINVAL, "the daemon's policy decides (baseline_filter in sandboxd.conf)");
+                        s->baseline = false;
+                        break;
+                case ARG_NARROW_TIMEOUT: {
+                        char *end;
+                        errno = 0;
+                        unsigned long ms = strtoul(optarg, &end, 10);
+                        if (a->for_daemon)
+                                r = sbx_error(&err, EINVAL, "only for run (sandboxd uses %d ms)", SANDBOX_NARROW_TIMEOUT_MS);
+                        else if (errno || end == optarg || *end || ms < 1 || ms > 600000)
+                                r = sbx_error(&err, EINVAL, "'%s': milliseconds, 1 to 600000", optarg);
+                        else
+                                s->narrow_timeout_ms = (unsigned) ms;
+                        break;
+                }
                 case ARG_TCP_BIND:
                         r = port_list_parse(optarg, &s->bind_tcp, &err);
                         break;

@@ -318,7 +318,7 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                 r->exit_signal = res.kind == RESULT_SIGNALED ? res.code : 0;
                 if (res.kind == RESULT_SETUP_FAILED) {
                         char buf[SBX_ERROR_MAX];
-                        snprintf(buf, sizeof(buf), "%s: %s", spawn_step_to_string(res.step), strerror(res.code));
+                        sandbox_result_describe(&res, NULL, NULL, buf, sizeof(buf));
                         r->exit_error = xstrdup(buf);
                 }
         }
@@ -667,6 +667,21 @@ static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *use
         (void) sandbox_process_go(&t->proc);
 }
 
+/* What a dynamically linked program does before its filter is narrowed counts against the
+ * policy too (docs/promises.md, "The launch window"). */
+static int check_launch(const PolicyDriver *pd, const SandboxSpec *s, const char **field, SbxError *err) {
+        uint64_t launch;
+        int r;
+        if (!s->has_promises)
+                return 0;
+        if ((r = sandbox_launch_promises(s, &launch, NULL, err)) < 0) {
+                *field = "command";
+                return r;
+        }
+        *field = "policy";
+        return policy_check_launch_promises(pd, s->exec_path, s->promises, launch, err);
+}
+
 static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds) {
         Daemon *d = c->d;
         _cleanup_(sandbox_spec_done) SandboxSpec s;
@@ -714,6 +729,11 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, EPERM, "policy", err.msg);
                 return;
         }
+        if ((r = check_launch(pd, &s, &field, &err)) < 0) {
+                reply_error(c, id, r, field, err.msg);
+                return;
+        }
+        s.baseline = policy_baseline_filter(pd);
         /* A volume's source is reached through the mount as if unveiled r (rw: rwc). */
         for (size_t i = 0; i < s.n_mounts; i++) {
                 unsigned perms = s.mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C;
@@ -1226,6 +1246,16 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
                 }
                 s->tty = true;
         }
+        /* The task's driver policy: the command's launch window, the baseline filter. */
+        const PolicyDriver *pd = policy_driver(d->policy, t->rec.driver);
+        if (!pd) {
+                r = sbx_error(&err, EPERM, "policy '%s' is gone", t->rec.driver);
+                field = "policy";
+                goto fail;
+        }
+        if ((r = check_launch(pd, s, &field, &err)) < 0)
+                goto fail;
+        s->baseline = policy_baseline_filter(pd);
         field = "";
         if ((r = sandbox_prepare(s, &x->prep, &err)) < 0)
                 goto fail;

@@ -22,21 +22,61 @@ typedef struct SeccompProgram {
         size_t len;
 } SeccompProgram;
 
+/* The confirmation call of the preload helper (daemon/preload.c): prctl(OPTION, MAGIC, code),
+ * code 0 = "every thread now carries the narrow filter", else the errno that kept it from
+ * narrowing. The supervisor filter sends it to the sandbox's init, which checks the claim from
+ * outside (PTRACE_SECCOMP_GET_FILTER) before it answers. The option is no real prctl: if the
+ * call ever reached the kernel it would fail with EINVAL and change nothing. */
+#define SECCOMP_CONFIRM_OPTION UINT64_C(0x53425843)     /* "SBXC" */
+#define SECCOMP_CONFIRM_MAGIC UINT64_C(0x6e6172726f77) /* "narrow" */
+
 enum {
         /* Allow execve/execveat whatever the promises say. Used for the launch filter: the single
-         * execve that starts the task must pass, and the exec-once notifier filter stacked under it
-         * (see seccomp_exec_once_program) turns every later one into EPERM. */
+         * execve that starts the task must pass, and the supervisor filter stacked under it
+         * (seccomp_supervisor_program) turns every later one into EPERM. */
         SECCOMP_COMPILE_ALLOW_EXEC = 1 << 0,
+        /* The launch filter of a dynamically linked program: ld.so may map libraries executable
+         * (mmap with any prot; mprotect never adds PROT_EXEC unless prot_exec is promised), and
+         * the preload helper may stack the narrow filter on every thread (seccomp(2)
+         * SECCOMP_SET_MODE_FILTER with exactly SECCOMP_FILTER_FLAG_TSYNC). */
+        SECCOMP_COMPILE_LAUNCH = 1 << 1,
+        /* Let the confirmation call through (to the supervisor filter underneath). */
+        SECCOMP_COMPILE_CONFIRM = 1 << 2,
+        /* socket(..., IPPROTO_MPTCP) fails with EPROTONOSUPPORT: TCP port rules are set, and
+         * Landlock's port rules see TCP only. The errno of a kernel without MPTCP, so Go's
+         * MPTCP-by-default listeners and dialers use plain TCP. */
+        SECCOMP_COMPILE_NO_MPTCP = 1 << 3,
 };
 
 /* Builds the filter for a promise set: wrong architecture (and x32) kills the process; ENOSYS for
  * clone3, openat2, memfd_create and every syscall numbered >= memfd_secret (447); each promise's
- * syscalls with their argument checks; EPERM for everything else. */
+ * syscalls with their argument checks; EPERM for everything else. Every call the baseline
+ * filter refuses is refused here too (nothing a promise allows is on its list). */
 int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *ret, SbxError *err);
 
-/* The small filter the sandbox init installs on itself before forking the task:
- * execve/execveat -> SECCOMP_RET_USER_NOTIF, everything else allowed, wrong arch killed. */
-int seccomp_exec_once_program(SeccompProgram *ret, SbxError *err);
+enum {
+        SUPERVISE_EXEC = 1 << 0,    /* execve/execveat: the launch passes, later ones EPERM */
+        SUPERVISE_CONFIRM = 1 << 1, /* the preload helper's confirmation call */
+        SUPERVISE_LISTEN = 1 << 2,  /* listen(2): the init refuses an unbound TCP socket */
+};
+
+/* The supervisor filter, loaded by the task with SECCOMP_FILTER_FLAG_NEW_LISTENER before its
+ * launch filter; the listener goes to the sandbox's init (there is one listener per filter
+ * stack, so every rule that needs an answer from outside lives here). Calls named by `what`
+ * -> SECCOMP_RET_USER_NOTIF, everything else allowed, a foreign architecture killed. */
+int seccomp_supervisor_program(unsigned what, SeccompProgram *ret);
+
+enum {
+        BASELINE_DENY = 1 << 0,    /* the deny list (docs/promises.md, "The baseline filter") */
+        BASELINE_NO_MPTCP = 1 << 1, /* as SECCOMP_COMPILE_NO_MPTCP */
+};
+
+/* The filter of a task without promises: a foreign architecture killed, the calls of the
+ * baseline deny list refused (EPERM; clone3 and numbers the table does not know yet ENOSYS),
+ * everything else allowed. Hand-written: its every decision for a syscall that takes no
+ * argument check depends on the number alone, so the kernel's seccomp action cache skips the
+ * filter for those entirely. */
+int seccomp_baseline_program(unsigned what, SeccompProgram *ret);
 
 /* Number of instructions equal to the placeholder that were patched (0 if the program has none). */
 size_t seccomp_program_patch_pid(SeccompProgram *p, pid_t pid);

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <linux/audit.h>
+#include <netinet/in.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -396,10 +397,24 @@ int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *
                 ALLOW_LIST(&c, SCMP_SYS(settimeofday), SCMP_SYS(clock_adjtime));
         if (HAS(EXEC) || (flags & SECCOMP_COMPILE_ALLOW_EXEC))
                 ALLOW_LIST(&c, SCMP_SYS(execve), SCMP_SYS(execveat));
-        if (HAS(PROT_EXEC)) {
+        if (HAS(PROT_EXEC))
                 allow(&c, SCMP_SYS(mprotect));
+        /* The launch of a dynamic program maps its libraries PROT_EXEC; only prot_exec lets an
+         * existing mapping become executable (an executable-stack library makes ld.so ask for
+         * that, and fails to load without it: docs/promises.md). */
+        if (HAS(PROT_EXEC) || (flags & SECCOMP_COMPILE_LAUNCH))
                 allow1(&c, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK | MAP_HUGETLB, 0));
-        }
+        /* The preload helper narrows every thread at once. Exactly TSYNC: no listener, no log. */
+        if (flags & SECCOMP_COMPILE_LAUNCH)
+                allow2(&c, SCMP_SYS(seccomp), SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                       SCMP_A1(SCMP_CMP_EQ, SECCOMP_FILTER_FLAG_TSYNC));
+        if (flags & SECCOMP_COMPILE_CONFIRM)
+                allow2(&c, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, SECCOMP_CONFIRM_OPTION),
+                       SCMP_A1(SCMP_CMP_EQ, SECCOMP_CONFIRM_MAGIC));
+        /* The kernel reads the protocol as an int: compare the low 32 bits only. */
+        if (flags & SECCOMP_COMPILE_NO_MPTCP)
+                add(&c, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 1,
+                    &SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffU, IPPROTO_MPTCP));
         if (HAS(UNVEIL))
                 ALLOW_LIST(&c, SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
                            SCMP_SYS(landlock_restrict_self));
@@ -466,24 +481,275 @@ int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *
         return 0;
 }
 
-int seccomp_exec_once_program(SeccompProgram *ret, SbxError *err) {
-        const struct sock_filter prog[] = {
-                /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-                /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-                /* 2 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-                /* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                /* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 4, 0), /* -> 9 kill */
-                /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 2, 0),     /* -> 8 notify */
-                /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 1, 0),   /* -> 8 notify */
-                /* 7 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-                /* 8 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-                /* 9 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+/* ---------------------------------------------------------------------------------------- */
+/* Hand-written programs: the supervisor filter and the baseline filter.                      */
+
+/* A tiny assembler: conditional jumps name labels, resolved when the program is finished. */
+#define ASM_MAX 256
+#define ASM_LABELS 32
+
+typedef enum AsmLabel {
+        L_NEXT, /* fall through (offset 0) */
+        L_ALLOW,
+        L_NOTIFY,
+        L_KILL,
+        L_EPERM,
+        L_ENOSYS,
+        L_EPROTONOSUPPORT,
+        _L_FIXED, /* local labels from here on */
+} AsmLabel;
+
+typedef struct Asm {
+        struct sock_filter insn[ASM_MAX];
+        uint8_t jt[ASM_MAX], jf[ASM_MAX]; /* label of each conditional jump's targets */
+        int at[ASM_LABELS];               /* instruction index of each placed label, -1 if not */
+        unsigned next_label;
+        size_t n;
+        bool overflow;
+} Asm;
+
+static void asm_init(Asm *a) {
+        *a = (Asm) { .next_label = _L_FIXED };
+        for (size_t i = 0; i < ASM_LABELS; i++)
+                a->at[i] = -1;
+}
+
+static unsigned asm_label(Asm *a) {
+        if (a->next_label >= ASM_LABELS) {
+                a->overflow = true;
+                return L_NEXT;
+        }
+        return a->next_label++;
+}
+
+static void asm_place(Asm *a, unsigned label) {
+        a->at[label] = (int) a->n;
+}
+
+static void asm_emit(Asm *a, struct sock_filter f, unsigned jt, unsigned jf) {
+        if (a->n >= ASM_MAX) {
+                a->overflow = true;
+                return;
+        }
+        a->jt[a->n] = (uint8_t) jt;
+        a->jf[a->n] = (uint8_t) jf;
+        a->insn[a->n++] = f;
+}
+
+static void asm_stmt(Asm *a, uint16_t code, uint32_t k) {
+        asm_emit(a, (struct sock_filter) BPF_STMT(code, k), L_NEXT, L_NEXT);
+}
+
+static void asm_jump(Asm *a, uint16_t op, uint32_t k, unsigned jt, unsigned jf) {
+        asm_emit(a, (struct sock_filter) BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), jt, jf);
+}
+
+static void asm_ret(Asm *a, uint32_t action) {
+        asm_stmt(a, BPF_RET | BPF_K, action);
+}
+
+static void asm_load_nr(Asm *a) {
+        asm_stmt(a, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+}
+
+/* The low 32 bits of argument i (x86_64 is little-endian): what the kernel reads of an int. */
+static void asm_load_arg_lo(Asm *a, unsigned i) {
+        asm_stmt(a, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 8 * i);
+}
+
+static void asm_load_arg_hi(Asm *a, unsigned i) {
+        asm_stmt(a, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 8 * i + 4);
+}
+
+/* Wrong architecture or an x32 call: kill the process (as the promise prologue does). */
+static void asm_prologue(Asm *a) {
+        asm_stmt(a, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+        asm_jump(a, BPF_JEQ, AUDIT_ARCH_X86_64, L_NEXT, L_KILL);
+        asm_load_nr(a);
+        asm_jump(a, BPF_JGE, X32_SYSCALL_BIT, L_KILL, L_NEXT);
+}
+
+/* Appends the shared returns and resolves every jump. */
+static int asm_finish(Asm *a, SeccompProgram *ret) {
+        static const uint32_t actions[_L_FIXED] = {
+                [L_ALLOW] = SECCOMP_RET_ALLOW,
+                [L_NOTIFY] = SECCOMP_RET_USER_NOTIF,
+                [L_KILL] = SECCOMP_RET_KILL_PROCESS,
+                [L_EPERM] = SECCOMP_RET_ERRNO | EPERM,
+                [L_ENOSYS] = SECCOMP_RET_ERRNO | ENOSYS,
+                [L_EPROTONOSUPPORT] = SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
         };
-        (void) err;
-        ret->insns = xmalloc(sizeof(prog));
-        memcpy(ret->insns, prog, sizeof(prog));
-        ret->len = ELEMENTSOF(prog);
+        for (unsigned l = L_ALLOW; l < _L_FIXED; l++) {
+                asm_place(a, l);
+                asm_ret(a, actions[l]);
+        }
+        if (a->overflow)
+                return -E2BIG;
+        for (size_t i = 0; i < a->n; i++) {
+                if (BPF_CLASS(a->insn[i].code) != BPF_JMP || BPF_OP(a->insn[i].code) == BPF_JA)
+                        continue;
+                const unsigned labels[2] = { a->jt[i], a->jf[i] };
+                uint8_t *fields[2] = { &a->insn[i].jt, &a->insn[i].jf };
+                for (int k = 0; k < 2; k++) {
+                        if (labels[k] == L_NEXT)
+                                continue;
+                        int to = a->at[labels[k]];
+                        if (to <= (int) i || to - (int) i - 1 > 255)
+                                return -EINVAL;
+                        *fields[k] = (uint8_t) (to - (int) i - 1);
+                }
+        }
+        ret->insns = xmalloc(a->n * sizeof(struct sock_filter));
+        memcpy(ret->insns, a->insn, a->n * sizeof(struct sock_filter));
+        ret->len = a->n;
         return 0;
+}
+
+int seccomp_supervisor_program(unsigned what, SeccompProgram *ret) {
+        Asm a;
+        asm_init(&a);
+        asm_prologue(&a);
+        if (what & SUPERVISE_EXEC) {
+                asm_jump(&a, BPF_JEQ, __NR_execve, L_NOTIFY, L_NEXT);
+                asm_jump(&a, BPF_JEQ, __NR_execveat, L_NOTIFY, L_NEXT);
+        }
+        if (what & SUPERVISE_LISTEN)
+                asm_jump(&a, BPF_JEQ, __NR_listen, L_NOTIFY, L_NEXT);
+        if (what & SUPERVISE_CONFIRM) {
+                /* prctl(OPTION, MAGIC, ...), every 64-bit word compared whole */
+                asm_jump(&a, BPF_JEQ, __NR_prctl, L_NEXT, L_ALLOW);
+                asm_load_arg_lo(&a, 0);
+                asm_jump(&a, BPF_JEQ, (uint32_t) SECCOMP_CONFIRM_OPTION, L_NEXT, L_ALLOW);
+                asm_load_arg_hi(&a, 0);
+                asm_jump(&a, BPF_JEQ, (uint32_t) (SECCOMP_CONFIRM_OPTION >> 32), L_NEXT, L_ALLOW);
+                asm_load_arg_lo(&a, 1);
+                asm_jump(&a, BPF_JEQ, (uint32_t) SECCOMP_CONFIRM_MAGIC, L_NEXT, L_ALLOW);
+                asm_load_arg_hi(&a, 1);
+                asm_jump(&a, BPF_JEQ, (uint32_t) (SECCOMP_CONFIRM_MAGIC >> 32), L_NOTIFY, L_ALLOW);
+        }
+        asm_ret(&a, SECCOMP_RET_ALLOW);
+        return asm_finish(&a, ret);
+}
+
+#ifndef __NR_open_tree_attr
+#  define __NR_open_tree_attr 467
+#endif
+#ifndef __NR_fchmodat2
+#  define __NR_fchmodat2 452
+#endif
+
+/* Numbers from here on are newer than this table: ENOSYS until someone has looked at them
+ * (listns, 470, is the last one Linux 6.18 knows). */
+#define BASELINE_NR_UNKNOWN 471
+
+/* Refused for every task (EPERM), Docker's default profile's class: what creates or reaches
+ * namespaces, loads code into the kernel, exposes kernel attack surface an unprivileged user
+ * can reach (bpf, perf, userfaultfd, io_uring, keyrings), or needs a capability no task has. */
+static const int baseline_denied[] = {
+        /* namespaces and the mount API */
+        __NR_setns, __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_fsopen, __NR_fsconfig,
+        __NR_fsmount, __NR_fspick, __NR_open_tree, __NR_open_tree_attr, __NR_move_mount, __NR_mount_setattr,
+        /* kernel attack surface reachable without privilege */
+        __NR_bpf, __NR_perf_event_open, __NR_userfaultfd, __NR_io_uring_setup, __NR_io_uring_enter,
+        __NR_io_uring_register, __NR_keyctl, __NR_add_key, __NR_request_key, __NR_fanotify_init,
+        /* other processes (Docker allows them with CAP_SYS_PTRACE only) */
+        __NR_kcmp, __NR_pidfd_getfd, __NR_process_madvise,
+        /* the kernel, the machine, the clock */
+        __NR_kexec_load, __NR_kexec_file_load, __NR_init_module, __NR_finit_module, __NR_delete_module,
+        __NR_acct, __NR_swapon, __NR_swapoff, __NR_reboot, __NR_syslog, __NR_open_by_handle_at, __NR_quotactl,
+        __NR_quotactl_fd, __NR_iopl, __NR_ioperm, __NR_settimeofday, __NR_clock_settime, __NR_vhangup,
+        __NR_sethostname, __NR_setdomainname, __NR_lookup_dcookie,
+        /* obsolete */
+        __NR_uselib, __NR_ustat, __NR_sysfs,
+};
+
+/* clone(2), unshare(2): any namespace flag (NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID,
+ * NEWNET; unshare also NEWTIME, which in clone's low byte is the exit signal instead). */
+#define BASELINE_CLONE_NS 0x7e020000U
+#define BASELINE_UNSHARE_NS (BASELINE_CLONE_NS | 0x80U)
+#define SETID_BITS 06000U /* S_ISUID | S_ISGID */
+
+/* personality(2): what Docker allows; never READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE and the like. */
+static const uint32_t baseline_personalities[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffffU };
+
+/* Returns EPERM when the mode argument has a set-id bit (systemd's RestrictSUIDSGID=). */
+static void asm_setid_mode(Asm *a, int nr, unsigned mode_arg) {
+        unsigned skip = asm_label(a);
+        asm_jump(a, BPF_JEQ, (uint32_t) nr, L_NEXT, skip);
+        asm_load_arg_lo(a, mode_arg);
+        asm_jump(a, BPF_JSET, SETID_BITS, L_EPERM, L_ALLOW);
+        asm_place(a, skip);
+}
+
+/* open/openat: the mode only counts with O_CREAT or O_TMPFILE. */
+static void asm_setid_open(Asm *a, int nr, unsigned flags_arg) {
+        unsigned skip = asm_label(a);
+        asm_jump(a, BPF_JEQ, (uint32_t) nr, L_NEXT, skip);
+        asm_load_arg_lo(a, flags_arg);
+        asm_jump(a, BPF_JSET, O_CREAT | O_TMPFILE_BIT, L_NEXT, L_ALLOW);
+        asm_load_arg_lo(a, flags_arg + 1);
+        asm_jump(a, BPF_JSET, SETID_BITS, L_EPERM, L_ALLOW);
+        asm_place(a, skip);
+}
+
+int seccomp_baseline_program(unsigned what, SeccompProgram *ret) {
+        Asm a;
+        asm_init(&a);
+        asm_prologue(&a);
+
+        if (what & BASELINE_DENY) {
+                /* number-only decisions first: they keep the kernel's action cache valid */
+                asm_jump(&a, BPF_JGE, BASELINE_NR_UNKNOWN, L_ENOSYS, L_NEXT);
+                asm_jump(&a, BPF_JEQ, __NR_clone3, L_ENOSYS, L_NEXT); /* libc falls back to clone */
+                asm_jump(&a, BPF_JEQ, __NR_openat2, L_ENOSYS, L_NEXT); /* its mode is out of reach */
+                for (size_t i = 0; i < ELEMENTSOF(baseline_denied); i++)
+                        asm_jump(&a, BPF_JEQ, (uint32_t) baseline_denied[i], L_EPERM, L_NEXT);
+
+                unsigned no_clone = asm_label(&a), no_unshare = asm_label(&a), no_pers = asm_label(&a);
+                asm_jump(&a, BPF_JEQ, __NR_clone, L_NEXT, no_clone);
+                asm_load_arg_lo(&a, 0);
+                asm_jump(&a, BPF_JSET, BASELINE_CLONE_NS, L_EPERM, L_ALLOW);
+                asm_place(&a, no_clone);
+                asm_jump(&a, BPF_JEQ, __NR_unshare, L_NEXT, no_unshare);
+                asm_load_arg_lo(&a, 0);
+                asm_jump(&a, BPF_JSET, BASELINE_UNSHARE_NS, L_EPERM, L_ALLOW);
+                asm_place(&a, no_unshare);
+                asm_jump(&a, BPF_JEQ, __NR_personality, L_NEXT, no_pers);
+                asm_load_arg_lo(&a, 0);
+                for (size_t i = 0; i < ELEMENTSOF(baseline_personalities); i++)
+                        asm_jump(&a, BPF_JEQ, baseline_personalities[i], L_ALLOW, L_NEXT);
+                asm_ret(&a, SECCOMP_RET_ERRNO | EPERM);
+                asm_place(&a, no_pers);
+
+                asm_setid_mode(&a, __NR_chmod, 1);
+                asm_setid_mode(&a, __NR_fchmod, 1);
+                asm_setid_mode(&a, __NR_fchmodat, 2);
+                asm_setid_mode(&a, __NR_fchmodat2, 2);
+                asm_setid_mode(&a, __NR_creat, 1);
+                asm_setid_mode(&a, __NR_mknod, 1);
+                asm_setid_mode(&a, __NR_mknodat, 2);
+                asm_setid_open(&a, __NR_open, 1);
+                asm_setid_open(&a, __NR_openat, 2);
+        }
+
+        /* socket(2): AF_VSOCK reaches the hypervisor's host, whatever the network mode;
+         * IPPROTO_MPTCP where TCP port rules are set. Both read as ints by the kernel. */
+        if (what & (BASELINE_DENY | BASELINE_NO_MPTCP)) {
+                unsigned no_socket = asm_label(&a);
+                asm_jump(&a, BPF_JEQ, __NR_socket, L_NEXT, no_socket);
+                if (what & BASELINE_DENY) {
+                        asm_load_arg_lo(&a, 0);
+                        asm_jump(&a, BPF_JEQ, AF_VSOCK, L_EPERM, L_NEXT);
+                }
+                if (what & BASELINE_NO_MPTCP) {
+                        asm_load_arg_lo(&a, 2);
+                        asm_jump(&a, BPF_JEQ, IPPROTO_MPTCP, L_EPROTONOSUPPORT, L_NEXT);
+                }
+                asm_ret(&a, SECCOMP_RET_ALLOW);
+                asm_place(&a, no_socket);
+        }
+        asm_ret(&a, SECCOMP_RET_ALLOW);
+        return asm_finish(&a, ret);
 }
 
 size_t seccomp_program_patch_pid(SeccompProgram *p, pid_t pid) {

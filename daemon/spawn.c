@@ -7,12 +7,12 @@
  *
  * Init (init_main), PID 1 of the new pid namespace, still fully privileged:
  *   join the netns → private mount propagation → /proc for the pid ns → loopback up →
- *   hostname → exec-once notifier → fork the task → supervise.
+ *   hostname → fork the task → supervise (daemon/supervisor.c).
  *
  * Task (task_main), one step per line, seccomp last:
  *   setsid → rlimits → nice → oom_score_adj → drop the capability bounding set →
  *   groups → gid → uid → capabilities cleared → stdio → close fds → chdir → no_new_privs →
- *   Landlock → seccomp → execve.
+ *   Landlock → supervisor filter (its listener to the init) → launch filter → execve.
  *
  * no_new_privs comes before Landlock (not after, as DESIGN.md first listed it): once the task
  * runs as an unprivileged user it has no CAP_SYS_ADMIN, and landlock_restrict_self() then
@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 
 #include "config.h"
@@ -48,6 +49,7 @@
 #include "macro.h"
 #include "promises.h"
 #include "spawn.h"
+#include "supervisor.h"
 
 static const char *const step_table[_STEP_MAX] = {
         [STEP_CLONE] = "clone",
@@ -56,7 +58,7 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_PROC] = "proc",
         [STEP_LOOPBACK] = "loopback",
         [STEP_HOSTNAME] = "hostname",
-        [STEP_EXEC_ONCE] = "exec-once",
+        [STEP_EXEC_ONCE] = "supervisor",
         [STEP_SIGNALS] = "signals",
         [STEP_JOIN] = "join",
         [STEP_TMP] = "tmp",
@@ -78,6 +80,7 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_LANDLOCK] = "landlock",
         [STEP_SECCOMP] = "seccomp",
         [STEP_EXEC] = "exec",
+        [STEP_NARROW] = "narrow",
 };
 
 const char *spawn_step_to_string(SpawnStep s) {
@@ -109,6 +112,55 @@ static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo
                         (void) unveil_list_add(l, libdirs[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_DEFAULT, NULL);
                 (void) unveil_list_add(l, "/etc/ld.so.cache", UNVEIL_R, UNVEIL_ORIGIN_DEFAULT, NULL);
         }
+}
+
+/* The init checks the narrowing with PTRACE_SECCOMP_GET_FILTER, which the kernel answers only
+ * for a tracer that runs without a seccomp filter (and ptrace itself, which Yama's
+ * ptrace_scope 3 forbids even to root). The init is a clone of its caller: a caller under a
+ * filter (systemd's SystemCallFilter=, SystemCallArchitectures=, LockPersonality=, ... in the
+ * sandboxd unit; a container runtime's profile) cannot start a dynamic program with promises. */
+static int check_can_verify(SbxError *err) {
+        char buf[4096];
+        _cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (n > 0) {
+                buf[n] = 0;
+                const char *m = strstr(buf, "\nSeccomp:");
+                if (m && strtol(m + 9, NULL, 10) != 0)
+                        return sbx_error(err, EPERM,
+                                         "seccomp: this process runs under a seccomp filter (/proc/self/status: "
+                                         "Seccomp: %ld), so it cannot verify that a dynamically linked program "
+                                         "narrows its filter to its promises; run it without one (for sandboxd: no "
+                                         "SystemCallFilter=, SystemCallArchitectures=, LockPersonality=, "
+                                         "RestrictSUIDSGID=, ProtectKernelModules=, ProtectKernelLogs= in its unit)",
+                                         strtol(m + 9, NULL, 10));
+        }
+        safe_close(fd);
+        fd = open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+                buf[n] = 0;
+                if (strtol(buf, NULL, 10) >= 3)
+                        return sbx_error(err, EPERM,
+                                         "seccomp: kernel.yama.ptrace_scope is 3 (no ptrace at all), so the "
+                                         "narrowing of a dynamically linked program's filter cannot be verified");
+        }
+        return 0;
+}
+
+int sandbox_launch_promises(const SandboxSpec *s, uint64_t *ret, bool *ret_dynamic, SbxError *err) {
+        _cleanup_(elf_info_done) ElfInfo elf = {};
+        if (!s->exec_path)
+                return sbx_error(err, EINVAL, "exec: command not resolved");
+        int r = elf_inspect(s->exec_path, s->cwd ? s->cwd : "/", &elf, err);
+        if (r < 0)
+                return r;
+        uint64_t launch = s->promises;
+        if (s->has_promises && elf.dynamic)
+                launch |= PROMISE_BIT(PROMISE_RPATH) | PROMISE_BIT(PROMISE_PROT_EXEC);
+        *ret = launch;
+        if (ret_dynamic)
+                *ret_dynamic = elf.dynamic;
+        return 0;
 }
 
 /* Compiling a filter costs about 1.5 ms (libseccomp); a daemon starts many tasks with the same
@@ -215,6 +267,9 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
 
         bool narrow = s->has_promises && p.dynamic;
         if (narrow) {
+                r = check_can_verify(err);
+                if (r < 0)
+                        return r;
                 const char *preload = sandbox_preload_path();
                 if (access(preload, R_OK) < 0)
                         return sbx_error_errno(err, errno, "seccomp: preload helper %s", preload);
@@ -235,29 +290,48 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         } else if (s->bind_tcp.set || s->connect_tcp.set)
                 return sbx_error(err, EINVAL, "landlock: TCP port rules need Landlock, which is disabled");
 
+        bool ports = s->bind_tcp.set || s->connect_tcp.set;
         if (s->has_promises) {
                 bool exec = s->promises & PROMISE_BIT(PROMISE_EXEC);
+                unsigned flags = (exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC) | (ports ? SECCOMP_COMPILE_NO_MPTCP : 0);
                 uint64_t launch = s->promises;
 
-                /* A dynamically linked program needs rpath and prot_exec while ld.so maps its
-                 * libraries; the preload helper narrows to the exact promises after that. */
-                if (narrow)
-                        launch |= PROMISE_BIT(PROMISE_RPATH) | PROMISE_BIT(PROMISE_PROT_EXEC);
-                r = compile_cached(launch, exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC, &p.launch, NULL, err);
+                /* A dynamically linked program runs ld.so first, which needs rpath and to map
+                 * libraries executable; the preload helper narrows to the exact promises after
+                 * that, and confirms it to the init (docs/promises.md, "The launch window"). */
+                if (narrow) {
+                        launch |= PROMISE_BIT(PROMISE_RPATH);
+                        flags |= SECCOMP_COMPILE_LAUNCH | SECCOMP_COMPILE_CONFIRM;
+                }
+                r = compile_cached(launch, flags, &p.launch, NULL, err);
                 if (r < 0)
                         return r;
                 p.filter = true;
-                if (!exec) {
-                        r = seccomp_exec_once_program(&p.exec_once_prog, err);
-                        if (r < 0)
-                                return r;
-                        p.exec_once = true;
-                }
+                if (!exec)
+                        p.supervise |= SUPERVISE_EXEC;
                 if (narrow) {
-                        r = compile_cached(s->promises, 0, NULL, &p.narrow_fd, err);
+                        r = compile_cached(s->promises, SECCOMP_COMPILE_CONFIRM | (ports ? SECCOMP_COMPILE_NO_MPTCP : 0),
+                                           &p.narrow_prog, &p.narrow_fd, err);
                         if (r < 0)
                                 return r;
+                        p.supervise |= SUPERVISE_CONFIRM;
                 }
+        } else if (s->baseline || ports) {
+                /* No promises: the baseline filter (the operator may turn it off), and what TCP
+                 * port rules need whatever the operator chose. */
+                r = seccomp_baseline_program((s->baseline ? BASELINE_DENY : 0) | (ports ? BASELINE_NO_MPTCP : 0), &p.launch);
+                if (r < 0)
+                        return sbx_error_errno(err, -r, "seccomp: the baseline filter");
+                p.filter = true;
+        }
+        /* listen(2) autobinds an unbound TCP socket to an ephemeral port, which Landlock's bind
+         * rules never see: the init checks each listen of a task with bind rules. */
+        if (s->bind_tcp.set)
+                p.supervise |= SUPERVISE_LISTEN;
+        if (p.supervise) {
+                r = seccomp_supervisor_program(p.supervise, &p.supervisor);
+                if (r < 0)
+                        return sbx_error_errno(err, -r, "seccomp: the supervisor filter");
         }
 
         if (s->resolv_conf_fd >= 0) {
@@ -292,7 +366,8 @@ void sandbox_prepared_done(SandboxPrepared *p) {
         p->preload_fd = safe_close(p->preload_fd);
         p->resolv_tree_fd = safe_close(p->resolv_tree_fd);
         seccomp_program_done(&p->launch);
-        seccomp_program_done(&p->exec_once_prog);
+        seccomp_program_done(&p->supervisor);
+        seccomp_program_done(&p->narrow_prog);
         strv_free(p->envp);
         p->envp = NULL;
 }
@@ -300,11 +375,32 @@ void sandbox_prepared_done(SandboxPrepared *p) {
 /* ---------------------------------------------------------------------------------------- */
 /* Task: from fork to execve. Async-signal-safe only.                                         */
 
+/* What the task tells its init before execve, on a SOCK_SEQPACKET socket whose end in the
+ * task is close-on-exec (so EOF means the execve succeeded): a failed step, or the supervisor
+ * filter's listener (SCM_RIGHTS) with the task's pid as it sees it. */
 typedef struct TaskReport {
         int32_t step;
         int32_t err_no;
         int32_t index;
 } TaskReport;
+
+#define TASK_REPORT_LISTENER (-1)
+
+static int send_listener(int report_fd, int listener) {
+        TaskReport m = { .step = TASK_REPORT_LISTENER, .index = (int32_t) getpid() };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } cm = {};
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &listener, sizeof(int));
+        return sendmsg(report_fd, &mh, MSG_NOSIGNAL) == sizeof(m) ? 0 : -errno;
+}
 
 _noreturn_ static void task_fail(int report_fd, SpawnStep step, int err_no, int index) {
         TaskReport m = { .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
@@ -451,6 +547,19 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
         snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", p->preload_fd);
         if (p->narrow_fd >= 0 && (p->preload_fd < 0 || access(self_fd, R_OK) < 0))
                 task_fail(report_fd, STEP_SECCOMP, p->preload_fd < 0 ? EBADF : errno, -1);
+
+        /* The supervisor filter goes first, so the launch filter need not allow seccomp(2). Its
+         * listener goes to the init, which stays free of filters (it could not verify the
+         * narrowing under one); without the init answering, a notified call fails ENOSYS. */
+        if (p->supervise) {
+                int listener = seccomp_program_load(&p->supervisor, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+                if (listener < 0)
+                        task_fail(report_fd, STEP_EXEC_ONCE, -listener, -1);
+                r = send_listener(report_fd, listener);
+                if (r < 0)
+                        task_fail(report_fd, STEP_EXEC_ONCE, -r, -1);
+                (void) close(listener);
+        }
 
         /* Last before execve, so the filter has to allow nothing but execve itself. The program
          * is our own copy (fork), so patching it does not touch the parent's. */
@@ -625,24 +734,6 @@ static int loopback_up(void) {
         return 0;
 }
 
-static void answer_notification(int notify_fd, pid_t task_pid, bool *first_exec_done) {
-        struct seccomp_notif req;
-        struct seccomp_notif_resp resp;
-
-        memset(&req, 0, sizeof(req)); /* the kernel insists on a zeroed buffer */
-        if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-                return; /* ENOENT: the notifying task died meanwhile */
-        memset(&resp, 0, sizeof(resp));
-        resp.id = req.id;
-        if (!*first_exec_done && (pid_t) req.pid == task_pid) {
-                /* The launch of the task itself. Nothing is checked here, so CONTINUE is safe. */
-                resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-                *first_exec_done = true;
-        } else
-                resp.error = -EPERM; /* no `exec` promise: no further program may be started */
-        (void) ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-}
-
 static int init_exit_code(int wstatus) {
         if (WIFEXITED(wstatus))
                 return WEXITSTATUS(wstatus);
@@ -653,7 +744,7 @@ static int init_exit_code(int wstatus) {
 
 _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
                                  int netns_fd, int dir_fd, int join_fd) {
-        int notify_fd = -1, sfd, report[2];
+        int sfd, report[2], proc_fd = -1;
         int r;
 
         (void) prctl(PR_SET_NAME, join_fd >= 0 ? "sandbox-exec" : "sandbox-init", 0, 0, 0);
@@ -684,7 +775,12 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
 
         if (join_fd >= 0) {
                 /* An exec session: the running task's namespaces, all set up already. Our
-                 * children are born in its pid namespace. */
+                 * children are born in its pid namespace, but we are not in it: our /proc (the
+                 * caller's) is the one that shows our children under the pids we know them by.
+                 * As a subreaper we stay the ancestor of everything the command starts, which
+                 * the narrowing check and a kill need. */
+                proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
                 if (setns(join_fd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID) < 0)
                         init_fail(ctl_fd, dir_fd, STEP_JOIN, errno);
                 (void) close(join_fd);
@@ -772,13 +868,8 @@ setup_done:
         if (sfd < 0)
                 init_fail(ctl_fd, dir_fd, STEP_SIGNALS, errno);
 
-        /* The exec-once notifier: installed on ourselves (we never execve), inherited by the
-         * task; we hold the listener, so nothing in the sandbox can answer its own execve. */
-        if (p->exec_once) {
-                notify_fd = seccomp_program_load(&p->exec_once_prog, SECCOMP_FILTER_FLAG_NEW_LISTENER);
-                if (notify_fd < 0)
-                        init_fail(ctl_fd, dir_fd, STEP_EXEC_ONCE, -notify_fd);
-        }
+        if (proc_fd < 0)
+                proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
         if (flags & SPAWN_HOLD) {
                 /* Wait until the caller has put us into the task's cgroup. */
@@ -791,7 +882,7 @@ setup_done:
                         _exit(125); /* the caller gave up on us */
         }
 
-        if (pipe2(report, O_CLOEXEC) < 0)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
 
         pid_t task = fork();
@@ -804,77 +895,127 @@ setup_done:
         }
         (void) close(report[1]);
 
-        bool first_exec_done = false, task_done = false, reported = false;
+        Supervisor sv = {
+                .self = getpid(),
+                .task = task,
+                .notify_fd = -1,
+                .proc_fd = proc_fd,
+                .sfd = sfd,
+        };
+        if (p->narrow_fd >= 0 && supervisor_expect_narrow(&sv, &p->narrow_prog) < 0)
+                supervisor_fail(&sv, E2BIG, -1);
+        unsigned narrow_ms = s->narrow_timeout_ms ? s->narrow_timeout_ms : SANDBOX_NARROW_TIMEOUT_MS;
+        bool task_done = false, reported = false;
         int task_status = 0;
         InitMsg failure = {};
-        int report_fd = report[0];
+        int report_fd = report[0], timer_fd = -1;
 
         while (!task_done) {
-                struct pollfd pfd[4] = {
+                struct pollfd pfd[5] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = report_fd, .events = POLLIN },
-                        { .fd = notify_fd, .events = POLLIN },
+                        { .fd = sv.notify_fd, .events = POLLIN },
                         { .fd = (flags & SPAWN_DIE_WITH_PARENT) ? ctl_fd : -1, .events = 0 },
+                        { .fd = timer_fd, .events = POLLIN },
                 };
-                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                if (!sv.reap && poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         _exit(125);
                 }
 
                 if (pfd[2].revents & POLLIN)
-                        answer_notification(notify_fd, task, &first_exec_done);
+                        supervisor_handle(&sv);
+                else if (pfd[2].revents & (POLLHUP | POLLERR))
+                        sv.notify_fd = safe_close(sv.notify_fd); /* no process uses the filter any more */
 
-                if (pfd[1].revents & (POLLIN | POLLHUP)) {
+                /* The task's reports until its execve: a failed step, the supervisor filter's
+                 * listener, and EOF once the execve closed its end. */
+                while (report_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
                         TaskReport m;
-                        ssize_t n = read(report_fd, &m, sizeof(m));
+                        union {
+                                struct cmsghdr h;
+                                char buf[CMSG_SPACE(sizeof(int))];
+                        } cm;
+                        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+                        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                                             .msg_controllen = sizeof(cm.buf) };
+                        ssize_t n = recvmsg(report_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                break; /* EAGAIN: all read */
+                        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                        if (n == sizeof(m) && m.step == TASK_REPORT_LISTENER && c && c->cmsg_type == SCM_RIGHTS) {
+                                memcpy(&sv.notify_fd, CMSG_DATA(c), sizeof(int));
+                                sv.task_ns_pid = m.index;
+                                continue;
+                        }
                         if (n == sizeof(m)) {
                                 failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step,
                                                       .err_no = m.err_no, .index = m.index };
-                        } else if (n == 0) {
+                        } else if (n == 0 && failure.type != INIT_MSG_SETUP_FAILED) {
                                 InitMsg running = { .type = INIT_MSG_RUNNING };
                                 (void) !send(ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
                                 reported = true;
                                 drop_inherited_heap();
+                                /* The program runs: until the init has verified its narrowing, it
+                                 * has the launch window's rights, and only for so long. */
+                                if (sv.narrow) {
+                                        struct itimerspec its = { .it_value = { .tv_sec = narrow_ms / 1000,
+                                                                                .tv_nsec = (long) (narrow_ms % 1000) * 1000000 } };
+                                        timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                                        if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) < 0)
+                                                supervisor_fail(&sv, errno, -1);
+                                }
                         }
                         report_fd = safe_close(report_fd);
                 }
+
+                if ((pfd[4].revents & POLLIN) && !sv.verified)
+                        supervisor_fail(&sv, ETIMEDOUT, (int) narrow_ms);
+                if (timer_fd >= 0 && (sv.verified || sv.failure.type))
+                        timer_fd = safe_close(timer_fd);
 
                 if (pfd[3].revents & (POLLHUP | POLLERR))
                         _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
                 /* Without SPAWN_DIE_WITH_PARENT a closed control socket only means the daemon
                  * restarts: keep supervising; the exit record tells it the outcome later. */
 
-                if (pfd[0].revents & POLLIN) {
+                if (sv.task_exited) {
+                        /* reaped while the narrowing check had it traced */
+                        task_status = sv.task_status;
+                        task_done = true;
+                }
+                if ((pfd[0].revents & POLLIN) || sv.reap) {
                         struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                if (si.ssi_signo != SIGCHLD) {
-                                        /* The task is a session and group leader (setsid). */
-                                        if (kill(-task, (int) si.ssi_signo) < 0)
-                                                (void) kill(task, (int) si.ssi_signo);
-                                        continue;
-                                }
-                                for (;;) {
-                                        int st;
-                                        pid_t w = waitpid(-1, &st, WNOHANG);
-                                        if (w <= 0)
-                                                break;
-                                        if (w == task) {
-                                                task_status = st;
-                                                task_done = true;
-                                        }
+                        sv.reap = false;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                if (si.ssi_signo != SIGCHLD)
+                                        supervisor_forward_signal(&sv, (int) si.ssi_signo);
+                        for (;;) {
+                                int st;
+                                pid_t w = waitpid(-1, &st, WNOHANG);
+                                if (w <= 0)
+                                        break;
+                                if (w == task) {
+                                        task_status = st;
+                                        task_done = true;
                                 }
                         }
                 }
         }
 
-        /* A failure report may still sit in the pipe if the task died before we read it. */
+        /* A failure report may still sit in the socket if the task died before we read it. */
         if (report_fd >= 0 && !reported) {
                 TaskReport m;
-                if (read(report_fd, &m, sizeof(m)) == sizeof(m))
+                if (recv(report_fd, &m, sizeof(m), MSG_DONTWAIT) == sizeof(m) && m.step != TASK_REPORT_LISTENER)
                         failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step, .err_no = m.err_no,
                                               .index = m.index };
         }
+        /* We killed it: say why, whatever it died of. */
+        if (sv.failure.type == INIT_MSG_SETUP_FAILED)
+                failure = sv.failure;
         if (failure.type == INIT_MSG_SETUP_FAILED) {
                 SandboxResult res;
                 sandbox_result_from_msg(&failure, &res);
@@ -1023,6 +1164,15 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
         }
         if (r->kind == RESULT_SIGNALED) {
                 snprintf(buf, size, "killed by signal %d (%s)", r->code, sigabbrev_np(r->code) ?: "?");
+                return;
+        }
+        if (r->step == STEP_NARROW) {
+                supervisor_describe_failure(r->code, r->index, buf, size);
+                return;
+        }
+        if (!s) {
+                /* no spec at hand (a restarted daemon reading an exit record) */
+                snprintf(buf, size, "%s: %s", spawn_step_to_string(r->step), strerror(r->code));
                 return;
         }
         switch (r->step) {

@@ -4,10 +4,12 @@
  *   caller ──clone3(NEWPID|NEWNS|NEWIPC|NEWUTS[|NEWNET], PIDFD)──▶ init (PID 1 in the sandbox)
  *                                                                    └─fork─▶ task (PID 2) ─execve─▶ program
  *
- * The init mounts the sandbox's /proc, joins/sets up the network, installs the exec-once
- * notifier, forks the task, forwards signals to it, reaps orphans, answers the task's execve
- * notifications (the first one passes, later ones get EPERM) and reports over a SOCK_SEQPACKET
- * control socket: RUNNING, SETUP_FAILED {step, errno}, EXITED {wait status}. */
+ * The init mounts the sandbox's /proc, joins/sets up the network, forks the task, forwards
+ * signals to it, reaps orphans, answers the task's supervisor filter (daemon/supervisor.c:
+ * exec-once, listen(2) under TCP port rules, the preload helper's narrowing confirmation, which
+ * it verifies from outside) and reports over a SOCK_SEQPACKET control socket: RUNNING,
+ * SETUP_FAILED {step, errno}, EXITED {wait status}. The init itself carries no seccomp filter:
+ * the kernel shows a process's filters (PTRACE_SECCOMP_GET_FILTER) only to an unfiltered one. */
 #pragma once
 
 #include <stdbool.h>
@@ -48,6 +50,7 @@ typedef enum SpawnStep {
         STEP_LANDLOCK,
         STEP_SECCOMP,
         STEP_EXEC,
+        STEP_NARROW, /* after the launch: the dynamic program's filter was not narrowed (killed) */
         _STEP_MAX,
         _STEP_INVALID = -EINVAL,
 } SpawnStep;
@@ -60,10 +63,13 @@ typedef struct SandboxPrepared {
         int landlock_fd;         /* -1: no Landlock */
         LandlockInfo landlock_info;
         bool dynamic;            /* the program needs the dynamic loader */
-        bool filter;             /* a seccomp launch filter is loaded by the task */
-        SeccompProgram launch;
-        bool exec_once;          /* init installs the exec-once notifier */
-        SeccompProgram exec_once_prog;
+        bool filter;             /* the task loads `launch` right before execve */
+        SeccompProgram launch;   /* the promise filter (plus the launch window of a dynamic program),
+                                  * or without promises the baseline filter */
+        unsigned supervise;      /* SUPERVISE_*: the task loads `supervisor` (before `launch`) and
+                                  * hands its listener to the init */
+        SeccompProgram supervisor;
+        SeccompProgram narrow_prog; /* what the preload stacks; the init verifies it on every thread */
         int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
         int preload_fd;          /* the preload helper, opened here: LD_PRELOAD=/proc/self/fd/N works
                                   * whatever the task's mount namespace shows at its path */
@@ -75,6 +81,20 @@ typedef struct SandboxPrepared {
 
 /* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development) or the installed path. */
 const char *sandbox_preload_path(void);
+
+/* How long a dynamically linked program with promises may run after its launch execve before
+ * the init has verified that its filter is narrowed to the promises; then the sandbox is
+ * killed ("narrow: ..."). SandboxSpec.narrow_timeout_ms overrides it (sandboxctl run
+ * --narrow-timeout). Generous: ld.so maps a large program's libraries in well under a second
+ * even on a slow VM. */
+#define SANDBOX_NARROW_TIMEOUT_MS 10000
+
+/* What the task's own code can do before the preload helper has narrowed its filter, for the
+ * policy to check: a dynamically linked program with promises runs its loader, its libraries'
+ * IFUNC resolvers and constructors under promises + rpath + prot_exec (docs/promises.md, "The
+ * launch window"); any other program under its promises from the first instruction. Inspects
+ * the program (and its "#!" interpreters); *ret_dynamic (may be NULL) says which case it is. */
+int sandbox_launch_promises(const SandboxSpec *s, uint64_t *ret, bool *ret_dynamic, SbxError *err);
 
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
 void sandbox_prepared_done(SandboxPrepared *p);
@@ -147,6 +167,7 @@ void sandbox_result_from_msg(const InitMsg *m, SandboxResult *ret);
 void sandbox_result_from_init_status(int wstatus, SandboxResult *ret);
 /* Shell-style exit code: code, 128+signal, 125 setup failure, 126 cannot execute, 127 not found. */
 int sandbox_result_exit_code(const SandboxResult *r);
-/* "landlock: /path: No such file or directory", "exec: /bin/foo: Permission denied", ... */
+/* "landlock: /path: No such file or directory", "exec: /bin/foo: Permission denied", "narrow: the
+ * program did not confirm ... (the sandbox was killed)", ... s and p may be NULL. */
 void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const SandboxPrepared *p, char *buf,
                              size_t size);

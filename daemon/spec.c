@@ -18,6 +18,7 @@
 void sandbox_spec_init(SandboxSpec *s) {
         *s = (SandboxSpec) {
                 .landlock = true,
+                .baseline = true,
                 .net = NET_NONE,
                 .stdin_fd = -1,
                 .stdout_fd = -1,

@@ -59,8 +59,12 @@ typedef struct SandboxSpec {
         char *cwd;        /* absolute; NULL = "/" */
         char *hostname;   /* NULL = keep the host's name in the new UTS namespace */
 
-        bool has_promises; /* false: no syscall filter at all (exec2 behaviour) */
+        bool has_promises; /* false: only the baseline filter (exec2 behaviour) */
         uint64_t promises;
+        bool baseline;     /* the baseline filter for a task without promises (default on; the
+                            * operator's choice: policy baseline_filter, sandboxctl run
+                            * --no-baseline-filter). With promises it is part of their filter. */
+        unsigned narrow_timeout_ms; /* 0 = SANDBOX_NARROW_TIMEOUT_MS */
 
         bool landlock;     /* false: no Landlock at all (operator choice) */
         UnveilList unveil; /* user rules + defaults, launch rules added by sandbox_prepare */

@@ -55,7 +55,8 @@ static long raw_atoi(const char *s) {
 __attribute__((used, noreturn)) void probe_raw_main(long *sp);
 
 /* probe-raw write       write(1, ...): exit 0, or the errno (EPERM = 1) via exit(2)
- * probe-raw exit-group N  exit_group(N); if that returns, exit(2) with its errno */
+ * probe-raw exit-group N  exit_group(N); if that returns, exit(2) with its errno
+ * probe-raw open PATH   openat(AT_FDCWD, PATH, O_RDONLY): exit 0, or the errno */
 __attribute__((used, noreturn)) void probe_raw_main(long *sp) {
         long argc = sp[0];
         char **argv = (char **) (sp + 1);
@@ -63,6 +64,10 @@ __attribute__((used, noreturn)) void probe_raw_main(long *sp) {
 
         if (argc >= 2 && raw_streq(argv[1], "write")) {
                 long r = raw3(SYS_write, 1, (long) msg, sizeof(msg) - 1);
+                raw_exit(r < 0 ? -r : 0);
+        }
+        if (argc >= 3 && raw_streq(argv[1], "open")) {
+                long r = raw3(SYS_openat, -100 /* AT_FDCWD */, (long) argv[2], 0 /* O_RDONLY */);
                 raw_exit(r < 0 ? -r : 0);
         }
         if (argc >= 3 && raw_streq(argv[1], "exit-group")) {
@@ -542,6 +547,35 @@ static const SyscallProbe syscall_table[] = {
         { "syncfs", SYS_syncfs, { -1 }, "EBADF" },
         { "set_mempolicy", SYS_set_mempolicy, { 99, 0, 0 }, "EINVAL" },
         { "name_to_handle_at", SYS_name_to_handle_at, { AT_FDCWD, BAD, BAD, BAD, 0 }, "EFAULT" },
+        /* The baseline filter's list (a task without promises); the kernel's answer without it */
+        { "unshare-newuser", SYS_unshare, { CLONE_NEWUSER }, "success (a new user namespace)" },
+        { "unshare-newnet", SYS_unshare, { CLONE_NEWNET }, "EPERM without CAP_SYS_ADMIN" },
+        { "io_uring_enter", SYS_io_uring_enter, { -1, 0, 0, 0, 0, 0 }, "EBADF" },
+        { "io_uring_register", SYS_io_uring_register, { -1, 0, 0, 0 }, "EBADF" },
+        { "fsconfig", SYS_fsconfig, { -1, 0, 0, 0, 0 }, "EINVAL" },
+        { "fsmount", SYS_fsmount, { -1, 0, 0 }, "EBADF" },
+        { "fspick", SYS_fspick, { -1, BAD, 0 }, "EFAULT" },
+        { "open_tree", SYS_open_tree, { -1, BAD, 0 }, "EFAULT" },
+        { "move_mount", SYS_move_mount, { -1, BAD, -1, BAD, 0 }, "EFAULT" },
+        { "mount_setattr", SYS_mount_setattr, { -1, BAD, 0, BAD, 0 }, "EINVAL" },
+        { "pivot_root", SYS_pivot_root, { BAD, BAD }, "EFAULT" },
+        { "request_key", SYS_request_key, { BAD, BAD, 0, 0 }, "EFAULT" },
+        { "kexec_file_load", SYS_kexec_file_load, { -1, -1, 0, 0, ~0L }, "EINVAL" },
+        { "init_module", SYS_init_module, { BAD, 0, BAD }, "EPERM without CAP_SYS_MODULE" },
+        { "finit_module", SYS_finit_module, { -1, BAD, 0 }, "EPERM without CAP_SYS_MODULE" },
+        { "delete_module", SYS_delete_module, { BAD, 0 }, "EPERM without CAP_SYS_MODULE" },
+        { "acct", SYS_acct, { BAD }, "EPERM without CAP_SYS_PACCT" },
+        { "swapon", SYS_swapon, { BAD, 0 }, "EPERM without CAP_SYS_ADMIN" },
+        { "swapoff", SYS_swapoff, { BAD }, "EPERM without CAP_SYS_ADMIN" },
+        { "syslog", SYS_syslog, { 10 /* SYSLOG_ACTION_SIZE_BUFFER */, 0, 0 }, "success, or EPERM (dmesg_restrict)" },
+        { "open_by_handle_at", SYS_open_by_handle_at, { -1, BAD, 0 }, "EPERM without CAP_DAC_READ_SEARCH" },
+        { "pidfd_getfd", SYS_pidfd_getfd, { -1, 0, 0 }, "EBADF" },
+        { "fanotify_init", SYS_fanotify_init, { ~0U, 0 }, "EINVAL" },
+        { "personality-read-implies-exec", SYS_personality, { 0x0400000 }, "success" },
+        { "socket-vsock", SYS_socket, { 40 /* AF_VSOCK */, SOCK_STREAM | SOCK_CLOEXEC, 0 }, "success, or EAFNOSUPPORT" },
+        { "socket-mptcp", SYS_socket, { AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */ }, "success" },
+        { "chmod-setuid-bad", SYS_chmod, { BAD, 04755 }, "EFAULT" },
+        { "syscall-471", 471, { 0 }, "ENOSYS (no such syscall yet)" },
         /* Only CAP_SYS_BOOT decides these; without it they fail EPERM whether filtered or not,
          * so they prove nothing about the filter. Listed for completeness; the arguments are
          * invalid (bad magic, unknown flags) so that even a privileged caller changes nothing. */
@@ -1006,6 +1040,56 @@ static int cmd_connect_self(int argc, char **argv) {
         return r;
 }
 
+/* connect-self over MPTCP: Landlock's TCP port rules do not see MPTCP sockets. */
+static int cmd_connect_self_mptcp(int argc, char **argv) {
+        long port;
+        int lfd, r;
+        if (!parse_long(argv[0], &port) || port <= 0 || port > 65535)
+                return usage("connect-self-mptcp PORT");
+        r = loopback_listener(port, &lfd);
+        if (r)
+                return r;
+        if (listen(lfd, 1) < 0) {
+                int e = errno;
+                (void) close(lfd);
+                return fail_what("listen", e);
+        }
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */);
+        if (fd < 0) {
+                int e = errno;
+                (void) close(lfd);
+                return fail_what("socket(IPPROTO_MPTCP)", e);
+        }
+        r = connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ? fail(errno) : 0;
+        (void) close(fd);
+        (void) close(lfd);
+        return r;
+}
+
+/* listen(2) on a socket nobody bound: TCP binds it to an ephemeral port (printed), without the
+ * bind(2) that Landlock checks; AF_UNIX refuses (EINVAL). */
+static int cmd_listen_unbound(int argc, char **argv) {
+        int family = strcmp(argv[0], "inet6") == 0 ? AF_INET6 : strcmp(argv[0], "unix") == 0 ? AF_UNIX : AF_INET;
+        if (family == AF_INET && strcmp(argv[0], "inet") != 0)
+                return usage("listen-unbound inet|inet6|unix");
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return fail_what("socket", errno);
+        if (listen(fd, 1) < 0) {
+                int e = errno;
+                (void) close(fd);
+                return fail_what("listen", e);
+        }
+        struct sockaddr_in6 a = {};
+        socklen_t l = sizeof(a);
+        if (family != AF_UNIX && getsockname(fd, (struct sockaddr *) &a, &l) == 0)
+                put(1, "%u\n", (unsigned) ntohs(a.sin6_port)); /* sin_port sits at the same offset */
+        (void) close(fd);
+        return 0;
+}
+
 static socklen_t abstract_addr(const char *name, struct sockaddr_un *a) {
         size_t l = strlen(name);
         memset(a, 0, sizeof(*a));
@@ -1391,6 +1475,8 @@ static const struct {
         { "sleep", 1, 1, cmd_sleep, "SECONDS" },
         { "x32", 0, 0, cmd_x32, ": getpid through the x32 ABI" },
         { "connect", 1, 1, cmd_connect, "ADDR:PORT: TCP connect" },
+        { "connect-self-mptcp", 1, 1, cmd_connect_self_mptcp, "PORT: listen on 127.0.0.1:PORT, connect over MPTCP" },
+        { "listen-unbound", 1, 1, cmd_listen_unbound, "inet|inet6|unix: listen(2) without bind(2); prints the port" },
         { "udp-send", 1, 1, cmd_udp_send, "ADDR:PORT: one UDP datagram" },
         { "bind", 1, 1, cmd_bind, "PORT: TCP bind to 127.0.0.1:PORT" },
         { "connect-self", 1, 1, cmd_connect_self, "PORT: listen on 127.0.0.1:PORT and connect to it" },

@@ -393,7 +393,9 @@ fi
 
 expect_output 0 1 "no_new_privs is set (no promises)" -- sbx -- "$P" status NoNewPrivs
 expect_output 0 1 "no_new_privs is set (promises)" -- sbx --promises "stdio rpath" -- "$P" status NoNewPrivs
-expect_output 0 0 "no promises: Seccomp 0 (no filter)" -- sbx -- "$P" status Seccomp
+expect_output 0 2 "no promises: Seccomp 2 (the baseline filter)" -- sbx -- "$P" status Seccomp
+expect_output 0 0 "no promises, --no-baseline-filter: Seccomp 0 (no filter)" -- \
+        sbx --no-baseline-filter -- "$P" status Seccomp
 expect_output 0 2 "promises: Seccomp 2 (filter mode)" -- sbx --promises "stdio rpath" -- "$P" status Seccomp
 expect_output 0 2 "promises with exec: Seccomp 2" -- sbx --promises "stdio rpath exec" -- "$P" status Seccomp
 for cap in CapInh CapPrm CapEff CapBnd CapAmb; do

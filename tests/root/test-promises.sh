@@ -6,7 +6,8 @@
 # then fails with the kernel's own EBADF/EFAULT/EINVAL/..., or a real operation succeeds), and
 # representative calls it does not allow fail with EPERM. The reference is Cosmopolitan's
 # pledge-linux.c (anchors.md §4.2). Plus: the ENOSYS set, foreign ABIs, no filter without
-# --promises, the empty promise set, exec-once, and the narrowing of dynamic programs.
+# --promises (the baseline filter), the empty promise set, exec-once, and the narrowing of dynamic
+# programs.
 set -u
 # shellcheck source=tests/root/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -42,14 +43,17 @@ echo data >"$T/d/file"
 echo data >"$T/d/wfile"
 
 # ------------------------------------------------------------------------------------------
-# No --promises: no syscall filter at all.
+# No --promises: the baseline filter only (tests/root/test-launch.sh has its whole list), and
+# no filter at all with --no-baseline-filter.
 
-expect_output 0 0 "no --promises: /proc/self/status says Seccomp: 0" -- sbx -- "$PROBE" status Seccomp
+expect_output 0 2 "no --promises: the baseline filter (Seccomp: 2)" -- sbx -- "$PROBE" status Seccomp
+expect_output 0 0 "no --promises, --no-baseline-filter: no filter (Seccomp: 0)" -- \
+        sbx --no-baseline-filter -- "$PROBE" status Seccomp
 pr_none() {
         local want=$1
         shift
-        expect_exit "$want" "no promises: $* -> $(errno_name "$want") (the kernel's answer, no filter)" -- \
-                "$SANDBOXCTL" run -- "$PROBE" "$@"
+        expect_exit "$want" "no promises, no baseline: $* -> $(errno_name "$want") (the kernel's answer, no filter)" -- \
+                "$SANDBOXCTL" run --no-baseline-filter -- "$PROBE" "$@"
 }
 pr_none "$ESRCH" syscall ptrace
 pr_none "$EFAULT" syscall mount
@@ -62,6 +66,23 @@ pr_none "$EFAULT" syscall memfd_create
 pr_none "$EFAULT" syscall fchmodat2
 pr_none 0 exec /bin/true
 pr_none 0 mmap-exec
+pr_base() {
+        local want=$1
+        shift
+        expect_exit "$want" "no promises: $* -> $(errno_name "$want") (the baseline filter)" -- \
+                "$SANDBOXCTL" run -- "$PROBE" "$@"
+}
+pr_base "$ESRCH" syscall ptrace
+pr_base "$EPERM" syscall mount
+pr_base "$EPERM" syscall bpf
+pr_base "$EINVAL" syscall unshare
+pr_base "$EPERM" syscall setns
+pr_base "$ENOSYS" syscall clone3
+pr_base "$ENOSYS" syscall openat2
+pr_base "$EFAULT" syscall memfd_create
+pr_base "$EFAULT" syscall fchmodat2
+pr_base 0 exec /bin/true
+pr_base 0 mmap-exec
 
 expect_stderr_match "$EINVAL" "probe: syscall: unknown name" "probe rejects an unknown syscall name (EINVAL)" -- \
         "$PROBE" syscall no-such-syscall
@@ -396,7 +417,9 @@ sc "$all" "$EPERM" reboot kexec_load
 
 host_x32=0
 "$PROBE" x32 2>/dev/null || host_x32=$?
-expect_exit "$host_x32" "no promises: x32 syscall gets the kernel's answer ($(errno_name "$host_x32"), as on the host)" -- \
+expect_exit "$host_x32" "no promises, no baseline: x32 syscall gets the kernel's answer ($(errno_name "$host_x32"), as on the host)" -- \
+        sbx --no-baseline-filter -- "$PROBE" x32
+expect_exit 159 "no promises: x32 syscall kills the task with SIGSYS (the baseline filter)" -- \
         sbx -- "$PROBE" x32
 expect_exit 159 "'stdio': x32 syscall kills the task with SIGSYS (exit 128+31)" -- \
         sbx "${U[@]}" --promises stdio -- "$PROBE" x32

@@ -58,6 +58,9 @@ static void test_parse_errors(void) {
         parse_fails("[driver a]\nmax_tasks = 1000001\n",
                     "t.conf:2: max_tasks: '1000001': expected a number from 0 to 1000000");
         parse_fails("[daemon]\njust words\n", "t.conf:2: 'just words': expected KEY = VALUE or [SECTION]");
+        parse_fails("[driver a]\nbaseline_filter = maybe\n", "t.conf:2: baseline_filter: 'maybe': expected yes or no");
+        parse_fails("[daemon]\nbaseline_filter = no\n",
+                    "t.conf:2: baseline_filter: belongs in a [driver NAME] section, not in [daemon]");
         parse_fails("[daemon]\n = x\n", "t.conf:2: missing key before '='");
         parse_fails("[driver a]\njobs =#x\n",
                     "t.conf:2: jobs: '#x': a value cannot start with '#' (a comment needs a space before it)");
@@ -236,7 +239,7 @@ static void test_defaults(void) {
         tap_ok(strstr(text, "users = nobody\ndynamic_users = 80000-89999\ndefault_user = nobody\nallow_root = no\n"
                             "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\nnetworks = none host group\n"
                             "netns_dirs = /run/netns /var/run/netns\nnamespaces = *\njobs = *\n"
-                            "allow_unenforced_limits = no\nlandlock = required\nmin_oom_score_adj = 0\n"
+                            "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nmin_oom_score_adj = 0\n"
                             "max_importance = normal\nrlimits = RTPRIO=0 NICE=0\nmax_tasks = 0\n") != NULL,
                "the effective defaults, as policy_format prints them");
         policy_free(p);
@@ -451,9 +454,28 @@ static void test_checks(void) {
         s.promises = 0;
         expect(d, &s, NULL, NULL, "the empty promise set");
         s.has_promises = false;
-        expect(d, &s, NULL, "policy 'sandbox': a task without promises (no syscall filter) is not allowed "
+        expect(d, &s, NULL, "policy 'sandbox': a task without promises (only the baseline filter) is not allowed "
                             "(require_promises = yes)", "no promises at all");
         sandbox_spec_done(&s);
+
+        /* The launch window of a dynamic program: its promises + rpath prot_exec. */
+        uint64_t sr = PROMISE_BIT(PROMISE_STDIO) | PROMISE_BIT(PROMISE_RPATH);
+        TAP_EQ_INT(policy_check_launch_promises(d, "/bin/x", sr, sr, &err), 0, "launch set = promises: nothing to add");
+        TAP_EQ_INT(policy_check_launch_promises(d, "/bin/x", sr, sr | PROMISE_BIT(PROMISE_PROT_EXEC), &err), -EPERM,
+                   "launch set with prot_exec, which the policy lacks: refused");
+        TAP_EQ_STR(err.msg,
+                   "policy 'sandbox': '/bin/x' is dynamically linked: until its filter is narrowed to its promises, its "
+                   "loader and libraries run with 'stdio rpath prot_exec' (the promises plus rpath prot_exec for ld.so), "
+                   "and 'prot_exec' is not allowed (promises = stdio rpath inet dns); allow it, or run a static program",
+                   "the message names the program, the launch set and what is missing");
+        TAP_EQ_INT(policy_check_launch_promises(priv, "/bin/x", sr, sr | PROMISE_BIT(PROMISE_PROT_EXEC), &err), 0,
+                   "a policy with every promise takes the launch set");
+        tap_ok(policy_baseline_filter(d), "baseline_filter defaults to yes");
+        {
+                char m[SBX_ERROR_MAX];
+                _cleanup_(policy_freep) Policy *nb = parse("[driver a]\nbaseline_filter = no\n", m, sizeof(m));
+                tap_ok(nb && !policy_baseline_filter(policy_driver(nb, "a")), "baseline_filter = no %s", m);
+        }
 
         /* Unveil. */
         static const struct {

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -23,8 +25,38 @@
 
 typedef long (*Call)(void);
 
-/* Runs call() in a child under the filter for promises. Returns the errno the call saw (0 if it
- * succeeded), or 1000 + N if the child was killed by signal N, or -1 on a harness failure. */
+/* Runs call() in a child under the program. Returns the errno the call saw (0 if it
+ * succeeded), or 1000 + N if the child was killed by signal N, or -1 on a harness failure.
+ * With listener, the program is loaded with a listener that is closed at once: a notified call
+ * then fails with ENOSYS, which shows what the program routes to the supervisor. */
+static int under_program(const SeccompProgram *prog, bool listener, Call call) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                SeccompProgram p = seccomp_program_copy(prog);
+                (void) seccomp_program_patch_pid(&p, getpid());
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        _exit(250);
+                int r = seccomp_program_load(&p, listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+                if (r < 0)
+                        _exit(251);
+                if (listener)
+                        close(r);
+                errno = 0;
+                long x = call();
+                syscall(SYS_exit, x < 0 ? (errno & 0xff) : 0); /* exit(2): allowed under any set */
+        }
+        int status;
+        if (waitpid(pid, &status, 0) < 0)
+                return -1;
+        if (WIFSIGNALED(status))
+                return 1000 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}
+
+/* The same under the filter compiled for promises. */
 static int under(uint64_t promises, unsigned flags, Call call) {
         SeccompProgram p = {};
         SbxError err = {};
@@ -32,27 +64,9 @@ static int under(uint64_t promises, unsigned flags, Call call) {
                 printf("# compile: %s\n", err.msg);
                 return -1;
         }
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -1;
-        if (pid == 0) {
-                (void) seccomp_program_patch_pid(&p, getpid());
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        _exit(250);
-                if (seccomp_program_load(&p, 0) < 0)
-                        _exit(251);
-                errno = 0;
-                long r = call();
-                syscall(SYS_exit, r < 0 ? (errno & 0xff) : 0); /* exit(2): allowed under any set */
-        }
+        int r = under_program(&p, false, call);
         seccomp_program_done(&p);
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        if (WIFSIGNALED(status))
-                return 1000 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+        return r;
 }
 
 static char path_passwd[] = "/etc/passwd";
@@ -113,6 +127,56 @@ static long c_prctl_dumpable(void) { return syscall(SYS_prctl, PR_SET_DUMPABLE, 
 static long c_prctl_name(void) { return syscall(SYS_prctl, PR_SET_NAME, "t", 0, 0, 0); }
 static long c_prlimit_set(void) { struct { unsigned long a, b; } l = { 1, 1 }; return syscall(SYS_prlimit64, 0, 99, &l, NULL); }
 static long c_prlimit_get(void) { struct { unsigned long a, b; } l; return syscall(SYS_prlimit64, 0, 7, NULL, &l); }
+static long c_mprotect_exec(void) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? -1 : syscall(SYS_mprotect, p, 4096, PROT_READ | PROT_EXEC);
+}
+static struct sock_filter allow_all[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+static struct sock_fprog allow_all_prog = { .len = 1, .filter = allow_all };
+static long c_seccomp_tsync(void) {
+        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &allow_all_prog);
+}
+static long c_seccomp_listener(void) {
+        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &allow_all_prog);
+}
+static long c_confirm(void) { return syscall(SYS_prctl, SECCOMP_CONFIRM_OPTION, SECCOMP_CONFIRM_MAGIC, 0, 0, 0); }
+static long c_confirm_other(void) { return syscall(SYS_prctl, SECCOMP_CONFIRM_OPTION, 1, 0, 0, 0); }
+static long c_listen(void) { return syscall(SYS_listen, -1, 1); }
+static long c_socket_mptcp(void) { return syscall(SYS_socket, AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */); }
+static long c_socket_mptcp_hi(void) { return syscall(SYS_socket, AF_INET, SOCK_STREAM, (1L << 32) | 262); }
+static long c_socket_vsock(void) { return syscall(SYS_socket, 40 /* AF_VSOCK */, SOCK_STREAM, 0); }
+static long c_socket_vsock_hi(void) { return syscall(SYS_socket, (1L << 32) | 40, SOCK_STREAM, 0); }
+static long c_clone_newuser_hi(void) {
+        return syscall(SYS_clone, (1L << 32) | 0x10000000 | SIGCHLD, (void *) -1, NULL, NULL, 0);
+}
+static long c_clone_newnet(void) { return syscall(SYS_clone, 0x40000000 | SIGCHLD, (void *) -1, NULL, NULL, 0); }
+static long c_unshare_newuser(void) { return syscall(SYS_unshare, 0x10000000); }
+static long c_unshare_newtime(void) { return syscall(SYS_unshare, 0x80); }
+static long c_unshare_fs(void) { return syscall(SYS_unshare, 0x200 /* CLONE_FS */); }
+static long c_setns(void) { return syscall(SYS_setns, -1, 0); }
+static long c_bpf(void) { return syscall(SYS_bpf, 0, NULL, 0); }
+static long c_perf(void) { return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0); }
+static long c_userfaultfd(void) { return syscall(SYS_userfaultfd, 0); }
+static long c_io_uring(void) { return syscall(SYS_io_uring_setup, 1, NULL); }
+static long c_keyctl(void) { return syscall(SYS_keyctl, 9999, 0, 0, 0, 0); }
+static long c_add_key(void) { return syscall(SYS_add_key, NULL, NULL, NULL, 0, 0); }
+static long c_mount(void) { return syscall(SYS_mount, NULL, NULL, NULL, 0, NULL); }
+static long c_fsopen(void) { return syscall(SYS_fsopen, NULL, 0); }
+static long c_open_tree(void) { return syscall(SYS_open_tree, -1, NULL, 0); }
+static long c_move_mount(void) { return syscall(SYS_move_mount, -1, NULL, -1, NULL, 0); }
+static long c_kexec(void) { return syscall(SYS_kexec_load, 0, 0, NULL, 0); }
+static long c_init_module(void) { return syscall(SYS_init_module, NULL, 0, NULL); }
+static long c_open_by_handle(void) { return syscall(SYS_open_by_handle_at, -1, NULL, 0); }
+static long c_syslog(void) { return syscall(SYS_syslog, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0); }
+static long c_personality_query(void) { return syscall(SYS_personality, 0xffffffffUL); }
+static long c_personality_rie(void) { return syscall(SYS_personality, 0x0400000 /* READ_IMPLIES_EXEC */); }
+static long c_personality_norandom(void) { return syscall(SYS_personality, 0x0040000 /* ADDR_NO_RANDOMIZE */); }
+static long c_chmod_suid(void) { return syscall(SYS_chmod, "/nonexistent-dir/x", 04755); }
+static long c_chmod_plain(void) { return syscall(SYS_chmod, "/nonexistent-dir/x", 0644); }
+static long c_open_creat_sgid(void) { return syscall(SYS_open, "/nonexistent-dir/x", O_CREAT | O_WRONLY, 02755); }
+static long c_open_ro_suidmode(void) { return syscall(SYS_openat, AT_FDCWD, "/nonexistent-dir/x", O_RDONLY, 04755); }
+static long c_471(void) { return syscall(471, 0, 0, 0); }
+static long c_469(void) { return syscall(469, -1, 0, 0, 0, 0); /* file_setattr */ }
 
 #define EXPECT(promises, flags, call, want)                                                         \
         do {                                                                                        \
@@ -173,9 +237,120 @@ static void structure(void) {
         seccomp_program_done(&prog);
         seccomp_program_done(&prog); /* idempotent */
 
-        SeccompProgram once = {};
-        tap_ok(seccomp_exec_once_program(&once, &err) == 0 && once.len == 10, "exec-once program (%zu insns)", once.len);
-        seccomp_program_done(&once);
+        /* The hand-written programs. */
+        static const unsigned what[] = { SUPERVISE_EXEC, SUPERVISE_CONFIRM, SUPERVISE_LISTEN,
+                                         SUPERVISE_EXEC | SUPERVISE_CONFIRM | SUPERVISE_LISTEN };
+        for (size_t i = 0; i < ELEMENTSOF(what); i++) {
+                SeccompProgram sup = {};
+                tap_ok(seccomp_supervisor_program(what[i], &sup) == 0 && sup.len > 4,
+                       "supervisor program 0x%x (%zu instructions)", what[i], sup.len);
+                seccomp_program_done(&sup);
+        }
+        static const unsigned base[] = { BASELINE_DENY, BASELINE_NO_MPTCP, BASELINE_DENY | BASELINE_NO_MPTCP };
+        for (size_t i = 0; i < ELEMENTSOF(base); i++) {
+                SeccompProgram b = {};
+                tap_ok(seccomp_baseline_program(base[i], &b) == 0 && b.len > 4 && b.len <= BPF_MAXINSNS,
+                       "baseline program 0x%x (%zu instructions)", base[i], b.len);
+                seccomp_program_done(&b);
+        }
+}
+
+#define EXPECT_PROG(prog, listener, call, want)                                                    \
+        do {                                                                                        \
+                int _got = under_program((prog), (listener), (call));                               \
+                tap_ok(_got == (want), "%-28s %-26s -> %s%d (got %d)", #prog, #call,                \
+                       (want) >= 1000 ? "signal " : "errno ", (want) >= 1000 ? (want) - 1000 : (want), _got); \
+        } while (0)
+
+/* The baseline filter of a task without promises, and the same calls under every promise at
+ * once: what the baseline refuses, no promise allows (the promise filter carries it). */
+static void baseline(void) {
+        SeccompProgram deny = {}, deny_mptcp = {}, sup = {};
+        uint64_t all = PROMISE_BIT(_PROMISE_MAX) - 1;
+        (void) seccomp_baseline_program(BASELINE_DENY, &deny);
+        (void) seccomp_baseline_program(BASELINE_DENY | BASELINE_NO_MPTCP, &deny_mptcp);
+
+        static const struct {
+                const char *name;
+                Call call;
+                int want;
+        } refused[] = {
+                { "clone(CLONE_NEWUSER)", c_clone_newuser, EPERM },
+                { "clone(CLONE_NEWUSER | 1<<32)", c_clone_newuser_hi, EPERM },
+                { "clone(CLONE_NEWNET)", c_clone_newnet, EPERM },
+                { "unshare(CLONE_NEWUSER)", c_unshare_newuser, EPERM },
+                { "unshare(CLONE_NEWTIME)", c_unshare_newtime, EPERM },
+                { "clone3", c_clone3, ENOSYS },
+                { "setns", c_setns, EPERM },
+                { "bpf", c_bpf, EPERM },
+                { "perf_event_open", c_perf, EPERM },
+                { "userfaultfd", c_userfaultfd, EPERM },
+                { "io_uring_setup", c_io_uring, EPERM },
+                { "keyctl", c_keyctl, EPERM },
+                { "add_key", c_add_key, EPERM },
+                { "mount", c_mount, EPERM },
+                { "fsopen", c_fsopen, EPERM },
+                { "open_tree", c_open_tree, EPERM },
+                { "move_mount", c_move_mount, EPERM },
+                { "kexec_load", c_kexec, EPERM },
+                { "init_module", c_init_module, EPERM },
+                { "open_by_handle_at", c_open_by_handle, EPERM },
+                { "syslog", c_syslog, EPERM },
+                { "personality(READ_IMPLIES_EXEC)", c_personality_rie, EPERM },
+                { "personality(ADDR_NO_RANDOMIZE)", c_personality_norandom, EPERM },
+                { "socket(AF_VSOCK)", c_socket_vsock, EPERM },
+                { "socket(AF_VSOCK | 1<<32)", c_socket_vsock_hi, EPERM },
+                { "chmod(04755)", c_chmod_suid, EPERM },
+                { "open(O_CREAT, 02755)", c_open_creat_sgid, EPERM },
+                { "syscall 471 (unknown)", c_471, ENOSYS },
+                { "x32 getpid", c_x32_getpid, 1000 + SIGSYS },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                int got = under_program(&deny, false, refused[i].call);
+                tap_ok(got == refused[i].want, "baseline: %s -> %d (got %d)", refused[i].name, refused[i].want, got);
+                got = under(all, SECCOMP_COMPILE_ALLOW_EXEC, refused[i].call);
+                tap_ok(got != 0 && got != -1, "every promise: %s refused too (got %d)", refused[i].name, got);
+        }
+
+        /* What stays allowed without promises: the kernel's own answer. */
+        EXPECT_PROG(&deny, false, c_getpid, 0);
+        EXPECT_PROG(&deny, false, c_fork, 0);
+        EXPECT_PROG(&deny, false, c_unshare_fs, 0);
+        EXPECT_PROG(&deny, false, c_personality_query, 0);
+        EXPECT_PROG(&deny, false, c_chmod_plain, ENOENT);
+        EXPECT_PROG(&deny, false, c_open_ro_suidmode, ENOENT); /* the mode counts with O_CREAT only */
+        EXPECT_PROG(&deny, false, c_socket_inet, 0);
+        EXPECT_PROG(&deny, false, c_socket_mptcp, 0);
+        EXPECT_PROG(&deny, false, c_ptrace, 0); /* PTRACE_TRACEME: Docker allows ptrace too */
+        EXPECT_PROG(&deny, false, c_mmap_exec, 0);
+        EXPECT_PROG(&deny, false, c_469, EINVAL); /* numbers the table knows: the kernel's answer */
+        /* Under TCP port rules: no MPTCP, whatever the high bits. */
+        EXPECT_PROG(&deny_mptcp, false, c_socket_mptcp, EPROTONOSUPPORT);
+        EXPECT_PROG(&deny_mptcp, false, c_socket_mptcp_hi, EPROTONOSUPPORT);
+        EXPECT_PROG(&deny_mptcp, false, c_socket_inet, 0);
+        EXPECT(B(STDIO) | B(INET), SECCOMP_COMPILE_NO_MPTCP, c_socket_mptcp, EPROTONOSUPPORT);
+        EXPECT(B(STDIO) | B(INET), SECCOMP_COMPILE_NO_MPTCP, c_socket_mptcp_hi, EPROTONOSUPPORT);
+        EXPECT(B(STDIO) | B(INET), SECCOMP_COMPILE_NO_MPTCP, c_socket_inet, 0);
+        EXPECT(B(STDIO) | B(INET), 0, c_socket_mptcp, EPERM);
+
+        /* The supervisor filter routes exactly its calls (to a closed listener: ENOSYS). */
+        (void) seccomp_supervisor_program(SUPERVISE_EXEC | SUPERVISE_CONFIRM | SUPERVISE_LISTEN, &sup);
+        EXPECT_PROG(&sup, true, c_getpid, 0);
+        EXPECT_PROG(&sup, true, c_execve, ENOSYS);
+        EXPECT_PROG(&sup, true, c_listen, ENOSYS);
+        EXPECT_PROG(&sup, true, c_confirm, ENOSYS);
+        EXPECT_PROG(&sup, true, c_confirm_other, EINVAL); /* another prctl: the kernel's answer */
+        EXPECT_PROG(&sup, true, c_prctl_name, 0);
+        EXPECT_PROG(&sup, true, c_x32_getpid, 1000 + SIGSYS);
+        seccomp_program_done(&sup);
+        (void) seccomp_supervisor_program(SUPERVISE_LISTEN, &sup);
+        EXPECT_PROG(&sup, true, c_execve, ENOENT);
+        EXPECT_PROG(&sup, true, c_confirm, EINVAL);
+        EXPECT_PROG(&sup, true, c_listen, ENOSYS);
+        seccomp_program_done(&sup);
+
+        seccomp_program_done(&deny);
+        seccomp_program_done(&deny_mptcp);
 }
 
 int main(void) {
@@ -268,7 +443,22 @@ int main(void) {
         EXPECT(S, SECCOMP_COMPILE_ALLOW_EXEC, c_execve, ENOENT);
         EXPECT(S | B(EXEC), 0, c_execve, ENOENT);
         EXPECT(S | B(PROT_EXEC), 0, c_mmap_exec, 0);
+        EXPECT(S | B(PROT_EXEC), 0, c_mprotect_exec, 0);
         EXPECT(S | B(UNVEIL), 0, c_landlock, 0);
+
+        /* The launch window of a dynamic program: libraries mapped executable, never a mapping
+         * made executable; the preload's TSYNC narrowing; the confirmation passes through. */
+        EXPECT(SR, SECCOMP_COMPILE_LAUNCH, c_mmap_exec, 0);
+        EXPECT(SR, SECCOMP_COMPILE_LAUNCH, c_mprotect_exec, EPERM);
+        EXPECT(SR | B(PROT_EXEC), SECCOMP_COMPILE_LAUNCH, c_mprotect_exec, 0);
+        EXPECT(SR, SECCOMP_COMPILE_LAUNCH, c_seccomp_tsync, 0);
+        EXPECT(SR, SECCOMP_COMPILE_LAUNCH, c_seccomp_listener, EPERM);
+        EXPECT(SR, 0, c_seccomp_tsync, EPERM);
+        EXPECT(S, SECCOMP_COMPILE_CONFIRM, c_confirm, EINVAL); /* reaches the kernel: no such prctl */
+        EXPECT(S, SECCOMP_COMPILE_CONFIRM, c_confirm_other, EPERM);
+        EXPECT(S, 0, c_confirm, EPERM);
+
+        baseline();
 
         return tap_done();
 }
