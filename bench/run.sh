@@ -558,7 +558,7 @@ syscall_rows() {
                 sand+=$(timeout 120 "$@" "$prog" -n 200000 -r 5 2>&1)$'\n'
         done
         local call lim b s r bmin bmax smin smax
-        for call in getppid read0 fcntl_getfd mmap_munmap; do
+        for call in getppid read0 fcntl_getfd mmap_munmap open_close; do
                 case $call in getppid | read0) lim=1.05 ;; *) lim=1.2 ;; esac
                 b=$(grep "^$call " <<<"$bare" | while read -r l; do field median_ns "$l"; done | median)
                 s=$(grep "^$call " <<<"$sand" | while read -r l; do field median_ns "$l"; done | median)
@@ -574,7 +574,7 @@ syscall_rows() {
                 add syscalls "$call, $label: no filter → $fname" 15 \
                         "$b → $s ns" "no filter $bmin–$bmax; filtered $smin–$smax ns" "" "≤ ${lim}× no filter" \
                         "$(verdict "$r" "<=" "$lim") ($(fmt2 "$r")×)" \
-                        "3 alternating pairs of runs, 5 rounds of 200,000 calls each (mmap: 20,000); min–max of rounds" \
+                        "3 alternating pairs of runs, 5 rounds of 200,000 calls each (mmap, open: 20,000); min–max of rounds" \
                         ns "$s" "$smin" "$smax"
         done
 }
@@ -584,6 +584,9 @@ if [ "$(left)" -gt 20 ]; then
                 syscall_rows "static" "$B/bench-syscall-static" "\"$SYS_PROMISES\" (sandboxctl run)" "${SANDBOXED[@]}"
         fi
         syscall_rows "dynamic" "$B/bench-syscall" "\"$SYS_PROMISES\" (sandboxctl run)" "${SANDBOXED[@]}"
+        # A task without promises: the baseline filter (and the supervisor's, none here).
+        syscall_rows "static" "$B/bench-syscall-static" "the baseline filter (sandboxctl run, no promises)" \
+                "$SANDBOXCTL" run --cwd / --
         # For reference, the cheapest filter there is: a 37-call deny list, nothing else.
         syscall_rows "static" "$B/bench-syscall-static" "a deny list (chain-wrapper --deny-list)" \
                 "$B/chain-wrapper" --deny-list --no-landlock --
