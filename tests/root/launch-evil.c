@@ -8,10 +8,13 @@
  *   fork       start a child that outlives the narrowing under the launch filter and reports
  *              from there whether it can still map memory executable
  *   stall      sleep 3 s before letting anything else run
+ *   thread     (not an attack) start a thread before the narrowing; a second later it reports
+ *              whether it can map memory executable: TSYNC must have narrowed it too
  * The test (tests/root/test-launch.sh) asserts that the sandbox is killed with the reason
  * recorded and main() never runs: before the init verified the narrowing, nothing like this
  * was noticed and the program ran un-narrowed. */
 #include <linux/filter.h>
+#include <pthread.h>
 #include <linux/seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -25,6 +28,14 @@
 
 static void say(const char *m) {
         (void) !write(STDOUT_FILENO, m, strlen(m));
+}
+
+static void *late_thread(void *arg) {
+        struct timespec t = { .tv_sec = 1 };
+        (void) nanosleep(&t, NULL);
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        say(p != MAP_FAILED ? "thread: un-narrowed, mmap PROT_EXEC works\n" : "thread: narrowed\n");
+        return NULL;
 }
 
 static void rename_var(char **envp) {
@@ -57,6 +68,10 @@ __attribute__((constructor)) static void evil(int argc, char **argv, char **envp
                                             : "child: narrowed\n");
                         _exit(0);
                 }
+        } else if (strcmp(mode, "thread") == 0) {
+                pthread_t t;
+                (void) pthread_create(&t, NULL, late_thread, NULL);
+                (void) pthread_detach(t);
         } else if (strcmp(mode, "stall") == 0) {
                 struct timespec t = { .tv_sec = 3 };
                 (void) nanosleep(&t, NULL);

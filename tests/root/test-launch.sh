@@ -180,6 +180,9 @@ narrowed "another process was started before the seccomp filter was narrowed" \
 narrowed "the program did not confirm a narrowed seccomp filter within 1000 ms of its launch" \
         "a constructor stalls past the deadline" \
         --narrow-timeout 1000 --promises "stdio" --env SBXTEST_EVIL=stall -- "$LAUNCH_HELPER_EVIL" read "$T/d/file"
+expect_stdout_match 0 "thread: narrowed" "a thread started before the narrowing is narrowed too (TSYNC), and verified" -- \
+        sbx "${L[@]}" --promises "stdio" --env SBXTEST_EVIL=thread -- "$LAUNCH_HELPER_EVIL" sleep
+check "$([[ $OUT != *un-narrowed* ]]; echo $?)" "... it never maps memory executable" "$OUT"
 expect_stdout_match 0 "read ok" "a slow start within the deadline is fine (3 s stall, 20 s deadline)" -- \
         sbx "${L[@]}" --unveil "r:$T/d" --narrow-timeout 20000 --promises "stdio rpath" --env SBXTEST_EVIL=stall -- \
         "$LAUNCH_HELPER_EVIL" read "$T/d/file"

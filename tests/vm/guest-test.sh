@@ -101,6 +101,24 @@ ok "$(printf '%s' "$jweb" | grep -q '"MESSAGE":"[^"]*web'; echo $?)" \
 ok "$(printf '%s' "$jweb" | grep -q '"SANDBOX_DRIVER":'; echo $?)" "... with SANDBOX_DRIVER and the other task fields"
 
 # ------------------------------------------------------------------------------------------
+# The unit leaves sandboxd without a seccomp filter: a task's init verifies a dynamic program's
+# narrowed filter with PTRACE_SECCOMP_GET_FILTER, which a filtered process is refused.
+
+dpid=$(systemctl show -p MainPID --value sandboxd.service)
+ok "$([ "$(awk '/^Seccomp:/ {print $2}' "/proc/$dpid/status")" = 0 ]; echo $?)" \
+        "sandboxd runs without a seccomp filter (Seccomp: 0)" "$(grep Seccomp "/proc/$dpid/status")"
+sandboxctl start --name dyn --promises "stdio rpath" -- /bin/cat /etc/hostname >/dev/null 2>&1
+out=$(sandboxctl wait dyn 2>&1)
+rc=$?
+ok "$([ $rc -eq 0 ]; echo $?)" "a dynamic program with promises starts, its narrowing verified (exit $rc)" "$out"
+sandboxctl destroy dyn >/dev/null 2>&1
+sandboxctl start --name base -- "$PROBE" syscall unshare-newuser >/dev/null 2>&1
+sandboxctl wait base >/dev/null 2>&1
+rc=$?
+ok "$([ $rc -eq 1 ]; echo $?)" "a task without promises gets the baseline filter (unshare(CLONE_NEWUSER): EPERM, got $rc)"
+sandboxctl destroy base >/dev/null 2>&1
+
+# ------------------------------------------------------------------------------------------
 # OOM and TasksMax
 
 sandboxctl start --name hog --memory-max 32M -- /bin/sh -c 'head -c 300000000 /dev/zero | tail -n 1 >/dev/null' >/dev/null 2>&1
