@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bench/bench-spawn.c: the spawn library itself (libsandbox: sandbox_prepare + sandbox_spawn +
- * waiting for the init's report), N times in one process: the sandbox's cost without
+/* bench/bench-spawn.c: the spawn library itself (libsandbox: sandbox_plan + sandbox_prepare +
+ * sandbox_spawn + waiting for the init's report), N times in one process: the sandbox's cost without
  * sandboxctl's own process start or sandboxd's socket and cgroup work. What sandboxctl run does,
  * minus argument parsing and signal forwarding:
  *   5 namespaces (pid, mount, ipc, uts, net: an empty one), Landlock with the default unveil set,
@@ -48,7 +48,7 @@ static int cycle(const char *promises, const char *user, char **cmd, int null_fd
         s.stdin_fd = null_fd;
         s.stdout_fd = null_fd;
         s.stderr_fd = null_fd;
-        if (sandbox_prepare(&s, &prep, &err) < 0)
+        if (sandbox_plan(&s, &prep, &err) < 0 || sandbox_prepare(&s, &prep, &err) < 0)
                 goto fail;
         SpawnOptions opts = SPAWN_OPTIONS_INIT;
         opts.flags = SPAWN_DIE_WITH_PARENT;

@@ -167,6 +167,8 @@ admin_policy = sandbox
 users = nobody
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 unveil = r:/etc r:/usr r:/bin r:/lib r:/lib64
+# launch rules outside the default set: this build's preload helper
+unveil = rx:$(dirname "$SANDBOX_PRELOAD")
 networks = none
 EOF
 chmod 644 "$TMP/sandboxd.conf"

@@ -10,8 +10,11 @@
  *      REMOVE_DIR | REFER (ABI >= 2); MAKE_CHAR and MAKE_BLOCK are never granted.
  * Everything the ABI knows is handled, so what no rule grants is denied. */
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "landlock-compat.h"
 #include "landlock.h"
@@ -117,14 +120,6 @@ int port_list_parse(const char *s, PortList *ret, SbxError *err) {
         return 0;
 }
 
-bool landlock_rule_deferred(const UnveilRule *r) {
-        /* These resolve through /proc: in the parent they would name the parent's own procfs
-         * entries, while the task gets a new procfs for its pid namespace (other inodes). */
-        return r->deferred || streq(r->path, "/proc") || startswith(r->path, "/proc/") || streq(r->path, "/dev/fd") ||
-               startswith(r->path, "/dev/fd/") || streq(r->path, "/dev/stdin") || streq(r->path, "/dev/stdout") ||
-               streq(r->path, "/dev/stderr");
-}
-
 static int add_path_rule(int ruleset_fd, int path_fd, unsigned perms, uint64_t handled) {
         struct stat st;
         if (fstat(path_fd, &st) < 0)
@@ -184,15 +179,11 @@ int landlock_build(const LandlockConfig *c, int *ret_fd, LandlockInfo *ret_info,
 
         for (size_t i = 0; i < c->unveil->n; i++) {
                 const UnveilRule *rule = &c->unveil->rules[i];
-                if (landlock_rule_deferred(rule))
+                if (rule->deferred || rule->absent)
                         continue;
-                _cleanup_close_ int pfd = open(rule->path, O_PATH | O_CLOEXEC);
-                if (pfd < 0) {
-                        if (rule->origin == UNVEIL_ORIGIN_DEFAULT && (errno == ENOENT || errno == ENOTDIR))
-                                continue;
-                        return sbx_error_errno(err, errno, "landlock: %s", rule->path);
-                }
-                r = add_path_rule(fd, pfd, rule->perms, attr.handled_access_fs);
+                if (rule->fd < 0)
+                        return sbx_error(err, EBADF, "landlock: %s: not resolved", rule->path);
+                r = add_path_rule(fd, rule->fd, rule->perms, attr.handled_access_fs);
                 if (r < 0)
                         return sbx_error_errno(err, r, "landlock: %s", rule->path);
         }
@@ -214,24 +205,40 @@ int landlock_build(const LandlockConfig *c, int *ret_fd, LandlockInfo *ret_info,
         return 0;
 }
 
-int landlock_add_deferred(int ruleset_fd, const UnveilList *l, const LandlockInfo *info, size_t *ret_index) {
+int landlock_add_deferred(int ruleset_fd, const UnveilList *l, const LandlockInfo *info, LandlockPin *pins,
+                          size_t *ret_index) {
         for (size_t i = 0; i < l->n; i++) {
                 const UnveilRule *rule = &l->rules[i];
-                if (!landlock_rule_deferred(rule))
+                struct stat st;
+                if (!rule->deferred)
                         continue;
-                int pfd = open(rule->path, O_PATH | O_CLOEXEC);
+                if (rule->pinned && rule->absent)
+                        continue; /* missing at start: the task never got it */
+                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+                int pfd = (int) syscall(SYS_openat2, AT_FDCWD, rule->path, &how, sizeof(how));
                 if (pfd < 0) {
-                        if (rule->origin == UNVEIL_ORIGIN_DEFAULT && (errno == ENOENT || errno == ENOTDIR))
+                        int e = errno;
+                        if (rule->optional && !rule->pinned && (e == ENOENT || e == ENOTDIR)) {
+                                if (pins)
+                                        pins[i] = (LandlockPin) { .state = 2 };
                                 continue;
+                        }
                         *ret_index = i;
-                        return -errno;
+                        return rule->pinned && (e == ENOENT || e == ENOTDIR || e == ELOOP) ? -ESTALE : -e;
                 }
-                int r = add_path_rule(ruleset_fd, pfd, rule->perms, info->handled_fs);
+                int r = fstat(pfd, &st) < 0 ? -errno : 0;
+                if (r == 0 && rule->pinned && ((uint64_t) st.st_dev != rule->dev || (uint64_t) st.st_ino != rule->ino))
+                        r = -ESTALE;
+                if (r == 0)
+                        r = add_path_rule(ruleset_fd, pfd, rule->perms, info->handled_fs);
                 (void) close(pfd);
                 if (r < 0) {
                         *ret_index = i;
                         return r;
                 }
+                if (pins)
+                        pins[i] = (LandlockPin) { .dev = (uint64_t) st.st_dev, .ino = (uint64_t) st.st_ino, .state = 1 };
         }
         return 0;
 }

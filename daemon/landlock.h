@@ -34,15 +34,21 @@ typedef struct LandlockInfo {
         uint64_t handled_fs, handled_net, scoped;
 } LandlockInfo;
 
-/* Creates the ruleset and adds every rule that can be resolved in the caller's mount namespace.
- * Rules for paths under /proc (and /dev/fd, /dev/std*) are left for landlock_add_deferred(),
- * which the task calls after its own /proc is mounted. A missing path is an error naming it
- * unless the rule comes from the default set. */
+/* Creates the ruleset and adds every host rule (not deferred, not absent) from the O_PATH fd
+ * unveil_rule_resolve() opened, so nothing is resolved twice. Deferred rules are left for
+ * landlock_add_deferred(), which the task calls after its mounts. */
 int landlock_build(const LandlockConfig *c, int *ret_fd, LandlockInfo *ret_info, SbxError *err);
 
-/* True if the rule must be resolved inside the sandbox's mount namespace. */
-bool landlock_rule_deferred(const UnveilRule *r);
+/* What a deferred rule resolved to in the task (for pinning): state 0 = not deferred, 1 = dev/ino
+ * set, 2 = absent (an optional rule whose path does not exist). */
+typedef struct LandlockPin {
+        uint64_t dev, ino;
+        int32_t state;
+} LandlockPin;
 
-/* Async-signal-safe: adds the deferred rules. On failure returns -errno and sets *ret_index to
- * the failing rule. */
-int landlock_add_deferred(int ruleset_fd, const UnveilList *l, const LandlockInfo *info, size_t *ret_index);
+/* Async-signal-safe: adds the deferred rules, each opened without following any symlink or
+ * magic link (the task may have planted them: in its /tmp, its alloc dir, a writable volume).
+ * A pinned rule must be the same inode as at start, or -ESTALE. If pins is not NULL, pins[i] gets
+ * what rule i resolved to. On failure returns -errno and sets *ret_index to the failing rule. */
+int landlock_add_deferred(int ruleset_fd, const UnveilList *l, const LandlockInfo *info, LandlockPin *pins,
+                          size_t *ret_index);

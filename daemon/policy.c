@@ -1378,6 +1378,21 @@ int policy_check_launch_promises(const PolicyDriver *d, const char *program, uin
                       program, win, ex, ceil[0] ? ceil : "(none)");
 }
 
+/* The letters the ceiling allows at norm (a normalised path), the union of every prefix above it as
+ * Landlock unites rules; *ret_deepest: the longest such prefix, NULL if none. */
+static unsigned ceiling_at(const PolicyDriver *d, const char *norm, const char **ret_deepest) {
+        unsigned allowed = 0;
+        const char *deepest = NULL;
+        for (size_t i = 0; i < d->n_unveil; i++)
+                if (policy_path_beneath(norm, d->unveil[i].path)) {
+                        allowed |= d->unveil[i].perms;
+                        if (!deepest || strlen(d->unveil[i].path) > strlen(deepest))
+                                deepest = d->unveil[i].path;
+                }
+        *ret_deepest = deepest;
+        return allowed;
+}
+
 int policy_check_unveil(const PolicyDriver *d, const char *path, unsigned perms, SbxError *err) {
         char letters[5], allowed_letters[5], buf[256];
         _cleanup_free_ char *norm = NULL;
@@ -1390,22 +1405,103 @@ int policy_check_unveil(const PolicyDriver *d, const char *path, unsigned perms,
                 return refuse(err, d, "unveil '%s:%.200s': not an absolute path of at most %d characters", letters, path,
                               PATH_MAX - 1);
 
-        unsigned allowed = 0;
-        const char *deepest = NULL;
-        for (size_t i = 0; i < d->n_unveil; i++)
-                if (policy_path_beneath(norm, d->unveil[i].path)) {
-                        /* Landlock grants the union of every rule above a file, so the ceiling does
-                         * the same. */
-                        allowed |= d->unveil[i].perms;
-                        if (!deepest || strlen(d->unveil[i].path) > strlen(deepest))
-                                deepest = d->unveil[i].path;
-                }
+        const char *deepest;
+        unsigned allowed = ceiling_at(d, norm, &deepest);
         if (!deepest)
                 return refuse(err, d, "unveil '%s:%.200s' is not beneath an allowed prefix (unveil = %s)", letters, path,
                               join(d->unveil_text, buf, sizeof(buf)));
         if (perms & ~allowed)
                 return refuse(err, d, "unveil '%s:%.200s' exceeds the allowed letters under %.200s (%s)", letters, path,
                               deepest, allowed ? unveil_perms_format(allowed, allowed_letters) : "none");
+        return 0;
+}
+
+/* Whether what a rule really names (target, an absolute path) stays within the ceiling;
+ * with_defaults: the default set counts as allowed (launch rules, when the policy allows the
+ * default set). 0, or -EPERM with the reason in why, a predicate: "is not beneath an allowed
+ * prefix (unveil = ...)", "exceeds the allowed letters under /opt (rx)". */
+static int ceiling_why(const PolicyDriver *d, const char *target, unsigned perms, bool with_defaults, char *why,
+                       size_t size) {
+        char allowed_letters[5], buf[256];
+        _cleanup_free_ char *norm = NULL;
+        if (policy_path_normalise(target, &norm) < 0) {
+                snprintf(why, size, "is not an absolute path without '..'");
+                return -EPERM;
+        }
+        const char *deepest;
+        unsigned allowed = ceiling_at(d, norm, &deepest);
+        if (deepest && !(perms & ~allowed))
+                return 0;
+        if (with_defaults && unveil_defaults_cover(norm, perms))
+                return 0;
+        if (!deepest)
+                snprintf(why, size, "is not beneath an allowed prefix (unveil = %s)%s", join(d->unveil_text, buf, sizeof(buf)),
+                         with_defaults ? " nor in the default unveil set" : "");
+        else
+                snprintf(why, size, "exceeds the allowed letters under %.200s (%s)", deepest,
+                         allowed ? unveil_perms_format(allowed, allowed_letters) : "none");
+        return -EPERM;
+}
+
+int policy_check_rules(const PolicyDriver *d, const UnveilList *l, SbxError *err) {
+        char rule[UNVEIL_MAX_PATH + 8], letters[5], why[SBX_ERROR_MAX];
+
+        for (size_t i = 0; i < l->n; i++) {
+                const UnveilRule *u = &l->rules[i];
+                unveil_perms_format(u->perms, letters);
+                unveil_rule_format(u, rule, sizeof(rule));
+                if (u->absent)
+                        continue;
+                switch (u->origin) {
+                case UNVEIL_ORIGIN_USER: {
+                        /* policy_check_task checked the path as written; here what it names. A
+                         * rule in a volume names the volume's source. */
+                        const UnveilRule *vol = NULL;
+                        for (size_t j = 0; j < l->n; j++)
+                                if (l->rules[j].origin == UNVEIL_ORIGIN_VOLUME && l->rules[j].resolved &&
+                                    path_beneath(u->path, l->rules[j].path) &&
+                                    (!vol || strlen(l->rules[j].path) > strlen(vol->path)))
+                                        vol = &l->rules[j];
+                        if (vol && u->deferred) {
+                                _cleanup_free_ char *in = xasprintf("%s%s", vol->resolved, u->path + strlen(vol->path));
+                                if (ceiling_why(d, in, u->perms, false, why, sizeof(why)) < 0)
+                                        return refuse(err, d,
+                                                      "unveil '%.200s' names %.200s (in the volume from %.200s), which %s",
+                                                      rule, in, vol->resolved, why);
+                        } else if (!u->deferred && u->resolved && ceiling_why(d, u->resolved, u->perms, false, why,
+                                                                              sizeof(why)) < 0)
+                                return refuse(err, d, "unveil '%.200s' leads to %.200s, which %s", rule, u->resolved, why);
+                        break;
+                }
+                case UNVEIL_ORIGIN_LAUNCH:
+                        /* The sandbox adds these for the command, whatever the job asked: within
+                         * the ceiling, or the default set if the policy allows that (which grants
+                         * rx on the system's program and library directories anyway). */
+                        if (ceiling_why(d, u->resolved ?: u->path, u->perms, d->unveil_defaults, why, sizeof(why)) < 0) {
+                                bool moved = u->resolved && !streq(u->resolved, u->path);
+                                return refuse(err, d, "%s %.200s (a launch rule, %s) is outside the unveil ceiling: %s%.200s%s%s",
+                                              u->what ?: "the launch rule", u->path, letters, moved ? "it leads to " : "it ",
+                                              moved ? u->resolved : "", moved ? ", which " : "", why);
+                        }
+                        break;
+                case UNVEIL_ORIGIN_VOLUME:
+                        /* The mount point shows the source. */
+                        if (ceiling_why(d, u->resolved ?: u->path, u->perms, false, why, sizeof(why)) < 0)
+                                return refuse(err, d, "volume %.200s on %.200s (%s): the source %s", u->resolved ?: "?",
+                                              u->path, letters, why);
+                        break;
+                case UNVEIL_ORIGIN_DEFAULT:
+                        if (!d->unveil_defaults)
+                                return refuse(err, d, "the default unveil set is not allowed (unveil_defaults = no); "
+                                                      "the task must switch it off");
+                        break;
+                case UNVEIL_ORIGIN_NOMAD:   /* beneath nomad_data_dir, opened without symlinks */
+                case UNVEIL_ORIGIN_PRIVATE: /* the task's own tmpfs: nothing of the host's */
+                        break;
+                default:
+                        return refuse(err, d, "unveil '%.200s': unknown origin", rule);
+                }
+        }
         return 0;
 }
 

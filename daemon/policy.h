@@ -130,6 +130,15 @@ int policy_check_launch_promises(const PolicyDriver *d, const char *program, uin
  * rule). Useful to re-check the path a rule really resolves to (the check is lexical). */
 int policy_check_unveil(const PolicyDriver *d, const char *path, unsigned perms, SbxError *err);
 
+/* Every rule a task will get, as sandbox_plan() resolved them, by origin: a user rule must stay
+ * within the ceiling where it really leads (a symlink's target; in a volume, the volume's source);
+ * a launch rule (program, loader, script interpreter, library directories, preload helper) within
+ * the ceiling or, with unveil_defaults = yes, the default set; a volume's source within the
+ * ceiling; the default set only with unveil_defaults = yes. Nomad's directories (checked against
+ * nomad_data_dir when added) and the task's own tmpfs objects pass. -EPERM naming the rule as
+ * written, what it is for, and where it leads. */
+int policy_check_rules(const PolicyDriver *d, const UnveilList *l, SbxError *err);
+
 /* Limits the request asked for that the cgroup backend cannot enforce on this host (e.g.
  * "memory_max", "cpu_weight"): refused unless allow_unenforced_limits = yes. n = 0 passes. */
 int policy_check_limits(const PolicyDriver *d, const char *const *unenforced, size_t n, SbxError *err);

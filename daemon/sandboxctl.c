@@ -484,7 +484,9 @@ static int verb_run(int argc, char **argv) {
                 s->stderr_fd = err_fd;
         }
 
-        r = sandbox_prepare(s, &prep, &err);
+        r = sandbox_plan(s, &prep, &err);
+        if (r >= 0)
+                r = sandbox_prepare(s, &prep, &err);
         if (r < 0) {
                 error_line("%s", err.msg);
                 code = EXIT_SETUP;

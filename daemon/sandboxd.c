@@ -72,6 +72,10 @@ struct Task {
         bool killed; /* we sent SIGKILL to the sandbox (stop timeout, destroy --force, signal KILL) */
         Pending *pending;
         bool destroy_after_exit;
+        /* Until the task runs: what it was built from, so a failed setup step can be described
+         * with its path ("chdir: /x: No such file or directory"). */
+        SandboxSpec *start_spec;
+        SandboxPrepared *start_prep;
         Task *next;
 };
 
@@ -237,7 +241,22 @@ static void task_save(Task *t) {
                 log_task(LOG_ERR, &t->rec, "%s", err.msg);
 }
 
+/* The task runs (or ended): its setup is history. */
+static void task_forget_start(Task *t) {
+        if (t->start_spec) {
+                sandbox_spec_done(t->start_spec);
+                free(t->start_spec);
+                t->start_spec = NULL;
+        }
+        if (t->start_prep) {
+                sandbox_prepared_done(t->start_prep);
+                free(t->start_prep);
+                t->start_prep = NULL;
+        }
+}
+
 static void task_free(Task *t) {
+        task_forget_start(t);
         for (Pending *p = t->pending, *n; p; p = n) {
                 n = p->next;
                 pending_free(p);
@@ -266,7 +285,7 @@ static void task_unlink(Task *t) {
 /* Deletes every file sandboxd or the init keeps for the task, then its directory. */
 static void task_dir_remove(Task *t) {
         static const char *const files[] = { "state.json", "state.json.tmp", "exit", "exit.tmp", "resolv.conf",
-                                             "request.pb" };
+                                             "request.pb", "pins", "pins.tmp" };
         for (size_t i = 0; i < ELEMENTSOF(files); i++)
                 (void) unlinkat(t->dir_fd, files[i], 0);
         (void) unlinkat(t->d->tasks_fd, t->rec.id, AT_REMOVEDIR);
@@ -318,7 +337,7 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                 r->exit_signal = res.kind == RESULT_SIGNALED ? res.code : 0;
                 if (res.kind == RESULT_SETUP_FAILED) {
                         char buf[SBX_ERROR_MAX];
-                        sandbox_result_describe(&res, NULL, NULL, buf, sizeof(buf));
+                        sandbox_result_describe(&res, t->start_spec, t->start_prep, buf, sizeof(buf));
                         r->exit_error = xstrdup(buf);
                 }
         }
@@ -338,6 +357,7 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
         t->stop_timer = sd_event_source_disable_unref(t->stop_timer);
         sandbox_process_done(&t->proc);
         t->pidfd = safe_close(t->pidfd);
+        task_forget_start(t);
         if (t->cg)
                 (void) cgroup_destroy(t->cg);
 
@@ -395,6 +415,7 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
                 return 0;
         }
         if (m.type == INIT_MSG_RUNNING) {
+                task_forget_start(t);
                 t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
                 task_save(t);
                 log_task(LOG_INFO, &t->rec, "task '%s' running (init pid %d)", t->rec.name, (int) t->rec.pid);
@@ -564,7 +585,8 @@ static int prepare_nomad_dir(Daemon *d, SandboxSpec *s, const char *path, bool o
                 if (dir)
                         closedir(dir);
         }
-        return unveil_list_add(&s->unveil, path, UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, err);
+        (void) unveil_list_append(&s->unveil, path, UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_NOMAD);
+        return 0;
 }
 
 /* The task's resolv.conf: written to a root-only file and opened; sandbox_prepare() makes a
@@ -815,6 +837,18 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 s.stderr_fd = err_fd;
         }
 
+        /* Every rule the task gets, resolved once, is checked where it really leads before
+         * anything is built from it. */
+        r = sandbox_plan(&s, &prep, &err);
+        if (r < 0) {
+                reply_error(c, id, r, "", err.msg);
+                return;
+        }
+        r = policy_check_rules(pd, &prep.unveil, &err);
+        if (r < 0) {
+                reply_error(c, id, r, "policy", err.msg);
+                return;
+        }
         r = sandbox_prepare(&s, &prep, &err);
         if (r < 0) {
                 reply_error(c, id, r, "", err.msg);
@@ -844,6 +878,13 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         rec->unveil_defaults = !req->no_unveil_defaults;
         rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
         rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;
+        /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
+         * own command), never re-resolved from paths the task can change since. */
+        rec->has_pins = s.landlock;
+        for (size_t i = 0; i < prep.n_task_rules; i++) {
+                UnveilRule *u = unveil_list_append_copy(&rec->pins, &prep.unveil.rules[i]);
+                u->pinned = !u->deferred; /* deferred ones: the init's "pins" file */
+        }
         if (req->nomad) {
                 rec->alloc_id = xstrdup(req->nomad->alloc_id);
                 rec->task_name = xstrdup(req->nomad->task_name);
@@ -899,6 +940,15 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         (void) proc_start_ticks(rec->pid, &rec->start_ticks);
         rec->started_at_ns = now_ns();
 
+        /* Kept until the task runs, to describe a failed setup step; the caller's fds stay ours. */
+        s.stdin_fd = s.stdout_fd = s.stderr_fd = s.resolv_conf_fd = -1;
+        t->start_spec = xmalloc(sizeof(SandboxSpec));
+        *t->start_spec = s;
+        sandbox_spec_init(&s);
+        t->start_prep = xmalloc(sizeof(SandboxPrepared));
+        *t->start_prep = prep;
+        prep = SANDBOX_PREPARED_INIT;
+
         t->next = d->tasks;
         d->tasks = t;
         d->n_tasks++;
@@ -907,7 +957,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         r = task_watch(t);
         if (r < 0)
                 log_task(LOG_ERR, rec, "watching task '%s': %s", rec->name, strerror(-r));
-        log_task(LOG_INFO, rec, "task '%s' starting: %s (user %s, promises %s)", rec->name, s.exec_path, rec->user,
+        log_task(LOG_INFO, rec, "task '%s' starting: %s (user %s, promises %s)", rec->name, t->start_spec->exec_path, rec->user,
                  rec->promises ? rec->promises : "none");
 
         if (attach) {
@@ -1206,16 +1256,36 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         SandboxSpec *s = &x->spec;
 
         /* The task's own sandbox, for a different command: same user (as resolved at start),
-         * promises, unveil rules, limits; the task's environment plus the session's. */
+         * promises, limits; the task's environment plus the session's. */
         r = request_to_spec(orig, t->rec.user, s, &field, &err);
-        /* The task's Nomad directories, unveiled as for the task (already its user's). */
-        const char *const dirs[] = { orig->task_dir, orig->secrets_dir, orig->alloc_dir };
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(dirs); i++)
-                if (dirs[i] && dirs[i][0])
-                        r = unveil_list_add(&s->unveil, dirs[i], UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, &err);
         sandboxd__v1__start_request__free_unpacked(orig, NULL);
         if (r < 0)
                 goto fail;
+        /* The unveil rules are the ones the task got at its start, pinned: each must still be the
+         * object it was (a task that can write along a rule's path must not redirect it for us). */
+        field = "unveil";
+        unveil_list_done(&s->unveil);
+        if (!t->rec.has_pins) {
+                r = sbx_error(&err, ENOENT, "task '%s': its unveil rules were not pinned at its start (started by an "
+                                            "older sandboxd?); restart the task to exec into it", t->rec.name);
+                goto fail;
+        }
+        for (size_t i = 0; i < t->rec.pins.n; i++)
+                (void) unveil_list_append_copy(&s->unveil, &t->rec.pins.rules[i]);
+        r = sandbox_read_pins(t->dir_fd, s->unveil.rules, s->unveil.n);
+        if (r < 0) {
+                r = sbx_error_errno(&err, r, "task '%s': the pins of its unveil rules in the task's view (%s/tasks/%s/pins)",
+                                    t->rec.name, d->state_dir, t->rec.id);
+                goto fail;
+        }
+        for (size_t i = 0; i < s->unveil.n; i++)
+                if (!s->unveil.rules[i].pinned) {
+                        char rule[UNVEIL_MAX_PATH + 8];
+                        r = sbx_error(&err, ENOENT, "task '%s': unveil '%s': not pinned at the task's start", t->rec.name,
+                                      unveil_rule_format(&s->unveil.rules[i], rule, sizeof(rule)));
+                        goto fail;
+                }
+        s->unveil_pinned = true;
         strv_free(s->argv);
         s->argv = xcalloc(req->n_argv + 1, sizeof(char *));
         for (size_t i = 0; i < req->n_argv; i++)
@@ -1233,8 +1303,6 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
                 exec_session_free(x);
                 return;
         }
-        /* Rules at /etc/resolv.conf name what the task's mount namespace shows there. */
-        s->resolv_conf_fd = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
         s->stdin_fd = fds[0];
         s->stdout_fd = fds[1];
         s->stderr_fd = fds[2];
@@ -1257,6 +1325,13 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
                 goto fail;
         s->baseline = policy_baseline_filter(pd);
         field = "";
+        if ((r = sandbox_plan(s, &x->prep, &err)) < 0)
+                goto fail;
+        /* The policy in force now, for the pinned rules and the command's own launch rules. */
+        field = "policy";
+        if ((r = policy_check_rules(pd, &x->prep.unveil, &err)) < 0)
+                goto fail;
+        field = "";
         if ((r = sandbox_prepare(s, &x->prep, &err)) < 0)
                 goto fail;
 
@@ -1268,8 +1343,6 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         if (attach)
                 opts.flags |= SPAWN_HOLD;
         r = sandbox_spawn(s, &x->prep, &opts, &x->proc, &err);
-        safe_close(s->resolv_conf_fd);
-        s->resolv_conf_fd = -1;
         if (r < 0)
                 goto fail;
         if (sd_event_add_io(d->event, &x->pid_src, x->proc.pidfd, EPOLLIN, on_exec_exit, x) < 0 ||
@@ -1286,8 +1359,6 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         return;
 
 fail:
-        safe_close(s->resolv_conf_fd);
-        s->resolv_conf_fd = -1;
         s->stdin_fd = s->stdout_fd = s->stderr_fd = -1;
         reply_error(c, id, r, field, err.msg);
         exec_session_free(x);
@@ -1862,6 +1933,7 @@ int main(int argc, char **argv) {
         r = sd_event_add_io(d.event, NULL, d.listen_fd, EPOLLIN, on_accept, &d);
         if (r < 0)
                 return log_error_errno(r, "watching the socket: %m"), 1;
+
         (void) sd_event_add_time_relative(d.event, NULL, CLOCK_MONOTONIC, 0, 0, on_status_timer, &d);
 
         log_info("sandboxd %s ready on %s%s (state %s, cgroups %s, Landlock ABI %d)", PACKAGE_VERSION, d.socket_path,

@@ -95,23 +95,49 @@ const char *sandbox_preload_path(void) {
         return e && e[0] == '/' ? e : PRELOAD_PATH;
 }
 
-static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo *elf) {
-        /* What starting the program needs, whatever the unveil list says (pledge.com does the same):
-         * the program itself, its "#!" interpreters, and for dynamically linked programs the
-         * loader, its cache and the library directories. An interpreter is unveiled only as the
-         * regular file it resolves to (elf_inspect), never as a directory or a symlink; these
-         * rules are checked against the policy like the job's own. */
-        (void) unveil_list_add(l, exec_path, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+/* What starting the program needs, whatever the unveil list says (pledge.com does the same):
+ * the program itself, its "#!" interpreters, for dynamically linked programs the loader, its
+ * cache and the library directories, and the preload helper that narrows the launch filter. An
+ * interpreter is unveiled only as the regular file it resolves to (elf_inspect), never as a
+ * directory or a symlink. These are rules like any other for the policy: each must lie within the
+ * driver's ceiling (policy_check_rules), which names the rule by what it is for. */
+static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo *elf, bool preload) {
+        unveil_list_append(l, exec_path, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH)->what = "the program";
         for (size_t i = 0; i < elf->n_scripts; i++)
-                (void) unveil_list_add(l, elf->scripts[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+                unveil_list_append(l, elf->scripts[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH)->what =
+                        "the script's interpreter";
         if (elf->interp)
-                (void) unveil_list_add(l, elf->interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
+                unveil_list_append(l, elf->interp, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH)->what =
+                        elf->n_scripts ? "the interpreter's loader" : "the program's loader";
         if (elf->dynamic) {
                 static const char *const libdirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib" };
-                for (size_t i = 0; i < ELEMENTSOF(libdirs); i++)
-                        (void) unveil_list_add(l, libdirs[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_DEFAULT, NULL);
-                (void) unveil_list_add(l, "/etc/ld.so.cache", UNVEIL_R, UNVEIL_ORIGIN_DEFAULT, NULL);
+                for (size_t i = 0; i < ELEMENTSOF(libdirs); i++) {
+                        UnveilRule *r = unveil_list_append(l, libdirs[i], UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH);
+                        r->what = "a library directory";
+                        r->optional = true;
+                }
+                UnveilRule *r = unveil_list_append(l, "/etc/ld.so.cache", UNVEIL_R, UNVEIL_ORIGIN_LAUNCH);
+                r->what = "the loader's cache";
+                r->optional = true;
         }
+        if (preload)
+                unveil_list_append(l, sandbox_preload_path(), UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH)->what =
+                        "the preload helper";
+}
+
+/* Rules whose path names something the task's mount namespace provides: resolved in the task,
+ * after the mounts (landlock_add_deferred). */
+static bool rule_deferred(const SandboxSpec *s, const SandboxPrepared *p, const char *path) {
+        /* The task's own procfs (other inodes than ours); /dev/fd and /dev/std* lead into it. */
+        if (path_beneath(path, "/proc") || path_beneath(path, "/dev/fd") || streq(path, "/dev/stdin") ||
+            streq(path, "/dev/stdout") || streq(path, "/dev/stderr"))
+                return true;
+        if ((s->private_tmp && path_beneath(path, "/tmp")) || (p->resolv_mount && path_beneath(path, "/etc/resolv.conf")))
+                return true;
+        for (size_t j = 0; j < s->n_mounts; j++)
+                if (path_beneath(path, s->mounts[j].target))
+                        return true;
+        return false;
 }
 
 /* The init checks the narrowing with PTRACE_SECCOMP_GET_FILTER, which the kernel answers only
@@ -223,7 +249,7 @@ static int compile_cached(uint64_t promises, unsigned flags, SeccompProgram *ret
         return compile_cached(promises, flags, ret, ret_memfd, err);
 }
 
-int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
+int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         _cleanup_(sandbox_prepared_done) SandboxPrepared p = SANDBOX_PREPARED_INIT;
         _cleanup_(elf_info_done) ElfInfo elf = {};
         int r;
@@ -235,6 +261,9 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         if (r < 0)
                 return r;
         p.dynamic = elf.dynamic;
+        p.narrow = s->has_promises && p.dynamic;
+        if (p.narrow && access(sandbox_preload_path(), R_OK) < 0)
+                return sbx_error_errno(err, errno, "seccomp: preload helper %s", sandbox_preload_path());
 
         /* The kernel makes the stack executable for such a program: code on it runs without
          * any mmap or mprotect the filter could refuse. */
@@ -243,50 +272,66 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                                  "exec: %s asks for an executable stack (PT_GNU_STACK with PF_X), which needs the "
                                  "prot_exec promise",
                                  elf.program);
+        if (p.narrow && (r = check_can_verify(err)) < 0)
+                return r;
 
+        p.resolv_mount = s->resolv_conf_fd >= 0;
+        p.planned = true;
+
+        if (!s->landlock) {
+                *ret = p;
+                p = SANDBOX_PREPARED_INIT;
+                return 0;
+        }
+
+        /* The task's rules; for an exec session, as they were resolved when the task started. */
         for (size_t i = 0; i < s->unveil.n; i++)
-                (void) unveil_list_add(&p.unveil, s->unveil.rules[i].path, s->unveil.rules[i].perms,
-                                       s->unveil.rules[i].origin, NULL);
+                (void) unveil_list_append_copy(&p.unveil, &s->unveil.rules[i]);
+        if (!s->unveil_pinned) {
+                /* What the init mounts for the task: its own tmpfs objects, the volumes. */
+                if (s->private_tmp)
+                        (void) unveil_list_append(&p.unveil, "/tmp", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_PRIVATE);
+                for (size_t i = 0; i < s->n_mounts; i++)
+                        unveil_list_append(&p.unveil, s->mounts[i].target,
+                                           s->mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C,
+                                           UNVEIL_ORIGIN_VOLUME)
+                                ->resolved = xstrdup(s->mounts[i].source);
+        }
+        p.n_task_rules = p.unveil.n;
+        add_launch_rules(&p.unveil, s->exec_path, &elf, p.narrow);
 
-        /* What the init mounts over host paths: rules at or beneath those paths must name the
-         * mounted objects, so they are added in the task, after the mounts. */
-        if (s->private_tmp)
-                (void) unveil_list_add(&p.unveil, "/tmp", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, NULL);
-        for (size_t i = 0; i < s->n_mounts; i++)
-                (void) unveil_list_add(&p.unveil, s->mounts[i].target,
-                                       s->mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C,
-                                       UNVEIL_ORIGIN_LAUNCH, NULL);
         for (size_t i = 0; i < p.unveil.n; i++) {
-                const char *path = p.unveil.rules[i].path;
-                bool d = (s->private_tmp && path_beneath(path, "/tmp")) ||
-                         (s->resolv_conf_fd >= 0 && path_beneath(path, "/etc/resolv.conf"));
-                for (size_t j = 0; j < s->n_mounts && !d; j++)
-                        d = path_beneath(path, s->mounts[j].target);
-                p.unveil.rules[i].deferred = d;
+                UnveilRule *u = &p.unveil.rules[i];
+                if (!u->pinned) /* a pinned rule keeps where it was resolved at start */
+                        u->deferred = rule_deferred(s, &p, u->path);
+                if (!u->deferred && (r = unveil_rule_resolve(u, err)) < 0)
+                        return r;
         }
 
-        bool narrow = s->has_promises && p.dynamic;
-        if (narrow) {
-                r = check_can_verify(err);
-                if (r < 0)
-                        return r;
-                const char *preload = sandbox_preload_path();
-                if (access(preload, R_OK) < 0)
-                        return sbx_error_errno(err, errno, "seccomp: preload helper %s", preload);
-                (void) unveil_list_add(&p.unveil, preload, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
-        }
+        *ret = p;
+        p = SANDBOX_PREPARED_INIT;
+        return 0;
+}
+
+int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
+        int r;
+
+        if (!p->planned)
+                return sbx_error(err, EINVAL, "sandbox_prepare: no plan");
 
         if (s->landlock) {
-                add_launch_rules(&p.unveil, s->exec_path, &elf);
                 LandlockConfig lc = {
-                        .unveil = &p.unveil,
+                        .unveil = &p->unveil,
                         .scope = true,
                         .bind_tcp = s->bind_tcp,
                         .connect_tcp = s->connect_tcp,
                 };
-                r = landlock_build(&lc, &p.landlock_fd, &p.landlock_info, err);
+                r = landlock_build(&lc, &p->landlock_fd, &p->landlock_info, err);
                 if (r < 0)
                         return r;
+                /* The ruleset holds what it needs; hundreds of O_PATH fds need not wait for the spawn. */
+                for (size_t i = 0; i < p->unveil.n; i++)
+                        p->unveil.rules[i].fd = safe_close(p->unveil.rules[i].fd);
         } else if (s->bind_tcp.set || s->connect_tcp.set)
                 return sbx_error(err, EINVAL, "landlock: TCP port rules need Landlock, which is disabled");
 
@@ -299,37 +344,37 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                 /* A dynamically linked program runs ld.so first, which needs rpath and to map
                  * libraries executable; the preload helper narrows to the exact promises after
                  * that, and confirms it to the init (docs/promises.md, "The launch window"). */
-                if (narrow) {
+                if (p->narrow) {
                         launch |= PROMISE_BIT(PROMISE_RPATH);
                         flags |= SECCOMP_COMPILE_LAUNCH | SECCOMP_COMPILE_CONFIRM;
                 }
-                r = compile_cached(launch, flags, &p.launch, NULL, err);
+                r = compile_cached(launch, flags, &p->launch, NULL, err);
                 if (r < 0)
                         return r;
-                p.filter = true;
+                p->filter = true;
                 if (!exec)
-                        p.supervise |= SUPERVISE_EXEC;
-                if (narrow) {
+                        p->supervise |= SUPERVISE_EXEC;
+                if (p->narrow) {
                         r = compile_cached(s->promises, SECCOMP_COMPILE_CONFIRM | (ports ? SECCOMP_COMPILE_NO_MPTCP : 0),
-                                           &p.narrow_prog, &p.narrow_fd, err);
+                                           &p->narrow_prog, &p->narrow_fd, err);
                         if (r < 0)
                                 return r;
-                        p.supervise |= SUPERVISE_CONFIRM;
+                        p->supervise |= SUPERVISE_CONFIRM;
                 }
         } else if (s->baseline || ports) {
                 /* No promises: the baseline filter (the operator may turn it off), and what TCP
                  * port rules need whatever the operator chose. */
-                r = seccomp_baseline_program((s->baseline ? BASELINE_DENY : 0) | (ports ? BASELINE_NO_MPTCP : 0), &p.launch);
+                r = seccomp_baseline_program((s->baseline ? BASELINE_DENY : 0) | (ports ? BASELINE_NO_MPTCP : 0), &p->launch);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "seccomp: the baseline filter");
-                p.filter = true;
+                p->filter = true;
         }
         /* listen(2) autobinds an unbound TCP socket to an ephemeral port, which Landlock's bind
          * rules never see: the init checks each listen of a task with bind rules. */
         if (s->bind_tcp.set)
-                p.supervise |= SUPERVISE_LISTEN;
-        if (p.supervise) {
-                r = seccomp_supervisor_program(p.supervise, &p.supervisor);
+                p->supervise |= SUPERVISE_LISTEN;
+        if (p->supervise) {
+                r = seccomp_supervisor_program(p->supervise, &p->supervisor);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "seccomp: the supervisor filter");
         }
@@ -338,24 +383,21 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                 r = spec_mount_tree(s->resolv_conf_fd, true);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "resolv.conf: cannot clone the mount");
-                p.resolv_tree_fd = r;
+                p->resolv_tree_fd = r;
         }
 
-        p.envp = strv_copy(s->env);
-        if (s->private_tmp && !strv_env_get(p.envp, "TMPDIR"))
-                strv_push(&p.envp, "TMPDIR=/tmp");
-        if (p.narrow_fd >= 0) {
+        p->envp = strv_copy(s->env);
+        if (s->private_tmp && !strv_env_get(p->envp, "TMPDIR"))
+                strv_push(&p->envp, "TMPDIR=/tmp");
+        if (p->narrow_fd >= 0) {
                 /* Through an fd opened here, so a private /tmp or a volume over the helper's
                  * directory cannot hide it from ld.so (Landlock's rule is on its inode). */
-                p.preload_fd = open(sandbox_preload_path(), O_RDONLY | O_CLOEXEC);
-                if (p.preload_fd < 0)
+                p->preload_fd = open(sandbox_preload_path(), O_RDONLY | O_CLOEXEC);
+                if (p->preload_fd < 0)
                         return sbx_error_errno(err, errno, "seccomp: preload helper %s", sandbox_preload_path());
-                strv_consume(&p.envp, xasprintf("LD_PRELOAD=/proc/self/fd/%d", p.preload_fd));
-                strv_consume(&p.envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p.narrow_fd));
+                strv_consume(&p->envp, xasprintf("LD_PRELOAD=/proc/self/fd/%d", p->preload_fd));
+                strv_consume(&p->envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p->narrow_fd));
         }
-
-        *ret = p;
-        p = SANDBOX_PREPARED_INIT;
         return 0;
 }
 
@@ -458,7 +500,7 @@ static int setup_stdio(const int src[3]) {
 /* Set in an exec session's supervisor before it forks the command (which inherits it). */
 static bool exec_session;
 
-_noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd) {
+_noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd, LandlockPin *pins) {
         size_t index = 0;
         int r;
 
@@ -533,7 +575,7 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
                 task_fail(report_fd, STEP_NO_NEW_PRIVS, errno, -1);
 
         if (p->landlock_fd >= 0) {
-                r = landlock_add_deferred(p->landlock_fd, &p->unveil, &p->landlock_info, &index);
+                r = landlock_add_deferred(p->landlock_fd, &p->unveil, &p->landlock_info, pins, &index);
                 if (r < 0)
                         task_fail(report_fd, STEP_LANDLOCK, -r, (int) index);
                 if (sbx_landlock_restrict_self(p->landlock_fd, 0) < 0)
@@ -742,6 +784,29 @@ static int init_exit_code(int wstatus) {
         return 255;
 }
 
+/* The deferred rules' pins, as the task resolved them (in a shared page): "pins" in the status
+ * directory, for exec sessions to compare against, also after a daemon restart. */
+static void write_pins(int dir_fd, const LandlockPin *pins, size_t n) {
+        char line[96];
+        int fd = openat(dir_fd, "pins.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        bool ok = fd >= 0;
+        for (size_t i = 0; ok && i < n; i++) {
+                int k;
+                if (pins[i].state == 1)
+                        k = snprintf(line, sizeof(line), "%zu %llu %llu\n", i, (unsigned long long) pins[i].dev,
+                                     (unsigned long long) pins[i].ino);
+                else if (pins[i].state == 2)
+                        k = snprintf(line, sizeof(line), "%zu absent\n", i);
+                else
+                        continue;
+                ok = write(fd, line, (size_t) k) == k;
+        }
+        if (fd >= 0)
+                (void) close(fd);
+        if (ok)
+                (void) renameat(dir_fd, "pins.tmp", dir_fd, "pins");
+}
+
 _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
                                  int netns_fd, int dir_fd, int join_fd) {
         int sfd, report[2], proc_fd = -1;
@@ -884,6 +949,14 @@ setup_done:
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
+        /* Where the task notes what its deferred rules resolved to (a task's start only). */
+        LandlockPin *pins = NULL;
+        size_t pins_size = p->unveil.n * sizeof(LandlockPin);
+        if (join_fd < 0 && dir_fd >= 0 && p->landlock_fd >= 0 && pins_size > 0) {
+                pins = mmap(NULL, pins_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                if (pins == MAP_FAILED)
+                        init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
+        }
 
         pid_t task = fork();
         if (task < 0)
@@ -891,7 +964,7 @@ setup_done:
         if (task == 0) {
                 (void) close(report[0]);
                 (void) close(ctl_fd);
-                task_main(s, p, report[1]);
+                task_main(s, p, report[1], pins);
         }
         (void) close(report[1]);
 
@@ -956,6 +1029,11 @@ setup_done:
                                                       .err_no = m.err_no, .index = m.index };
                         } else if (n == 0 && failure.type != INIT_MSG_SETUP_FAILED) {
                                 InitMsg running = { .type = INIT_MSG_RUNNING };
+                                if (pins) {
+                                        write_pins(dir_fd, pins, p->n_task_rules);
+                                        (void) munmap(pins, pins_size);
+                                        pins = NULL;
+                                }
                                 (void) !send(ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
                                 reported = true;
                                 drop_inherited_heap();
@@ -1093,6 +1171,31 @@ int sandbox_parse_exit_record(const char *text, InitMsg *ret) {
         return -EBADMSG;
 }
 
+int sandbox_read_pins(int dir_fd, UnveilRule *rules, size_t n) {
+        _cleanup_close_ int fd = openat(dir_fd, "pins", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        _cleanup_fclose_ FILE *f = fdopen(TAKE_FD(fd), "re");
+        if (!f)
+                return -errno;
+        char line[128];
+        while (fgets(line, sizeof(line), f)) {
+                unsigned long long i, dev, ino;
+                char word[8];
+                if (sscanf(line, "%llu %llu %llu", &i, &dev, &ino) == 3 && i < n) {
+                        rules[i].dev = dev;
+                        rules[i].ino = ino;
+                        rules[i].absent = false;
+                        rules[i].pinned = true;
+                } else if (sscanf(line, "%llu %7s", &i, word) == 2 && streq(word, "absent") && i < n) {
+                        rules[i].absent = true;
+                        rules[i].pinned = true;
+                } else
+                        return -EBADMSG;
+        }
+        return 0;
+}
+
 int sandbox_read_exit_record(int dir_fd, InitMsg *ret) {
         char buf[96];
         _cleanup_close_ int fd = openat(dir_fd, "exit", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1208,8 +1311,27 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
                 detail = s->hostname;
                 break;
         case STEP_LANDLOCK:
-                if (p && r->index >= 0 && (size_t) r->index < p->unveil.n)
-                        detail = p->unveil.rules[r->index].path;
+                if (p && r->index >= 0 && (size_t) r->index < p->unveil.n) {
+                        const UnveilRule *u = &p->unveil.rules[r->index];
+                        char rule[UNVEIL_MAX_PATH + 8];
+                        unveil_rule_format(u, rule, sizeof(rule));
+                        if (r->code == ESTALE) {
+                                snprintf(buf, size,
+                                         "landlock: unveil '%s': %s is not the object it was when the task started "
+                                         "(moved, replaced or reached through a symbolic link now); the task's rules are "
+                                         "pinned at start, so the exec is refused",
+                                         rule, u->path);
+                                return;
+                        }
+                        if (r->code == ELOOP) {
+                                snprintf(buf, size,
+                                         "landlock: unveil '%s': %s passes through a symbolic link, which rules in the "
+                                         "task's own mounts (/proc, /tmp, volumes) never follow: name what it points to",
+                                         rule, u->path);
+                                return;
+                        }
+                        detail = u->path;
+                }
                 break;
         case STEP_SETUID:
                 snprintf(tmp, sizeof(tmp), "uid %u", (unsigned) s->uid);

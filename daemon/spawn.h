@@ -57,12 +57,19 @@ typedef enum SpawnStep {
 
 const char *spawn_step_to_string(SpawnStep s);
 
-/* Everything compiled in the parent so the child only has to apply it. */
+/* Everything compiled in the parent so the child only has to apply it. Filled in two steps:
+ * sandbox_plan() (every rule the task will get, resolved: what the policy checks) and then
+ * sandbox_prepare() (the Landlock ruleset from those rules, seccomp programs). */
 typedef struct SandboxPrepared {
-        UnveilList unveil;       /* the spec's rules plus what launching the program needs */
+        bool planned;
+        UnveilList unveil;       /* the spec's rules, the sandbox's own (private /tmp, volume mount
+                                  * points) and what launching the program needs, in that order */
+        size_t n_task_rules;     /* rules [0, n_task_rules) are the task's, pinned for exec sessions;
+                                  * the launch rules of this command follow */
         int landlock_fd;         /* -1: no Landlock */
         LandlockInfo landlock_info;
         bool dynamic;            /* the program needs the dynamic loader */
+        bool narrow;             /* the preload helper narrows the launch filter */
         bool filter;             /* the task loads `launch` right before execve */
         SeccompProgram launch;   /* the promise filter (plus the launch window of a dynamic program),
                                   * or without promises the baseline filter */
@@ -73,6 +80,7 @@ typedef struct SandboxPrepared {
         int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
         int preload_fd;          /* the preload helper, opened here: LD_PRELOAD=/proc/self/fd/N works
                                   * whatever the task's mount namespace shows at its path */
+        bool resolv_mount;       /* /etc/resolv.conf is a file mount (resolv_tree_fd) */
         int resolv_tree_fd;      /* detached mount of the task's resolv.conf, or -1 */
         char **envp;             /* the task's final environment */
 } SandboxPrepared;
@@ -96,8 +104,19 @@ const char *sandbox_preload_path(void);
  * the program (and its "#!" interpreters); *ret_dynamic (may be NULL) says which case it is. */
 int sandbox_launch_promises(const SandboxSpec *s, uint64_t *ret, bool *ret_dynamic, SbxError *err);
 
-int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
+/* Every unveil rule the task will get, complete and resolved (host rules opened once, deferred
+ * rules marked), in ret->unveil: the caller checks them against its policy
+ * (policy_check_rules) before sandbox_prepare() builds anything from them. */
+int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
+/* Builds the Landlock ruleset from the planned rules, the seccomp programs and the environment. */
+int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err);
 void sandbox_prepared_done(SandboxPrepared *p);
+
+/* The init's report of what each deferred rule resolved to in the task (pins of an exec session
+ * are checked against these): "pins" in the status directory, a line "INDEX DEV INO" or
+ * "INDEX absent" per deferred rule. Fills the rules of l (indices < n) it names; -ENOENT if the
+ * file does not exist. */
+int sandbox_read_pins(int dir_fd, UnveilRule *rules, size_t n);
 
 enum {
         /* Kill the sandbox when the spawning process goes away (sandboxctl run). Without it

@@ -67,7 +67,9 @@ typedef struct SandboxSpec {
         unsigned narrow_timeout_ms; /* 0 = SANDBOX_NARROW_TIMEOUT_MS */
 
         bool landlock;     /* false: no Landlock at all (operator choice) */
-        UnveilList unveil; /* user rules + defaults, launch rules added by sandbox_prepare */
+        UnveilList unveil; /* user rules + defaults + Nomad's dirs; sandbox_plan adds the rest */
+        bool unveil_pinned; /* an exec session: unveil holds the task's rules as resolved at its
+                             * start (pinned); sandbox_plan only adds the command's launch rules */
         PortList bind_tcp, connect_tcp;
 
         char *user;        /* as given, for messages */

@@ -20,6 +20,7 @@ void task_record_done(TaskRecord *t) {
         strv_free(t->unveil);
         free(t->net);
         free(t->cgroup);
+        unveil_list_done(&t->pins);
         free(t->alloc_id);
         free(t->task_name);
         free(t->job_id);
@@ -63,6 +64,27 @@ char *task_record_to_json(const TaskRecord *t) {
         json_object_object_add(o, "unveil_defaults", json_object_new_boolean(t->unveil_defaults));
         put_str(o, "net", t->net);
         put_str(o, "cgroup", t->cgroup);
+        if (t->has_pins) {
+                json_object *a = json_object_new_array();
+                for (size_t i = 0; i < t->pins.n; i++) {
+                        const UnveilRule *u = &t->pins.rules[i];
+                        json_object *p = json_object_new_object();
+                        char letters[5];
+                        put_str(p, "path", u->path);
+                        put_str(p, "perms", unveil_perms_format(u->perms, letters));
+                        put_str(p, "origin", unveil_origin_to_string(u->origin));
+                        json_object_object_add(p, "optional", json_object_new_boolean(u->optional));
+                        json_object_object_add(p, "deferred", json_object_new_boolean(u->deferred));
+                        put_str(p, "resolved", u->resolved);
+                        if (!u->deferred) {
+                                json_object_object_add(p, "absent", json_object_new_boolean(u->absent));
+                                json_object_object_add(p, "dev", json_object_new_uint64(u->dev));
+                                json_object_object_add(p, "ino", json_object_new_uint64(u->ino));
+                        }
+                        json_object_array_add(a, p);
+                }
+                json_object_object_add(o, "pins", a);
+        }
         json_object_object_add(o, "landlock_abi", json_object_new_int(t->landlock_abi));
         json_object *n = json_object_new_object();
         put_str(n, "alloc_id", t->alloc_id);
@@ -145,6 +167,58 @@ static int get_strv(json_object *o, const char *k, char ***ret, SbxError *err) {
         return 0;
 }
 
+static int get_u64(json_object *o, const char *k, uint64_t *ret, SbxError *err) {
+        json_object *v = NULL;
+        int r = get(o, k, json_type_int, true, &v, err);
+        if (r < 0)
+                return r;
+        errno = 0;
+        uint64_t x = json_object_get_uint64(v);
+        if (errno || (json_object_get_int64(v) < 0 && x == 0))
+                return sbx_error(err, EBADMSG, "state: '%s' out of range", k);
+        *ret = x;
+        return 0;
+}
+
+static int get_pins(json_object *o, TaskRecord *t, SbxError *err) {
+        json_object *a;
+        int r = get(o, "pins", json_type_array, false, &a, err);
+        if (r < 0 || !a)
+                return r;
+        size_t n = json_object_array_length(a);
+        if (n > UNVEIL_MAX_TOTAL)
+                return sbx_error(err, EBADMSG, "state: 'pins' has more than %d entries", UNVEIL_MAX_TOTAL);
+        for (size_t i = 0; i < n; i++) {
+                json_object *p = json_object_array_get_idx(a, i);
+                _cleanup_free_ char *path = NULL, *perms = NULL, *origin = NULL;
+                unsigned letters;
+                if (!json_object_is_type(p, json_type_object))
+                        return sbx_error(err, EBADMSG, "state: 'pins' must hold objects");
+                if ((r = get_str(p, "path", true, &path, err)) < 0 || (r = get_str(p, "perms", true, &perms, err)) < 0 ||
+                    (r = get_str(p, "origin", true, &origin, err)) < 0)
+                        return r;
+                if (path[0] != '/' || unveil_perms_parse(perms, &letters, NULL) < 0 ||
+                    unveil_origin_from_string(origin) < 0)
+                        return sbx_error(err, EBADMSG, "state: pin %zu: bad path, letters or origin", i);
+                UnveilRule *u = unveil_list_append(&t->pins, path, letters, unveil_origin_from_string(origin));
+                u->pinned = true;
+                if ((r = get_bool(p, "optional", &u->optional, err)) < 0 || (r = get_bool(p, "deferred", &u->deferred, err)) < 0 ||
+                    (r = get_str(p, "resolved", false, &u->resolved, err)) < 0)
+                        return r;
+                if (u->deferred) {
+                        u->pinned = false; /* until the init's "pins" file says what it was */
+                        continue;
+                }
+                if ((r = get_bool(p, "absent", &u->absent, err)) < 0 || (r = get_u64(p, "dev", &u->dev, err)) < 0 ||
+                    (r = get_u64(p, "ino", &u->ino, err)) < 0)
+                        return r;
+                if (!u->absent && (!u->resolved || u->resolved[0] != '/'))
+                        return sbx_error(err, EBADMSG, "state: pin %zu: no resolved path", i);
+        }
+        t->has_pins = true;
+        return 0;
+}
+
 int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         _cleanup_(task_record_done) TaskRecord t = {};
         json_object *o, *n, *e;
@@ -192,6 +266,7 @@ int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         TRY(get_bool(o, "unveil_defaults", &t.unveil_defaults, err));
         TRY(get_str(o, "net", false, &t.net, err));
         TRY(get_str(o, "cgroup", false, &t.cgroup, err));
+        TRY(get_pins(o, &t, err));
         TRY(get_int(o, "landlock_abi", 0, 1000, &v, err));
         t.landlock_abi = (int) v;
         TRY(get(o, "nomad", json_type_object, false, &n, err));

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "unveil.h"
 
 typedef struct TaskRecord {
         char *id;          /* directory name under <state_dir>/tasks */
@@ -25,6 +26,9 @@ typedef struct TaskRecord {
         bool unveil_defaults;
         char *net;
         char *cgroup;      /* cgroup identity as the backend saved it; NULL = none */
+        bool has_pins;     /* pins holds the task's rules as resolved at its start */
+        UnveilList pins;   /* every rule but the launch rules: path, letters, origin, where it led
+                            * (host rules: path, dev, ino; deferred rules: see the "pins" file) */
         int landlock_abi;
         char *alloc_id, *task_name, *job_id, *nomad_namespace, *task_group;
         /* exit */

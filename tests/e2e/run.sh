@@ -118,6 +118,8 @@ users = nobody 70000-70010
 dynamic_users = 80000-89999
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+# launch rules outside the default set: this build's preload helper
+unveil = rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none host group
 EOF
 chmod 644 "$TMP/sandboxd.conf"

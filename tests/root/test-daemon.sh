@@ -42,6 +42,9 @@ users = nobody 70000-70010
 dynamic_users = 80000-89999
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 unveil = rwc:$T/data r:/etc r:/usr r:$T/nomad
+# programs outside the default set (the probe, this build's preload helper) are launch rules the
+# ceiling must cover
+unveil = rx:$PROBE_DIR rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none
 rlimits = NOFILE=4096
 max_importance = normal

@@ -269,14 +269,16 @@ cgroup_parent = $CG_PARENT
 admin_policy = wide
 
 [driver wide]
-unveil = r:/ rx:$LAUNCH_LIB_DIR rwc:$V
+unveil = r:/ rx:$LAUNCH_LIB_DIR rwxc:$V rx:$(dirname "$SANDBOX_PRELOAD")
 
 [driver strict]
 promises = stdio rpath
-unveil = r:/ rx:$LAUNCH_LIB_DIR rwc:$V
+unveil = r:/ rx:$LAUNCH_LIB_DIR rwxc:$V rx:$(dirname "$SANDBOX_PRELOAD")
 
+# (the launch rules, the probe's rx among them, are the policy's to allow)
 [driver nobase]
 baseline_filter = no
+unveil = rx:$V
 EOF
 chmod 644 "$CONF"
 DAEMON_PID=

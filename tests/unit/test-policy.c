@@ -237,7 +237,8 @@ static void test_defaults(void) {
 
         _cleanup_free_ char *text = policy_format(p);
         tap_ok(strstr(text, "users = nobody\ndynamic_users = 80000-89999\ndefault_user = nobody\nallow_root = no\n"
-                            "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\nnetworks = none host group\n"
+                            "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\n"
+                            "networks = none host group\n"
                             "netns_dirs = /run/netns /var/run/netns\nnamespaces = *\njobs = *\n"
                             "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nmin_oom_score_adj = 0\n"
                             "max_importance = normal\nrlimits = RTPRIO=0 NICE=0\nmax_tasks = 0\n") != NULL,
@@ -310,6 +311,102 @@ static const char test_config[] =
         "max_importance = highest\n"
         "rlimits = RTPRIO=unlimited rlimit_nofile=1048576\n";
 
+/* Every rule the sandbox adds is checked where it really leads (policy_check_rules): the rules
+ * are built here as sandbox_plan() leaves them, resolved paths included. */
+static const char rules_config[] = "[driver strict]\n"
+                                   "unveil = rwxc:/opt/nomad/data/alloc rx:/opt/tools r:/etc/ld.so.cache\n"
+                                   "unveil_defaults = no\n"
+                                   "[driver loose]\n"
+                                   "unveil = rwxc:/opt/nomad/data/alloc r:/etc\n";
+
+static UnveilRule *rule(UnveilList *l, const char *path, unsigned perms, UnveilOrigin o, const char *resolved,
+                        const char *what) {
+        UnveilRule *r = unveil_list_append(l, path, perms, o);
+        r->resolved = resolved ? xstrdup(resolved) : NULL;
+        r->what = what;
+        return r;
+}
+
+static void expect_rules(const PolicyDriver *d, UnveilList *l, const char *expected, const char *desc) {
+        SbxError err = {};
+        int r = policy_check_rules(d, l, &err);
+        if (!expected)
+                tap_ok(r == 0, "rules allowed: %s%s%s", desc, r ? "  GOT: " : "", r ? err.msg : "");
+        else
+                tap_ok(r == -EPERM && streq(err.msg, expected), "rules refused: %s%s%s", desc,
+                       r == -EPERM && streq(err.msg, expected) ? "" : "  GOT: ",
+                       r == 0 ? "(allowed)" : streq(err.msg, expected) ? "" : err.msg);
+        unveil_list_done(l);
+}
+
+static void test_rules(void) {
+        char msg[SBX_ERROR_MAX];
+        _cleanup_(policy_freep) Policy *p = parse(rules_config, msg, sizeof(msg));
+        tap_ok(p != NULL, "the rules configuration parses %s", msg);
+        if (!p)
+                return;
+        const PolicyDriver *strict = policy_driver(p, "strict"), *loose = policy_driver(p, "loose");
+        UnveilList l = {};
+        const char *ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+
+        rule(&l, "/lib64/ld-linux-x86-64.so.2", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, ld, "the program's loader");
+        expect_rules(strict, &l,
+                     "policy 'strict': the program's loader /lib64/ld-linux-x86-64.so.2 (a launch rule, rx) is outside "
+                     "the unveil ceiling: it leads to /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2, which is not "
+                     "beneath an allowed prefix (unveil = rwxc:/opt/nomad/data/alloc rx:/opt/tools r:/etc/ld.so.cache)",
+                     "a loader outside the ceiling, named with where it leads");
+        rule(&l, "/lib64/ld-linux-x86-64.so.2", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, ld, "the program's loader");
+        expect_rules(loose, &l, NULL, "the same loader where the policy allows the default set (/usr/lib rx)");
+        rule(&l, "/", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/", "the program's loader");
+        expect_rules(loose, &l,
+                     "policy 'loose': the program's loader / (a launch rule, rx) is outside the unveil ceiling: it is not "
+                     "beneath an allowed prefix (unveil = rwxc:/opt/nomad/data/alloc r:/etc) nor in the default unveil set",
+                     "a loader named / (a crafted PT_INTERP) is refused even with the default set");
+        rule(&l, "/etc/rc.local", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/etc/rc.local", "the program");
+        expect_rules(loose, &l,
+                     "policy 'loose': the program /etc/rc.local (a launch rule, rx) is outside the unveil ceiling: it "
+                     "exceeds the allowed letters under /etc (r)",
+                     "a program where the ceiling allows only r");
+        rule(&l, "/opt/tools/bin/x", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/opt/tools/bin/x", "the program");
+        rule(&l, "/usr/local/lib", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL, "a library directory")->absent = true;
+        rule(&l, "/etc/ld.so.cache", UNVEIL_R, UNVEIL_ORIGIN_LAUNCH, "/etc/ld.so.cache", "the loader's cache");
+        expect_rules(strict, &l, NULL, "a program and the loader's cache within the ceiling; an absent library dir");
+
+        rule(&l, "/opt/nomad/data/alloc/A/alloc/etc", UNVEIL_R, UNVEIL_ORIGIN_USER, "/etc", NULL);
+        expect_rules(strict, &l,
+                     "policy 'strict': unveil 'r:/opt/nomad/data/alloc/A/alloc/etc' leads to /etc, which is not beneath an "
+                     "allowed prefix (unveil = rwxc:/opt/nomad/data/alloc rx:/opt/tools r:/etc/ld.so.cache)",
+                     "a user rule through a symlink in the alloc dir");
+        rule(&l, "/opt/nomad/data/alloc/A/alloc/d", UNVEIL_R, UNVEIL_ORIGIN_USER, "/opt/nomad/data/alloc/A/alloc/d", NULL);
+        expect_rules(strict, &l, NULL, "a user rule that leads where it says");
+
+        rule(&l, "/vol", UNVEIL_R, UNVEIL_ORIGIN_VOLUME, "/srv/data", NULL)->deferred = true;
+        expect_rules(strict, &l,
+                     "policy 'strict': volume /srv/data on /vol (r): the source is not beneath an allowed prefix (unveil = "
+                     "rwxc:/opt/nomad/data/alloc rx:/opt/tools r:/etc/ld.so.cache)",
+                     "a volume checked by its source");
+        rule(&l, "/vol", UNVEIL_R, UNVEIL_ORIGIN_VOLUME, "/opt/tools", NULL)->deferred = true;
+        rule(&l, "/vol/sub", UNVEIL_R | UNVEIL_W, UNVEIL_ORIGIN_USER, NULL, NULL)->deferred = true;
+        expect_rules(strict, &l,
+                     "policy 'strict': unveil 'rw:/vol/sub' names /opt/tools/sub (in the volume from /opt/tools), which "
+                     "exceeds the allowed letters under /opt/tools (rx)",
+                     "a rule in a volume is checked where it lies in the volume's source");
+        rule(&l, "/vol", UNVEIL_R, UNVEIL_ORIGIN_VOLUME, "/opt/tools", NULL)->deferred = true;
+        rule(&l, "/vol/sub", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_USER, NULL, NULL)->deferred = true;
+        expect_rules(strict, &l, NULL, "... allowed when the source's place allows it");
+
+        rule(&l, "/etc/hosts", UNVEIL_R, UNVEIL_ORIGIN_DEFAULT, "/etc/hosts", NULL);
+        expect_rules(strict, &l,
+                     "policy 'strict': the default unveil set is not allowed (unveil_defaults = no); the task must switch "
+                     "it off",
+                     "the default set where unveil_defaults = no");
+        rule(&l, "/tmp", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_PRIVATE, NULL, NULL)->deferred = true;
+        rule(&l, "/dev/shm", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_PRIVATE, NULL, NULL)->deferred = true;
+        rule(&l, "/opt/nomad/data/alloc/A/web", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_NOMAD,
+             "/opt/nomad/data/alloc/A/web", NULL);
+        expect_rules(strict, &l, NULL, "the task's own tmpfs objects and Nomad's directories");
+}
+
 static void spec_user(SandboxSpec *s, const char *user) {
         SbxError err = {};
         if (spec_set_user(s, user, &err) < 0)
@@ -326,7 +423,7 @@ static void legal_spec(SandboxSpec *s) {
         (void) unveil_list_add(&s->unveil, "/opt/nomad/data/alloc/0d3e/alloc/data", UNVEIL_R | UNVEIL_W | UNVEIL_C,
                                UNVEIL_ORIGIN_USER, NULL);
         unveil_list_add_defaults(&s->unveil);
-        /* The program and its loader: the daemon's own rules, never checked against the ceiling. */
+        /* The program: a launch rule, which policy_check_rules checks (test_rules), not this. */
         (void) unveil_list_add(&s->unveil, "/usr/bin/python3", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
 }
 
@@ -797,6 +894,21 @@ static void test_example(void) {
         spec_user(&s, "root");
         expect(d, &s, NULL, "policy 'sandbox': user 'root' not allowed (allow_root = no)", "... but not as root");
         sandbox_spec_done(&s);
+        UnveilList l = {};
+        rule(&l, "/usr/bin/python3", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/usr/bin/python3.11", "the program");
+        rule(&l, "/lib64/ld-linux-x86-64.so.2", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH,
+             "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "the program's loader");
+        rule(&l, "/lib", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/usr/lib", "a library directory");
+        rule(&l, "/usr/libexec/nomad-driver-sandbox/libsandbox-preload.so", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH,
+             "/usr/libexec/nomad-driver-sandbox/libsandbox-preload.so", "the preload helper");
+        rule(&l, "/opt/nomad/data/alloc/A/web/local/app", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH,
+             "/opt/nomad/data/alloc/A/web/local/app", "the program");
+        expect_rules(d, &l, NULL, "the example runs python3 and an artifact from the alloc dir");
+        rule(&l, "/home/u/bin/tool", UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, "/home/u/bin/tool", "the program");
+        SbxError err = {};
+        tap_ok(policy_check_rules(d, &l, &err) == -EPERM && strstr(err.msg, "the program /home/u/bin/tool"),
+               "... but not a program from a home directory: %s", err.msg);
+        unveil_list_done(&l);
         round_trip(text, "the example");
 }
 
@@ -896,6 +1008,7 @@ int main(void) {
         test_defaults();
         test_syntax();
         test_checks();
+        test_rules();
         test_resolve();
         round_trip(test_config, "the test configuration");
         round_trip("", "an empty file");

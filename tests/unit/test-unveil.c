@@ -2,6 +2,8 @@
 /* Unit tests: unveil entries, port lists, spec validation, ELF header inspection. No root. */
 #include <elf.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "elfinfo.h"
 #include "landlock.h"
@@ -37,11 +39,85 @@ static void test_entries(void) {
         TAP_EQ_INT(perms, 0, "empty letters = no rights");
         free(path);
 
+        /* Whether a rule lies beneath /tmp or /proc (resolved in the task's view) is decided on
+         * the path as written: it is simplified first. */
+        static const struct {
+                const char *in, *out;
+        } simple[] = {
+                { "r://tmp//x/", "/tmp/x" }, { "r:/proc/./self", "/proc/self" }, { "r:/", "/" },
+                { "r:/./", "/" },            { "r:/a/../b", "/a/../b" },          { "r:/a/.b/", "/a/.b" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(simple); i++) {
+                int r = unveil_entry_parse(simple[i].in, &path, &perms, &err);
+                tap_ok(r == 0 && streq(path, simple[i].out), "%s is simplified to %s (got %s)", simple[i].in,
+                       simple[i].out, r == 0 ? path : err.msg);
+                if (r == 0)
+                        free(path);
+        }
+
         UnveilList l = {};
         for (int i = 0; i < UNVEIL_MAX_RULES; i++)
                 (void) unveil_list_add(&l, "/x", UNVEIL_R, UNVEIL_ORIGIN_USER, NULL);
         TAP_EQ_INT(unveil_list_add_entry(&l, "r:/y", &err), -E2BIG, "rule count is bounded");
+        /* The sandbox's own rules come on top of the job's maximum. */
+        unveil_list_add_defaults(&l);
+        tap_ok(l.n > UNVEIL_MAX_RULES && l.rules[l.n - 1].optional && l.rules[l.n - 1].origin == UNVEIL_ORIGIN_DEFAULT,
+               "the default set is added after %d user rules, each optional", UNVEIL_MAX_RULES);
         unveil_list_done(&l);
+
+        for (int o = 0; o < _UNVEIL_ORIGIN_MAX; o++)
+                tap_ok((int) unveil_origin_from_string(unveil_origin_to_string(o)) == o, "origin %s round-trips",
+                       unveil_origin_to_string(o));
+        TAP_EQ_INT(unveil_origin_from_string("root"), _UNVEIL_ORIGIN_INVALID, "an unknown origin is refused");
+        tap_ok(unveil_defaults_cover("/usr/lib/x86_64-linux-gnu/libc.so.6", UNVEIL_R | UNVEIL_X),
+               "the default set covers rx on a library");
+        tap_ok(!unveil_defaults_cover("/etc/passwd", UNVEIL_R), "... not r on /etc/passwd");
+        tap_ok(!unveil_defaults_cover("/usr/share/zoneinfo", UNVEIL_R | UNVEIL_X), "... not x on zoneinfo");
+}
+
+/* Resolution once, as root sees the host: where a rule leads, and pins an exec must find again. */
+static void test_resolve(void) {
+        char dir[] = "/tmp/test-unveil.XXXXXX", p[256], q[256];
+        SbxError err = {};
+        if (!mkdtemp(dir)) {
+                tap_ok(0, "mkdtemp: %s", strerror(errno));
+                return;
+        }
+        snprintf(p, sizeof(p), "%s/real", dir);
+        snprintf(q, sizeof(q), "%s/link", dir);
+        tap_ok(mkdir(p, 0755) == 0 && symlink("real", q) == 0, "a directory and a symlink to it");
+
+        UnveilList l = {};
+        UnveilRule *r = unveil_list_append(&l, q, UNVEIL_R, UNVEIL_ORIGIN_USER);
+        TAP_EQ_INT(unveil_rule_resolve(r, &err), 0, "a rule through a symlink resolves");
+        TAP_EQ_STR(r->resolved, p, "... to where the symlink leads");
+        tap_ok(r->fd >= 0 && r->dev && r->ino, "... with an fd, a device and an inode");
+
+        /* pinned: the same object is found again, without following symlinks */
+        UnveilRule *pin = unveil_list_append_copy(&l, r);
+        pin->pinned = true;
+        TAP_EQ_INT(unveil_rule_resolve(pin, &err), 0, "a pinned rule finds its object again");
+        char moved[300];
+        snprintf(moved, sizeof(moved), "%s/moved", dir);
+        tap_ok(rename(p, moved) == 0 && mkdir(p, 0755) == 0, "the directory is swapped for another");
+        TAP_EQ_INT(unveil_rule_resolve(pin, &err), -ESTALE, "the pinned rule refuses the new one");
+        tap_ok(strstr(err.msg, "not the object it was") != NULL, "... saying so: %s", err.msg);
+        tap_ok(rmdir(p) == 0 && symlink(moved, p) == 0, "the path becomes a symlink to the old one");
+        TAP_EQ_INT(unveil_rule_resolve(pin, &err), -ESTALE, "the pinned rule refuses a path through a symlink");
+        tap_ok(strstr(err.msg, "symbolic link") != NULL, "... saying so: %s", err.msg);
+
+        UnveilRule *gone = unveil_list_append(&l, "/nonexistent-test-unveil", UNVEIL_R, UNVEIL_ORIGIN_DEFAULT);
+        gone->optional = true;
+        TAP_EQ_INT(unveil_rule_resolve(gone, &err), 0, "a missing optional rule is no error");
+        tap_ok(gone->absent && gone->fd < 0, "... it is absent");
+        UnveilRule *must = unveil_list_append(&l, "/nonexistent-test-unveil", UNVEIL_R, UNVEIL_ORIGIN_USER);
+        TAP_EQ_INT(unveil_rule_resolve(must, &err), -ENOENT, "a missing user rule is an error");
+        TAP_EQ_STR(err.msg, "landlock: /nonexistent-test-unveil: No such file or directory", "... naming it");
+        unveil_list_done(&l);
+        (void) unlink(p);
+        (void) rmdir(moved);
+        (void) unlink(q);
+        (void) rmdir(dir);
 }
 
 static void test_ports(void) {
@@ -116,6 +192,7 @@ static void test_spec(void) {
 
 int main(void) {
         test_entries();
+        test_resolve();
         test_ports();
         test_spec();
         return tap_done();

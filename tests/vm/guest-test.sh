@@ -50,7 +50,7 @@ admin_policy = sandbox
 [driver sandbox]
 users = nobody
 promises = all
-unveil = rwc:/tmp rwc:/var/tmp r:/
+unveil = rwc:/tmp rwc:/var/tmp rx:/
 EOF
 chmod 644 "$conf"
 systemd-tmpfiles --create sandboxd.conf
