@@ -80,6 +80,7 @@ typedef enum Key {
         KEY_REQUIRE_PROMISES,
         KEY_UNVEIL,
         KEY_UNVEIL_DEFAULTS,
+        KEY_HOST_VIEW,
         KEY_NETWORKS,
         KEY_NETNS_DIRS,
         KEY_NAMESPACES,
@@ -110,6 +111,7 @@ struct PolicyDriver {
         size_t n_unveil;
         char **unveil_text;
         bool unveil_defaults;
+        bool host_view;
         unsigned networks; /* 1 << NetMode */
         char **netns_dirs;
         char **namespaces;
@@ -519,6 +521,8 @@ static bool *bool_for(Parser *ps, Key k) {
                 return &ps->d->require_promises;
         case KEY_UNVEIL_DEFAULTS:
                 return &ps->d->unveil_defaults;
+        case KEY_HOST_VIEW:
+                return &ps->d->host_view;
         case KEY_ALLOW_UNENFORCED_LIMITS:
                 return &ps->d->allow_unenforced_limits;
         case KEY_BASELINE_FILTER:
@@ -772,6 +776,7 @@ static const struct KeyDef {
         [KEY_REQUIRE_PROMISES] = { "require_promises", S_DRIVER, false, parse_bool_key },
         [KEY_UNVEIL] = { "unveil", S_DRIVER, true, parse_unveil },
         [KEY_UNVEIL_DEFAULTS] = { "unveil_defaults", S_DRIVER, false, parse_bool_key },
+        [KEY_HOST_VIEW] = { "host_view", S_DRIVER, false, parse_bool_key },
         [KEY_NETWORKS] = { "networks", S_DRIVER, true, parse_networks },
         [KEY_NETNS_DIRS] = { "netns_dirs", S_DRIVER, true, parse_dirs },
         [KEY_NAMESPACES] = { "namespaces", S_DRIVER, true, parse_globs },
@@ -1224,6 +1229,10 @@ bool policy_unveil_defaults(const PolicyDriver *d) {
 
 bool policy_baseline_filter(const PolicyDriver *d) {
         return d->baseline_filter;
+}
+
+bool policy_host_view(const PolicyDriver *d) {
+        return d->host_view;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1735,6 +1744,7 @@ char *policy_format(const Policy *p) {
                 fprintf(f, "require_promises = %s\n", yes_no(d->require_promises));
                 put_list(f, "unveil", d->unveil_text);
                 fprintf(f, "unveil_defaults = %s\n", yes_no(d->unveil_defaults));
+                fprintf(f, "host_view = %s\n", yes_no(d->host_view));
                 networks_text(d->networks, buf, sizeof(buf));
                 fprintf(f, "networks =%s%s\n", d->networks ? " " : "", d->networks ? buf : "");
                 put_list(f, "netns_dirs", d->netns_dirs);

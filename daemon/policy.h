@@ -102,6 +102,7 @@ bool policy_allow_unenforced_limits(const PolicyDriver *d);
 bool policy_landlock_best_effort(const PolicyDriver *d); /* false = Landlock required */
 bool policy_unveil_defaults(const PolicyDriver *d);      /* false = the default set is refused */
 bool policy_baseline_filter(const PolicyDriver *d);      /* tasks without promises get the baseline */
+bool policy_host_view(const PolicyDriver *d);            /* true = tasks keep the host's /dev and /run */
 
 /* A connecting peer (SO_PEERCRED). uid 0 is always allowed; otherwise its uid must be in
  * allowed_uids or its gid in allowed_gids of [daemon]. Names in those lists match only once

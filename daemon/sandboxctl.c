@@ -82,6 +82,8 @@ static void help(void) {
                "                           --no-private-tmp turns it off)\n"
                "  --mount SRC:DST[:ro|rw]  bind mount SRC at DST (must exist) for the task, unveiled at DST\n"
                "  --resolv-conf FILE       the task sees FILE's content as /etc/resolv.conf\n"
+               "  --host-view              keep the host's /dev and /run (the task gets a minimal /dev and\n"
+               "                           an empty /run by default; for start, the policy's host_view)\n"
                "\n"
                "Resource options for start (the task's cgroup):\n"
                "  --memory-max SIZE        hard memory limit (bytes, or with K, M, G suffix)\n"
@@ -161,6 +163,7 @@ enum {
         ARG_STDOUT,
         ARG_STDERR,
         ARG_PRIVATE_TMP,
+        ARG_HOST_VIEW,
         ARG_NO_PRIVATE_TMP,
         ARG_MOUNT,
         ARG_RESOLV_CONF,
@@ -187,6 +190,7 @@ static const struct option run_options[] = {
         { "stdout", required_argument, NULL, ARG_STDOUT },
         { "stderr", required_argument, NULL, ARG_STDERR },
         { "private-tmp", no_argument, NULL, ARG_PRIVATE_TMP },
+        { "host-view", no_argument, NULL, ARG_HOST_VIEW },
         { "no-private-tmp", no_argument, NULL, ARG_NO_PRIVATE_TMP },
         { "mount", required_argument, NULL, ARG_MOUNT },
         { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
@@ -317,6 +321,12 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
                         break;
                 case ARG_NO_PRIVATE_TMP:
                         a->private_tmp = 0;
+                        break;
+                case ARG_HOST_VIEW:
+                        if (a->for_daemon)
+                                r = sbx_error(&err, EINVAL, "for start, the driver's policy decides (host_view in "
+                                                            "sandboxd.conf)");
+                        s->host_view = true;
                         break;
                 case ARG_MOUNT:
                         if (!a->for_daemon)

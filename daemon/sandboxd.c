@@ -99,6 +99,7 @@ struct Daemon {
         char *config_path;
         char *socket_path;
         char *state_dir;
+        char **hide_paths;         /* kept from every task: our socket and state, resolved */
         int state_fd;
         int tasks_fd;
         int listen_fd;
@@ -837,6 +838,11 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 s.stderr_fd = err_fd;
         }
 
+        /* The task's view: the policy may give it the host's /dev and /run; it never reaches
+         * our socket or our state. */
+        s.host_view = policy_host_view(pd);
+        s.hide_paths = strv_copy(d->hide_paths);
+
         /* Every rule the task gets, resolved once, is checked where it really leads before
          * anything is built from it. */
         r = sandbox_plan(&s, &prep, &err);
@@ -878,6 +884,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         rec->unveil_defaults = !req->no_unveil_defaults;
         rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
         rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;
+        rec->host_view = s.host_view;
         /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
          * own command), never re-resolved from paths the task can change since. */
         rec->has_pins = s.landlock;
@@ -1286,6 +1293,7 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
                         goto fail;
                 }
         s->unveil_pinned = true;
+        s->host_view = t->rec.host_view;
         strv_free(s->argv);
         s->argv = xcalloc(req->n_argv + 1, sizeof(char *));
         for (size_t i = 0; i < req->n_argv; i++)
@@ -1812,6 +1820,20 @@ static int setup_listen(Daemon *d) {
         return 0;
 }
 
+/* What every task's view covers where it is not hidden already (docs/task-view.md): the socket we
+ * listen on (the one systemd passed us, wherever that is) and our state directory. The only
+ * check that stops a task talking to us otherwise is the peer check. */
+static void hide_paths_init(Daemon *d) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char *real;
+        if (getsockname(d->listen_fd, (struct sockaddr *) &sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+            sa.sun_path[0] == '/' && (real = realpath(sa.sun_path, NULL)))
+                strv_consume(&d->hide_paths, real);
+        if ((real = realpath(d->state_dir, NULL)))
+                strv_consume(&d->hide_paths, real);
+}
+
 static void help(void) {
         printf("Usage: sandboxd [--config FILE] [--socket PATH] [--state-dir DIR] [--check-config]\n"
                "\n"
@@ -1933,7 +1955,7 @@ int main(int argc, char **argv) {
         r = sd_event_add_io(d.event, NULL, d.listen_fd, EPOLLIN, on_accept, &d);
         if (r < 0)
                 return log_error_errno(r, "watching the socket: %m"), 1;
-
+        hide_paths_init(&d);
         (void) sd_event_add_time_relative(d.event, NULL, CLOCK_MONOTONIC, 0, 0, on_status_timer, &d);
 
         log_info("sandboxd %s ready on %s%s (state %s, cgroups %s, Landlock ABI %d)", PACKAGE_VERSION, d.socket_path,
@@ -1962,5 +1984,6 @@ int main(int argc, char **argv) {
         free(d.config_path);
         free(d.socket_path);
         free(d.state_dir);
+        strv_free(d.hide_paths);
         return r < 0 ? 1 : 0;
 }

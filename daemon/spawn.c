@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "config.h"
@@ -81,6 +82,11 @@ static const char *const step_table[_STEP_MAX] = {
         [STEP_SECCOMP] = "seccomp",
         [STEP_EXEC] = "exec",
         [STEP_NARROW] = "narrow",
+        [STEP_DEV] = "dev",
+        [STEP_RUN] = "run",
+        [STEP_KEEP] = "mount",
+        [STEP_HIDE] = "hide",
+        [STEP_TTY] = "tty",
 };
 
 const char *spawn_step_to_string(SpawnStep s) {
@@ -125,6 +131,16 @@ static void add_launch_rules(UnveilList *l, const char *exec_path, const ElfInfo
                         "the preload helper";
 }
 
+/* Whether the task's mount namespace puts a tmpfs of its own over path (docs/task-view.md). */
+static bool view_replaces(const SandboxSpec *s, bool var_run_dir, const char *path) {
+        if (s->private_tmp && path_beneath(path, "/tmp"))
+                return true;
+        if (s->host_view)
+                return false;
+        return path_beneath(path, "/dev") || path_beneath(path, "/run") ||
+               (var_run_dir && path_beneath(path, "/var/run"));
+}
+
 /* Rules whose path names something the task's mount namespace provides: resolved in the task,
  * after the mounts (landlock_add_deferred). */
 static bool rule_deferred(const SandboxSpec *s, const SandboxPrepared *p, const char *path) {
@@ -132,7 +148,7 @@ static bool rule_deferred(const SandboxSpec *s, const SandboxPrepared *p, const 
         if (path_beneath(path, "/proc") || path_beneath(path, "/dev/fd") || streq(path, "/dev/stdin") ||
             streq(path, "/dev/stdout") || streq(path, "/dev/stderr"))
                 return true;
-        if ((s->private_tmp && path_beneath(path, "/tmp")) || (p->resolv_mount && path_beneath(path, "/etc/resolv.conf")))
+        if (view_replaces(s, p->var_run_dir, path) || (p->resolv_mount && path_beneath(path, "/etc/resolv.conf")))
                 return true;
         for (size_t j = 0; j < s->n_mounts; j++)
                 if (path_beneath(path, s->mounts[j].target))
@@ -187,6 +203,29 @@ int sandbox_launch_promises(const SandboxSpec *s, uint64_t *ret, bool *ret_dynam
         if (ret_dynamic)
                 *ret_dynamic = elf.dynamic;
         return 0;
+}
+
+/* The host's /etc/resolv.conf usually leads into /run (systemd-resolved, resolvconf), which the
+ * task's view replaces: the file it leads to is mounted over /etc/resolv.conf itself instead.
+ * Returns an O_PATH fd of that file, or -1 when nothing needs doing. */
+static int resolv_conf_in_view(const SandboxSpec *s, bool var_run_dir) {
+        struct stat st;
+        char real[PATH_MAX];
+        if (lstat("/etc/resolv.conf", &st) < 0 || !S_ISLNK(st.st_mode))
+                return -1;
+        int fd = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(self, real, sizeof(real) - 1);
+        if (n > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+                real[n] = 0;
+                if (view_replaces(s, var_run_dir, real))
+                        return fd;
+        }
+        safe_close(fd);
+        return -1;
 }
 
 /* Compiling a filter costs about 1.5 ms (libseccomp); a daemon starts many tasks with the same
@@ -252,6 +291,7 @@ static int compile_cached(uint64_t promises, unsigned flags, SeccompProgram *ret
 int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         _cleanup_(sandbox_prepared_done) SandboxPrepared p = SANDBOX_PREPARED_INIT;
         _cleanup_(elf_info_done) ElfInfo elf = {};
+        struct stat st;
         int r;
 
         if (!s->exec_path)
@@ -275,7 +315,14 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         if (p.narrow && (r = check_can_verify(err)) < 0)
                 return r;
 
-        p.resolv_mount = s->resolv_conf_fd >= 0;
+        /* The view (what init_view mounts), as far as the rules depend on it. */
+        p.var_run_dir = !s->host_view && lstat("/var/run", &st) == 0 && S_ISDIR(st.st_mode);
+        if (s->resolv_conf_fd >= 0)
+                p.resolv_mount = true;
+        else if (!s->host_view && !s->unveil_pinned) {
+                p.resolv_src_fd = resolv_conf_in_view(s, p.var_run_dir);
+                p.resolv_mount = p.resolv_src_fd >= 0;
+        }
         p.planned = true;
 
         if (!s->landlock) {
@@ -291,6 +338,9 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                 /* What the init mounts for the task: its own tmpfs objects, the volumes. */
                 if (s->private_tmp)
                         (void) unveil_list_append(&p.unveil, "/tmp", UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_PRIVATE);
+                if (!s->host_view)
+                        (void) unveil_list_append(&p.unveil, "/dev/shm", UNVEIL_R | UNVEIL_W | UNVEIL_C,
+                                                  UNVEIL_ORIGIN_PRIVATE);
                 for (size_t i = 0; i < s->n_mounts; i++)
                         unveil_list_append(&p.unveil, s->mounts[i].target,
                                            s->mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C,
@@ -310,6 +360,53 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
 
         *ret = p;
         p = SANDBOX_PREPARED_INIT;
+        return 0;
+}
+
+static int bind_cmp(const void *a, const void *b) {
+        return (int) strlen(((const ViewBind *) a)->path) - (int) strlen(((const ViewBind *) b)->path);
+}
+
+/* Nomad's directories (and with them the task's cwd, which Nomad puts in its task dir) must stay
+ * visible under the view's tmpfs mounts: the dev agent keeps its alloc dirs in /tmp. Each is
+ * cloned here, opened without following symlinks, and bound back at its own path. Only Nomad's:
+ * a private /tmp is unveiled rwc, and whatever is bound back beneath it inherits that rule. */
+static int plan_binds(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
+        for (size_t i = 0; i < s->unveil.n; i++) {
+                const UnveilRule *u = &s->unveil.rules[i];
+                if (u->origin != UNVEIL_ORIGIN_NOMAD || !view_replaces(s, p->var_run_dir, u->path))
+                        continue;
+                p->binds = xrealloc(p->binds, (p->n_binds + 1) * sizeof(ViewBind));
+                p->binds[p->n_binds++] = (ViewBind) { .path = xstrdup(u->path), .tree_fd = -1 };
+        }
+        if (p->n_binds > SANDBOX_MAX_BINDS)
+                return sbx_error(err, E2BIG, "mount: more than %d directories to keep visible", SANDBOX_MAX_BINDS);
+        if (p->n_binds > 1)
+                qsort(p->binds, p->n_binds, sizeof(ViewBind), bind_cmp);
+        size_t k = 0;
+        for (size_t i = 0; i < p->n_binds; i++) {
+                bool inside = false;
+                for (size_t j = 0; j < k && !inside; j++)
+                        inside = path_beneath(p->binds[i].path, p->binds[j].path);
+                if (inside) {
+                        free(p->binds[i].path);
+                        continue;
+                }
+                p->binds[k++] = p->binds[i];
+        }
+        p->n_binds = k;
+        for (size_t i = 0; i < p->n_binds; i++) {
+                struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+                _cleanup_close_ int fd = (int) syscall(SYS_openat2, AT_FDCWD, p->binds[i].path, &how, sizeof(how));
+                if (fd < 0)
+                        return sbx_error_errno(err, errno, "mount: keeping %s visible", p->binds[i].path);
+                int tree = spec_mount_tree(fd, false);
+                if (tree < 0)
+                        return sbx_error_errno(err, -tree, "mount: keeping %s visible: cannot clone the mount",
+                                               p->binds[i].path);
+                p->binds[i].tree_fd = tree;
+        }
         return 0;
 }
 
@@ -379,11 +476,16 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
                         return sbx_error_errno(err, -r, "seccomp: the supervisor filter");
         }
 
-        if (s->resolv_conf_fd >= 0) {
-                r = spec_mount_tree(s->resolv_conf_fd, true);
+        if (s->resolv_conf_fd >= 0 || p->resolv_src_fd >= 0) {
+                r = spec_mount_tree(s->resolv_conf_fd >= 0 ? s->resolv_conf_fd : p->resolv_src_fd, true);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "resolv.conf: cannot clone the mount");
                 p->resolv_tree_fd = r;
+        }
+        if (!s->unveil_pinned) {
+                r = plan_binds(s, p, err);
+                if (r < 0)
+                        return r;
         }
 
         p->envp = strv_copy(s->env);
@@ -403,6 +505,14 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
 
 void sandbox_prepared_done(SandboxPrepared *p) {
         unveil_list_done(&p->unveil);
+        for (size_t i = 0; i < p->n_binds; i++) {
+                free(p->binds[i].path);
+                safe_close(p->binds[i].tree_fd);
+        }
+        free(p->binds);
+        p->binds = NULL;
+        p->n_binds = 0;
+        p->resolv_src_fd = safe_close(p->resolv_src_fd);
         p->landlock_fd = safe_close(p->landlock_fd);
         p->narrow_fd = safe_close(p->narrow_fd);
         p->preload_fd = safe_close(p->preload_fd);
@@ -784,6 +894,285 @@ static int init_exit_code(int wstatus) {
         return 255;
 }
 
+/* Where the caller's argument strings lie: sandboxd's command line (config, socket, state dir),
+ * which the init, a copy of the caller, would show every task as its /proc/1/cmdline. */
+static uintptr_t arg_start, arg_end;
+
+static void find_arg_area(void) {
+        char buf[1024];
+        if (arg_start)
+                return;
+        _cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+        if (n <= 0)
+                return;
+        buf[n] = 0;
+        char *c = strrchr(buf, ')'), *save = NULL;
+        if (!c)
+                return;
+        /* fields 48 and 49 (arg_start, arg_end); the one after ')' is field 3 */
+        int field = 3;
+        for (char *t = strtok_r(c + 1, " ", &save); t; t = strtok_r(NULL, " ", &save), field++)
+                if (field == 48)
+                        arg_start = (uintptr_t) strtoull(t, NULL, 10);
+                else if (field == 49) {
+                        arg_end = (uintptr_t) strtoull(t, NULL, 10);
+                        break;
+                }
+        if (arg_end <= arg_start)
+                arg_start = arg_end = 0;
+}
+
+/* Our copy of the caller's argument area now reads NAME. The area cannot shrink without
+ * CAP_SYS_RESOURCE (PR_SET_MM), so the rest is NUL bytes, which ps shows as nothing. */
+static void hide_cmdline(const char *name) {
+        size_t len = arg_end - arg_start, n = strlen(name);
+        if (!arg_start || len < 2)
+                return;
+        memset((void *) arg_start, 0, len);
+        memcpy((void *) arg_start, name, n < len - 1 ? n : len - 1);
+        (void) prctl(PR_SET_MM, PR_SET_MM_ARG_END, arg_start + (n < len - 1 ? n + 1 : len), 0, 0);
+}
+
+/* Creates path and its missing parents inside a tmpfs the init just mounted (root, 0755); the
+ * last component is a directory, or an empty file if !dir. Never through a symlink. Returns an
+ * O_PATH fd of it or -errno. Async-signal-safe. */
+static int view_mkpath(const char *path, bool dir) {
+        int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char comp[NAME_MAX + 1];
+
+        for (const char *c = path; fd >= 0;) {
+                while (*c == '/')
+                        c++;
+                if (!*c)
+                        return fd;
+                const char *e = strchrnul(c, '/');
+                size_t n = (size_t) (e - c);
+                bool last = e[strspn(e, "/")] == 0;
+                if (n > NAME_MAX) {
+                        (void) close(fd);
+                        return -ENAMETOOLONG;
+                }
+                memcpy(comp, c, n);
+                comp[n] = 0;
+                int r = 0;
+                if (last && !dir) {
+                        int f = openat(fd, comp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        r = f < 0 ? -errno : close(f);
+                } else if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
+                        r = -errno;
+                int next = r < 0 ? r : openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC | (last && !dir ? 0 : O_DIRECTORY));
+                if (r == 0 && next < 0)
+                        r = -errno;
+                (void) close(fd);
+                if (r < 0)
+                        return r;
+                fd = next;
+                c = e;
+        }
+        return -errno;
+}
+
+/* Opens path in the view without following any symlink, O_PATH. */
+static int view_open(const char *path) {
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
+}
+
+/* Covers what fd names with nothing: an empty read-only tmpfs over a directory, /dev/null over
+ * anything else. */
+static int view_cover(int fd) {
+        struct stat st;
+        char path[64];
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                        "mode=000,size=4k,nr_inodes=1") < 0
+                                : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* /proc entries Docker masks too: kernel memory, every key the kernel lists, timers of every
+ * process on the host, and the sysrq trigger (which only file modes guard). */
+static const char *const proc_masked[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sysrq-trigger",
+                                           "/proc/sched_debug", "/proc/latency_stats" };
+
+static int view_dev(void) {
+        static const struct {
+                const char *name;
+                unsigned major, minor;
+        } nodes[] = {
+                { "null", 1, 3 },    { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+                { "urandom", 1, 9 }, { "tty", 5, 0 },
+                /* opens the devpts instance at "pts" beside it (Linux >= 4.7): the task's own */
+                { "ptmx", 5, 2 },
+        };
+        static const struct {
+                const char *name, *target;
+        } links[] = {
+                { "fd", "/proc/self/fd" },
+                { "stdin", "/proc/self/fd/0" },
+                { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        char path[64];
+
+        if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64") < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+                if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                snprintf(path, sizeof(path), "/dev/%s", links[i].name);
+                if (symlink(links[i].target, path) < 0)
+                        return -errno;
+        }
+        /* Terminals of its own (a devpts instance: none of the host's), and POSIX shared memory. */
+        if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0 ||
+            mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0000,mode=0620") < 0 ||
+            mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                return -errno;
+        /* Nothing more goes into /dev; a root task (no capabilities, still the owner) cannot add to it. */
+        if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The task's view of the host's file system (docs/task-view.md), built by the init in the new
+ * mount namespace before the task exists, so nothing the task plants is there yet. In order:
+ * /proc for the pid namespace; unless host_view, a minimal /dev, masked /proc entries, a
+ * read-only /proc/sys and empty /run and /var/run (no host unix socket, no runtime state); the
+ * private /tmp; Nomad's directories these tmpfs mounts would hide, bound back; the volumes;
+ * resolv.conf; sandboxd's own socket and state covered. */
+static void init_view(const SandboxSpec *s, const SandboxPrepared *p, int ctl_fd, int dir_fd) {
+        int fd, r;
+
+        /* Device nodes and mount points get exactly the modes asked for (sandboxd's umask is
+         * 0077; the task sets its own). */
+        (void) umask(0);
+
+        /* Our mounts must not propagate back to the host; host mounts still propagate in. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                init_fail(ctl_fd, dir_fd, STEP_MOUNT, errno);
+        /* The pid namespace's own /proc. Not hidepid: it decides by the ptrace check, and Landlock
+         * makes an exec session (a domain of its own) and the task strangers to each other, so ps
+         * and pgrep in `nomad alloc exec` and script checks would find nothing. What hidepid would
+         * hide behind that check (environ, maps, fds of the init and of other domains) is behind it
+         * anyway; the init's cmdline is rewritten (hide_cmdline). */
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                init_fail(ctl_fd, dir_fd, STEP_PROC, errno);
+
+        if (!s->host_view) {
+                r = view_dev();
+                if (r < 0)
+                        init_fail(ctl_fd, dir_fd, STEP_DEV, -r);
+                for (size_t i = 0; i < ELEMENTSOF(proc_masked); i++) {
+                        fd = view_open(proc_masked[i]);
+                        if (fd == -ENOENT)
+                                continue;
+                        if (fd < 0 || (r = view_cover(fd)) < 0)
+                                init_fail(ctl_fd, dir_fd, STEP_PROC, fd < 0 ? -fd : -r);
+                        (void) close(fd);
+                }
+                if (mount("/proc/sys", "/proc/sys", NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, "/proc/sys", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) < 0)
+                        init_fail(ctl_fd, dir_fd, STEP_PROC, errno);
+                /* Landlock has no right for connect() on a path socket: D-Bus, container runtimes,
+                 * journald, nscd, sandboxd itself all listen here, so the task gets empty ones. */
+                if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256") < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_RUN, errno, 0);
+                if (p->var_run_dir &&
+                    mount("tmpfs", "/var/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=256") < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_RUN, errno, 1);
+        }
+
+        /* The task's own /tmp: a fresh tmpfs (charged to the task's cgroup). */
+        if (s->private_tmp && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                init_fail(ctl_fd, dir_fd, STEP_TMP, errno);
+
+        /* Nomad's directories beneath those tmpfs mounts, at their own paths, parents first. */
+        for (size_t i = 0; i < p->n_binds; i++) {
+                fd = view_mkpath(p->binds[i].path, true);
+                if (fd < 0 || move_mount(p->binds[i].tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_KEEP, fd < 0 ? -fd : errno, (int) i);
+                (void) close(fd);
+        }
+
+        /* Volumes: bind mounts through the fd the caller opened without following symlinks;
+         * the target is opened the same way (made, if a tmpfs of the view holds it). Never
+         * setuid or device files. */
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const SpecMount *m = &s->mounts[i];
+                struct stat st;
+                fd = view_open(m->target);
+                if (fd == -ENOENT && view_replaces(s, p->var_run_dir, m->target) && fstat(m->source_fd, &st) == 0) {
+                        bool in_bind = false;
+                        for (size_t j = 0; j < p->n_binds && !in_bind; j++)
+                                in_bind = path_beneath(m->target, p->binds[j].path);
+                        if (!in_bind)
+                                fd = view_mkpath(m->target, S_ISDIR(st.st_mode));
+                }
+                if (fd < 0 || move_mount(m->source_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, fd < 0 ? -fd : errno, (int) i);
+                (void) close(fd);
+        }
+        /* Landlock rules belong to inodes, and the mount shares the source's: the rule for the
+         * target would also open the raw host path. So the task does not get to see that path
+         * (if the view has not hidden it already). */
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                fd = view_open(s->mounts[i].source);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd < 0 || (r = view_cover(fd)) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, fd < 0 ? -fd : -r, (int) i);
+                (void) close(fd);
+        }
+
+        /* DNS: the resolv.conf the caller built (from the job's dns block, or the host's real
+         * upstream servers when the host points at a local stub such as 127.0.0.53), or the
+         * host's file that /etc/resolv.conf leads to inside /run. Mounted over /etc/resolv.conf
+         * itself (a symlink is not followed), so the task sees a plain file. */
+        if (p->resolv_tree_fd >= 0 &&
+            move_mount(p->resolv_tree_fd, "", AT_FDCWD, "/etc/resolv.conf", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                init_fail(ctl_fd, dir_fd, STEP_RESOLV_CONF, errno);
+
+        /* What the caller must keep from every task (sandboxd: its socket and its state), where
+         * the view has not hidden it already. */
+        for (size_t i = 0; s->hide_paths && s->hide_paths[i]; i++) {
+                fd = view_open(s->hide_paths[i]);
+                if (fd == -ENOENT)
+                        continue;
+                if (fd < 0 || (r = view_cover(fd)) < 0)
+                        init_fail_index(ctl_fd, dir_fd, STEP_HIDE, fd < 0 ? -fd : -r, (int) i);
+                (void) close(fd);
+        }
+}
+
+/* An exec session with a terminal, in the task's mount namespace: the terminal is the caller's
+ * (a pty of the host), which the task's own devpts does not show, so ttyname() and tty(1) would
+ * find nothing at the name /proc/self/fd/0 gives. The session gets a mount namespace of its own
+ * with that one pty node at its name. tree: the caller's pty slave, cloned before joining. */
+static int exec_tty_view(int tree, const char *name) {
+        const char *leaf = startswith(name, "/dev/pts/");
+        if (tree < 0 || !leaf || !*leaf || strchr(leaf, '/'))
+                return 0;
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+            mount("tmpfs", "/dev/pts", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") < 0)
+                return -errno;
+        int fd = view_mkpath(name, false);
+        if (fd < 0)
+                return fd;
+        int r = move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ? -errno : 0;
+        (void) close(fd);
+        return r;
+}
+
 /* The deferred rules' pins, as the task resolved them (in a shared page): "pins" in the status
  * directory, for exec sessions to compare against, also after a daemon restart. */
 static void write_pins(int dir_fd, const LandlockPin *pins, size_t n) {
@@ -813,6 +1202,7 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
         int r;
 
         (void) prctl(PR_SET_NAME, join_fd >= 0 ? "sandbox-exec" : "sandbox-init", 0, 0, 0);
+        hide_cmdline(join_fd >= 0 ? "sandbox-exec" : "sandbox-init");
         if (flags & SPAWN_DIE_WITH_PARENT)
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
@@ -820,7 +1210,7 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
          * socket, its clients' connections, other tasks' pidfds. Keep only what this sandbox
          * needs, or a client could queue on a dead daemon's socket that we keep alive. */
         {
-                int keep[16 + SPEC_MAX_MOUNTS];
+                int keep[16 + SPEC_MAX_MOUNTS + SANDBOX_MAX_BINDS];
                 size_t n = 0;
                 keep[n++] = ctl_fd;
                 keep[n++] = dir_fd;
@@ -835,6 +1225,8 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 keep[n++] = p->resolv_tree_fd;
                 for (size_t i = 0; i < s->n_mounts; i++)
                         keep[n++] = s->mounts[i].source_fd;
+                for (size_t i = 0; i < p->n_binds && i < SANDBOX_MAX_BINDS; i++)
+                        keep[n++] = p->binds[i].tree_fd;
                 close_all_fds_but(keep, n);
         }
 
@@ -846,9 +1238,24 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                  * the narrowing check and a kill need. */
                 proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+                char tty_name[64] = "";
+                int tty_tree = -1;
+                if (s->tty && !s->host_view) {
+                        char self[64];
+                        snprintf(self, sizeof(self), "/proc/self/fd/%d", s->stdin_fd);
+                        ssize_t k = readlink(self, tty_name, sizeof(tty_name) - 1);
+                        tty_name[k > 0 ? k : 0] = 0;
+                        tty_tree = open_tree(s->stdin_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                }
                 if (setns(join_fd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID) < 0)
                         init_fail(ctl_fd, dir_fd, STEP_JOIN, errno);
                 (void) close(join_fd);
+                if (tty_tree >= 0) {
+                        r = exec_tty_view(tty_tree, tty_name);
+                        if (r < 0)
+                                init_fail(ctl_fd, dir_fd, STEP_TTY, -r);
+                        (void) close(tty_tree);
+                }
                 exec_session = true;
                 goto setup_done;
         }
@@ -857,54 +1264,7 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
                 init_fail(ctl_fd, dir_fd, STEP_NETNS, errno);
         (void) safe_close(netns_fd);
 
-        /* Our mounts must not propagate back to the host; host mounts still propagate in. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_MOUNT, errno);
-        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_PROC, errno);
-
-        /* The task's own /tmp: a fresh tmpfs (charged to the task's cgroup). */
-        if (s->private_tmp && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-                init_fail(ctl_fd, dir_fd, STEP_TMP, errno);
-
-        /* Volumes: bind mounts through the fd the caller opened without following symlinks;
-         * the target is opened the same way. Never setuid or device files. */
-        for (size_t i = 0; i < s->n_mounts; i++) {
-                const SpecMount *m = &s->mounts[i];
-                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-                int tfd = (int) syscall(SYS_openat2, AT_FDCWD, m->target, &how, sizeof(how));
-                if (tfd < 0)
-                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
-                if (move_mount(m->source_fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
-                (void) close(tfd);
-        }
-        /* Landlock rules belong to inodes, and the mount shares the source's: the rule for the
-         * target would also open the raw host path. So the task does not get to see that path:
-         * an empty read-only tmpfs covers a source directory, /dev/null a source file. */
-        for (size_t i = 0; i < s->n_mounts; i++) {
-                const SpecMount *m = &s->mounts[i];
-                struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                        .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-                int srcfd = (int) syscall(SYS_openat2, AT_FDCWD, m->source, &how, sizeof(how));
-                struct stat st;
-                char path[64];
-                if (srcfd < 0 || fstat(srcfd, &st) < 0)
-                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
-                snprintf(path, sizeof(path), "/proc/self/fd/%d", srcfd);
-                if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                                                "mode=000,size=4k,nr_inodes=1") < 0
-                                        : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
-                        init_fail_index(ctl_fd, dir_fd, STEP_BIND, errno, (int) i);
-                (void) close(srcfd);
-        }
-
-        /* DNS: the resolv.conf the caller built (from the job's dns block, or the host's real
-         * upstream servers when the host points at a local stub such as 127.0.0.53). */
-        if (p->resolv_tree_fd >= 0 &&
-            move_mount(p->resolv_tree_fd, "", AT_FDCWD, "/etc/resolv.conf", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_RESOLV_CONF, errno);
+        init_view(s, p, ctl_fd, dir_fd);
 
         if (s->net == NET_NONE) {
                 r = loopback_up();
@@ -1120,6 +1480,7 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
                 return sbx_error_errno(err, errno, "clone: control socket");
         find_heap_start();
+        find_arg_area();
 
         bool join = o->join_pidfd >= 0;
         struct clone_args args = {
@@ -1295,6 +1656,12 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
         case STEP_PROC:
                 detail = "/proc";
                 break;
+        case STEP_DEV:
+                detail = "/dev";
+                break;
+        case STEP_RUN:
+                detail = r->index == 1 ? "/var/run" : "/run";
+                break;
         case STEP_TMP:
                 detail = "/tmp";
                 break;
@@ -1306,6 +1673,16 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
                         snprintf(tmp, sizeof(tmp), "%s on %s", s->mounts[r->index].source, s->mounts[r->index].target);
                         detail = tmp;
                 }
+                break;
+        case STEP_KEEP:
+                if (p && r->index >= 0 && (size_t) r->index < p->n_binds) {
+                        snprintf(tmp, sizeof(tmp), "keeping %s visible", p->binds[r->index].path);
+                        detail = tmp;
+                }
+                break;
+        case STEP_HIDE:
+                if (r->index >= 0 && (size_t) r->index < strv_length(s->hide_paths))
+                        detail = s->hide_paths[r->index];
                 break;
         case STEP_HOSTNAME:
                 detail = s->hostname;
@@ -1326,7 +1703,8 @@ void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const
                         if (r->code == ELOOP) {
                                 snprintf(buf, size,
                                          "landlock: unveil '%s': %s passes through a symbolic link, which rules in the "
-                                         "task's own mounts (/proc, /tmp, volumes) never follow: name what it points to",
+                                         "task's own mounts (/proc, /tmp, /dev, /run, volumes) never follow: name what "
+                                         "it points to",
                                          rule, u->path);
                                 return;
                         }

@@ -51,15 +51,30 @@ typedef enum SpawnStep {
         STEP_SECCOMP,
         STEP_EXEC,
         STEP_NARROW, /* after the launch: the dynamic program's filter was not narrowed (killed) */
+        /* Appended, not sorted in: exit records name steps by number. */
+        STEP_DEV,
+        STEP_RUN,
+        STEP_KEEP,
+        STEP_HIDE,
+        STEP_TTY,
         _STEP_MAX,
         _STEP_INVALID = -EINVAL,
 } SpawnStep;
 
 const char *spawn_step_to_string(SpawnStep s);
 
+#define SANDBOX_MAX_BINDS 8
+
+/* A directory Nomad gave the task that a tmpfs of the task's view would hide (the dev agent's
+ * alloc dirs under /tmp): bound back at the same path. */
+typedef struct ViewBind {
+        char *path;
+        int tree_fd; /* detached recursive clone, made in the caller's namespace */
+} ViewBind;
+
 /* Everything compiled in the parent so the child only has to apply it. Filled in two steps:
  * sandbox_plan() (every rule the task will get, resolved: what the policy checks) and then
- * sandbox_prepare() (the Landlock ruleset from those rules, seccomp programs). */
+ * sandbox_prepare() (the Landlock ruleset from those rules, seccomp programs, the view). */
 typedef struct SandboxPrepared {
         bool planned;
         UnveilList unveil;       /* the spec's rules, the sandbox's own (private /tmp, volume mount
@@ -80,12 +95,18 @@ typedef struct SandboxPrepared {
         int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
         int preload_fd;          /* the preload helper, opened here: LD_PRELOAD=/proc/self/fd/N works
                                   * whatever the task's mount namespace shows at its path */
-        bool resolv_mount;       /* /etc/resolv.conf is a file mount (resolv_tree_fd) */
+        bool resolv_mount;       /* /etc/resolv.conf is a file mount in the view (resolv_tree_fd) */
+        int resolv_src_fd;       /* what it shows when the caller gave none: the host's file that
+                                  * /etc/resolv.conf leads to inside /run (O_PATH), or -1 */
         int resolv_tree_fd;      /* detached mount of the task's resolv.conf, or -1 */
+        bool var_run_dir;        /* the host's /var/run is a directory, not a link to /run */
+        ViewBind *binds;         /* kept visible under the view's tmpfs mounts, parents first */
+        size_t n_binds;
         char **envp;             /* the task's final environment */
 } SandboxPrepared;
 #define SANDBOX_PREPARED_INIT                                                                      \
-        ((SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1, .preload_fd = -1, .resolv_tree_fd = -1 })
+        ((SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1, .preload_fd = -1, .resolv_src_fd = -1,       \
+                             .resolv_tree_fd = -1 })
 
 /* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development) or the installed path. */
 const char *sandbox_preload_path(void);
@@ -108,7 +129,8 @@ int sandbox_launch_promises(const SandboxSpec *s, uint64_t *ret, bool *ret_dynam
  * rules marked), in ret->unveil: the caller checks them against its policy
  * (policy_check_rules) before sandbox_prepare() builds anything from them. */
 int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
-/* Builds the Landlock ruleset from the planned rules, the seccomp programs and the environment. */
+/* Builds the Landlock ruleset from the planned rules, the seccomp programs, the task's view and
+ * environment. */
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err);
 void sandbox_prepared_done(SandboxPrepared *p);
 

@@ -37,6 +37,7 @@ void sandbox_spec_done(SandboxSpec *s) {
         free(s->groups);
         free(s->home);
         free(s->netns_path);
+        strv_free(s->hide_paths);
         unveil_list_done(&s->unveil);
         for (size_t i = 0; i < s->n_mounts; i++) {
                 free(s->mounts[i].source);

@@ -92,6 +92,9 @@ typedef struct SandboxSpec {
         int stdin_fd, stdout_fd, stderr_fd; /* owned by the caller; -1 = /dev/null */
 
         bool private_tmp;    /* a fresh tmpfs on /tmp, unveiled rwc, TMPDIR=/tmp */
+        bool host_view;      /* keep the host's /dev and /run (and an unmasked /proc): the task view
+                              * hides them by default (docs/task-view.md) */
+        char **hide_paths;   /* more host paths the task must not reach (sandboxd's socket) */
         bool tty;            /* stdin is a terminal to become the controlling one (exec -t) */
         SpecMount *mounts;
         size_t n_mounts;

@@ -64,6 +64,7 @@ char *task_record_to_json(const TaskRecord *t) {
         json_object_object_add(o, "unveil_defaults", json_object_new_boolean(t->unveil_defaults));
         put_str(o, "net", t->net);
         put_str(o, "cgroup", t->cgroup);
+        json_object_object_add(o, "host_view", json_object_new_boolean(t->host_view));
         if (t->has_pins) {
                 json_object *a = json_object_new_array();
                 for (size_t i = 0; i < t->pins.n; i++) {
@@ -266,6 +267,7 @@ int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         TRY(get_bool(o, "unveil_defaults", &t.unveil_defaults, err));
         TRY(get_str(o, "net", false, &t.net, err));
         TRY(get_str(o, "cgroup", false, &t.cgroup, err));
+        TRY(get_bool(o, "host_view", &t.host_view, err));
         TRY(get_pins(o, &t, err));
         TRY(get_int(o, "landlock_abi", 0, 1000, &v, err));
         t.landlock_abi = (int) v;

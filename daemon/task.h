@@ -26,6 +26,7 @@ typedef struct TaskRecord {
         bool unveil_defaults;
         char *net;
         char *cgroup;      /* cgroup identity as the backend saved it; NULL = none */
+        bool host_view;    /* the task kept the host's /dev and /run (policy host_view) */
         bool has_pins;     /* pins holds the task's rules as resolved at its start */
         UnveilList pins;   /* every rule but the launch rules: path, letters, origin, where it led
                             * (host rules: path, dev, ino; deferred rules: see the "pins" file) */

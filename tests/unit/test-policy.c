@@ -237,7 +237,7 @@ static void test_defaults(void) {
 
         _cleanup_free_ char *text = policy_format(p);
         tap_ok(strstr(text, "users = nobody\ndynamic_users = 80000-89999\ndefault_user = nobody\nallow_root = no\n"
-                            "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\n"
+                            "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\nhost_view = no\n"
                             "networks = none host group\n"
                             "netns_dirs = /run/netns /var/run/netns\nnamespaces = *\njobs = *\n"
                             "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nmin_oom_score_adj = 0\n"
