@@ -1136,6 +1136,28 @@ static int cmd_abstract_self(int argc, char **argv) {
         return r;
 }
 
+/* Connects to a unix socket at a path (what Landlock ABI 7 cannot refuse: only the task's view
+ * can hide such sockets). */
+static int cmd_unix_connect(int argc, char **argv) {
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        if (strlen(argv[0]) >= sizeof(a.sun_path))
+                return fail(ENAMETOOLONG);
+        memcpy(a.sun_path, argv[0], strlen(argv[0]));
+        /* Stream, then seqpacket (sandboxd's own socket): EPROTOTYPE means it is there. */
+        static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET };
+        int e = 0;
+        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+                int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return fail_what("socket", errno);
+                e = connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ? errno : 0;
+                (void) close(fd);
+                if (e != EPROTOTYPE)
+                        break;
+        }
+        return e ? fail(e) : 0;
+}
+
 static int cmd_socket(int argc, char **argv) {
         static const struct {
                 const char *name;
@@ -1482,6 +1504,7 @@ static const struct {
         { "connect-self", 1, 1, cmd_connect_self, "PORT: listen on 127.0.0.1:PORT and connect to it" },
         { "abstract-connect", 1, 1, cmd_abstract_connect, "NAME: connect to abstract unix socket @NAME" },
         { "abstract-self", 1, 1, cmd_abstract_self, "NAME: listen on @NAME and connect to it" },
+        { "unix-connect", 1, 1, cmd_unix_connect, "PATH: connect to the unix socket at PATH (stream or seqpacket)" },
         { "socket", 2, 3, cmd_socket, "FAMILY TYPE [PROTO]: create and close a socket" },
         { "ioctl", 1, 1, cmd_ioctl, "NAME: ioctl on a pipe (allowed: 0 or ENOTTY)" },
         { "kill", 2, 2, cmd_kill, "PID SIGNAL" },

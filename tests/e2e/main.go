@@ -355,6 +355,7 @@ func main() {
 	}
 	lifecycle(sh)
 	fsviewChecks(sh)
+	devAgentChecks()
 	fmt.Printf("1..%d\n", nTest)
 	cleanup()
 	if nFail > 0 {
