@@ -286,7 +286,7 @@ static void task_unlink(Task *t) {
 /* Deletes every file sandboxd or the init keeps for the task, then its directory. */
 static void task_dir_remove(Task *t) {
         static const char *const files[] = { "state.json", "state.json.tmp", "exit", "exit.tmp", "resolv.conf",
-                                             "request.pb", "pins", "pins.tmp" };
+                                             "request.pb", "rules.json", "rules.json.tmp", "pins", "pins.tmp" };
         for (size_t i = 0; i < ELEMENTSOF(files); i++)
                 (void) unlinkat(t->dir_fd, files[i], 0);
         (void) unlinkat(t->d->tasks_fd, t->rec.id, AT_REMOVEDIR);
@@ -885,13 +885,6 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
         rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;
         rec->host_view = s.host_view;
-        /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
-         * own command), never re-resolved from paths the task can change since. */
-        rec->has_pins = s.landlock;
-        for (size_t i = 0; i < prep.n_task_rules; i++) {
-                UnveilRule *u = unveil_list_append_copy(&rec->pins, &prep.unveil.rules[i]);
-                u->pinned = !u->deferred; /* deferred ones: the init's "pins" file */
-        }
         if (req->nomad) {
                 rec->alloc_id = xstrdup(req->nomad->alloc_id);
                 rec->task_name = xstrdup(req->nomad->task_name);
@@ -909,6 +902,12 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         }
 
         save_request(t, req);
+        /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
+         * own command), never re-resolved from paths the task can change since. Before the
+         * spawn: state.json is saved after it, where every heap page written is a COW fault. */
+        if (s.landlock && task_rules_save(t->dir_fd, &prep.unveil, prep.n_task_rules, &err) < 0)
+                log_task(LOG_WARNING, rec, "task '%s': saving its unveil rules: %s (exec into it will fail)", rec->name,
+                         err.msg);
 
         r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
         if (r < 0) {
@@ -1272,13 +1271,14 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
          * object it was (a task that can write along a rule's path must not redirect it for us). */
         field = "unveil";
         unveil_list_done(&s->unveil);
-        if (!t->rec.has_pins) {
+        r = task_rules_load(t->dir_fd, &s->unveil, &err);
+        if (r == -ENOENT) {
                 r = sbx_error(&err, ENOENT, "task '%s': its unveil rules were not pinned at its start (started by an "
                                             "older sandboxd?); restart the task to exec into it", t->rec.name);
                 goto fail;
         }
-        for (size_t i = 0; i < t->rec.pins.n; i++)
-                (void) unveil_list_append_copy(&s->unveil, &t->rec.pins.rules[i]);
+        if (r < 0)
+                goto fail;
         r = sandbox_read_pins(t->dir_fd, s->unveil.rules, s->unveil.n);
         if (r < 0) {
                 r = sbx_error_errno(&err, r, "task '%s': the pins of its unveil rules in the task's view (%s/tasks/%s/pins)",

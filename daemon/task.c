@@ -20,7 +20,6 @@ void task_record_done(TaskRecord *t) {
         strv_free(t->unveil);
         free(t->net);
         free(t->cgroup);
-        unveil_list_done(&t->pins);
         free(t->alloc_id);
         free(t->task_name);
         free(t->job_id);
@@ -65,27 +64,6 @@ char *task_record_to_json(const TaskRecord *t) {
         put_str(o, "net", t->net);
         put_str(o, "cgroup", t->cgroup);
         json_object_object_add(o, "host_view", json_object_new_boolean(t->host_view));
-        if (t->has_pins) {
-                json_object *a = json_object_new_array();
-                for (size_t i = 0; i < t->pins.n; i++) {
-                        const UnveilRule *u = &t->pins.rules[i];
-                        json_object *p = json_object_new_object();
-                        char letters[5];
-                        put_str(p, "path", u->path);
-                        put_str(p, "perms", unveil_perms_format(u->perms, letters));
-                        put_str(p, "origin", unveil_origin_to_string(u->origin));
-                        json_object_object_add(p, "optional", json_object_new_boolean(u->optional));
-                        json_object_object_add(p, "deferred", json_object_new_boolean(u->deferred));
-                        put_str(p, "resolved", u->resolved);
-                        if (!u->deferred) {
-                                json_object_object_add(p, "absent", json_object_new_boolean(u->absent));
-                                json_object_object_add(p, "dev", json_object_new_uint64(u->dev));
-                                json_object_object_add(p, "ino", json_object_new_uint64(u->ino));
-                        }
-                        json_object_array_add(a, p);
-                }
-                json_object_object_add(o, "pins", a);
-        }
         json_object_object_add(o, "landlock_abi", json_object_new_int(t->landlock_abi));
         json_object *n = json_object_new_object();
         put_str(n, "alloc_id", t->alloc_id);
@@ -168,58 +146,6 @@ static int get_strv(json_object *o, const char *k, char ***ret, SbxError *err) {
         return 0;
 }
 
-static int get_u64(json_object *o, const char *k, uint64_t *ret, SbxError *err) {
-        json_object *v = NULL;
-        int r = get(o, k, json_type_int, true, &v, err);
-        if (r < 0)
-                return r;
-        errno = 0;
-        uint64_t x = json_object_get_uint64(v);
-        if (errno || (json_object_get_int64(v) < 0 && x == 0))
-                return sbx_error(err, EBADMSG, "state: '%s' out of range", k);
-        *ret = x;
-        return 0;
-}
-
-static int get_pins(json_object *o, TaskRecord *t, SbxError *err) {
-        json_object *a;
-        int r = get(o, "pins", json_type_array, false, &a, err);
-        if (r < 0 || !a)
-                return r;
-        size_t n = json_object_array_length(a);
-        if (n > UNVEIL_MAX_TOTAL)
-                return sbx_error(err, EBADMSG, "state: 'pins' has more than %d entries", UNVEIL_MAX_TOTAL);
-        for (size_t i = 0; i < n; i++) {
-                json_object *p = json_object_array_get_idx(a, i);
-                _cleanup_free_ char *path = NULL, *perms = NULL, *origin = NULL;
-                unsigned letters;
-                if (!json_object_is_type(p, json_type_object))
-                        return sbx_error(err, EBADMSG, "state: 'pins' must hold objects");
-                if ((r = get_str(p, "path", true, &path, err)) < 0 || (r = get_str(p, "perms", true, &perms, err)) < 0 ||
-                    (r = get_str(p, "origin", true, &origin, err)) < 0)
-                        return r;
-                if (path[0] != '/' || unveil_perms_parse(perms, &letters, NULL) < 0 ||
-                    unveil_origin_from_string(origin) < 0)
-                        return sbx_error(err, EBADMSG, "state: pin %zu: bad path, letters or origin", i);
-                UnveilRule *u = unveil_list_append(&t->pins, path, letters, unveil_origin_from_string(origin));
-                u->pinned = true;
-                if ((r = get_bool(p, "optional", &u->optional, err)) < 0 || (r = get_bool(p, "deferred", &u->deferred, err)) < 0 ||
-                    (r = get_str(p, "resolved", false, &u->resolved, err)) < 0)
-                        return r;
-                if (u->deferred) {
-                        u->pinned = false; /* until the init's "pins" file says what it was */
-                        continue;
-                }
-                if ((r = get_bool(p, "absent", &u->absent, err)) < 0 || (r = get_u64(p, "dev", &u->dev, err)) < 0 ||
-                    (r = get_u64(p, "ino", &u->ino, err)) < 0)
-                        return r;
-                if (!u->absent && (!u->resolved || u->resolved[0] != '/'))
-                        return sbx_error(err, EBADMSG, "state: pin %zu: no resolved path", i);
-        }
-        t->has_pins = true;
-        return 0;
-}
-
 int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         _cleanup_(task_record_done) TaskRecord t = {};
         json_object *o, *n, *e;
@@ -268,7 +194,6 @@ int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         TRY(get_str(o, "net", false, &t.net, err));
         TRY(get_str(o, "cgroup", false, &t.cgroup, err));
         TRY(get_bool(o, "host_view", &t.host_view, err));
-        TRY(get_pins(o, &t, err));
         TRY(get_int(o, "landlock_abi", 0, 1000, &v, err));
         t.landlock_abi = (int) v;
         TRY(get(o, "nomad", json_type_object, false, &n, err));
@@ -299,32 +224,163 @@ fail:
 /* write + rename: atomic against a crash of sandboxd. No fsync: the record is worth something
  * only while the kernel that runs the task does (the state dir is /run), and fsync on a
  * disk-backed state dir cost several ms per task start. */
-int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err) {
-        _cleanup_free_ char *json = task_record_to_json(t);
-        size_t len = strlen(json);
-
-        _cleanup_close_ int fd = openat(dir_fd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                                        0600);
+static int write_atomic(int dir_fd, const char *name, const char *text, SbxError *err) {
+        size_t len = strlen(text);
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
-                return sbx_error_errno(err, errno, "state: creating state.json.tmp");
-        if (write(fd, json, len) != (ssize_t) len)
-                return sbx_error_errno(err, errno, "state: writing state.json.tmp");
-        if (renameat(dir_fd, "state.json.tmp", dir_fd, "state.json") < 0)
-                return sbx_error_errno(err, errno, "state: renaming to state.json");
+                return sbx_error_errno(err, errno, "state: creating %s", tmp);
+        if (write(fd, text, len) != (ssize_t) len)
+                return sbx_error_errno(err, errno, "state: writing %s", tmp);
+        if (renameat(dir_fd, tmp, dir_fd, name) < 0)
+                return sbx_error_errno(err, errno, "state: renaming to %s", name);
         return 0;
 }
 
-int task_record_load(int dir_fd, TaskRecord *ret, SbxError *err) {
-        _cleanup_close_ int fd = openat(dir_fd, "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return sbx_error_errno(err, errno, "state: state.json");
+int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err) {
+        _cleanup_free_ char *json = task_record_to_json(t);
+        return write_atomic(dir_fd, "state.json", json, err);
+}
+
+static char *read_state_file(int dir_fd, const char *name, SbxError *err) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                sbx_error_errno(err, errno, "state: %s", name);
+                return NULL;
+        }
         _cleanup_free_ char *buf = xmalloc(STATE_FILE_MAX + 1);
         ssize_t n = read(fd, buf, STATE_FILE_MAX + 1);
-        if (n < 0)
-                return sbx_error_errno(err, errno, "state: reading state.json");
-        if (n > STATE_FILE_MAX)
-                return sbx_error(err, EFBIG, "state: state.json larger than %d bytes", STATE_FILE_MAX);
+        if (n < 0) {
+                sbx_error_errno(err, errno, "state: reading %s", name);
+                return NULL;
+        }
+        if (n > STATE_FILE_MAX) {
+                sbx_error(err, EFBIG, "state: %s larger than %d bytes", name, STATE_FILE_MAX);
+                return NULL;
+        }
         buf[n] = 0;
+        return TAKE_PTR(buf);
+}
+
+char *task_rules_to_json(const UnveilList *l, size_t n) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+        json_object_object_add(o, "version", json_object_new_int(STATE_VERSION));
+        for (size_t i = 0; i < n && i < l->n; i++) {
+                const UnveilRule *u = &l->rules[i];
+                json_object *p = json_object_new_object();
+                char letters[5];
+                put_str(p, "path", u->path);
+                put_str(p, "perms", unveil_perms_format(u->perms, letters));
+                put_str(p, "origin", unveil_origin_to_string(u->origin));
+                json_object_object_add(p, "optional", json_object_new_boolean(u->optional));
+                json_object_object_add(p, "deferred", json_object_new_boolean(u->deferred));
+                put_str(p, "resolved", u->resolved);
+                if (!u->deferred) {
+                        json_object_object_add(p, "absent", json_object_new_boolean(u->absent));
+                        json_object_object_add(p, "dev", json_object_new_uint64(u->dev));
+                        json_object_object_add(p, "ino", json_object_new_uint64(u->ino));
+                }
+                json_object_array_add(a, p);
+        }
+        json_object_object_add(o, "rules", a);
+        char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        return s;
+}
+
+static int get_u64(json_object *o, const char *k, uint64_t *ret, SbxError *err) {
+        json_object *v = NULL;
+        int r = get(o, k, json_type_int, true, &v, err);
+        if (r < 0)
+                return r;
+        errno = 0;
+        uint64_t x = json_object_get_uint64(v);
+        if (errno || (json_object_get_int64(v) < 0 && x == 0))
+                return sbx_error(err, EBADMSG, "state: '%s' out of range", k);
+        *ret = x;
+        return 0;
+}
+
+static int rule_from_json(json_object *p, size_t i, UnveilList *l, SbxError *err) {
+        _cleanup_free_ char *path = NULL, *perms = NULL, *origin = NULL;
+        unsigned letters;
+        int r;
+
+        if (!json_object_is_type(p, json_type_object))
+                return sbx_error(err, EBADMSG, "state: 'rules' must hold objects");
+        if ((r = get_str(p, "path", true, &path, err)) < 0 || (r = get_str(p, "perms", true, &perms, err)) < 0 ||
+            (r = get_str(p, "origin", true, &origin, err)) < 0)
+                return r;
+        if (path[0] != '/' || strlen(path) >= UNVEIL_MAX_PATH || unveil_perms_parse(perms, &letters, NULL) < 0 ||
+            unveil_origin_from_string(origin) < 0)
+                return sbx_error(err, EBADMSG, "state: rule %zu: bad path, letters or origin", i);
+        UnveilRule *u = unveil_list_append(l, path, letters, unveil_origin_from_string(origin));
+        if ((r = get_bool(p, "optional", &u->optional, err)) < 0 || (r = get_bool(p, "deferred", &u->deferred, err)) < 0 ||
+            (r = get_str(p, "resolved", false, &u->resolved, err)) < 0)
+                return r;
+        if (u->deferred)
+                return 0; /* pinned once the init's "pins" file says what it was */
+        if ((r = get_bool(p, "absent", &u->absent, err)) < 0 || (r = get_u64(p, "dev", &u->dev, err)) < 0 ||
+            (r = get_u64(p, "ino", &u->ino, err)) < 0)
+                return r;
+        if (!u->absent && (!u->resolved || u->resolved[0] != '/'))
+                return sbx_error(err, EBADMSG, "state: rule %zu: no resolved path", i);
+        u->pinned = true;
+        return 0;
+}
+
+int task_rules_from_json(const char *text, UnveilList *ret, SbxError *err) {
+        _cleanup_(unveil_list_done) UnveilList l = {};
+        json_object *o, *a;
+        int64_t v;
+        int r;
+
+        json_tokener *tok = json_tokener_new_ex(32);
+        if (!tok)
+                oom();
+        o = json_tokener_parse_ex(tok, text, (int) strnlen(text, STATE_FILE_MAX));
+        bool complete = json_tokener_get_error(tok) == json_tokener_success;
+        json_tokener_free(tok);
+        if (!o || !complete || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return sbx_error(err, EBADMSG, "state: rules: not a JSON object");
+        }
+        if ((r = get_int(o, "version", STATE_VERSION, STATE_VERSION, &v, err)) < 0 ||
+            (r = get(o, "rules", json_type_array, true, &a, err)) < 0)
+                goto done;
+        size_t n = json_object_array_length(a);
+        if (n > UNVEIL_MAX_TOTAL) {
+                r = sbx_error(err, EBADMSG, "state: 'rules' has more than %d entries", UNVEIL_MAX_TOTAL);
+                goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((r = rule_from_json(json_object_array_get_idx(a, i), i, &l, err)) < 0)
+                        goto done;
+        *ret = l;
+        l = (UnveilList) {};
+        r = 0;
+done:
+        json_object_put(o);
+        return r;
+}
+
+int task_rules_save(int dir_fd, const UnveilList *l, size_t n, SbxError *err) {
+        _cleanup_free_ char *json = task_rules_to_json(l, n);
+        return write_atomic(dir_fd, "rules.json", json, err);
+}
+
+int task_rules_load(int dir_fd, UnveilList *ret, SbxError *err) {
+        _cleanup_free_ char *buf = read_state_file(dir_fd, "rules.json", err);
+        if (!buf)
+                return -err->code;
+        return task_rules_from_json(buf, ret, err);
+}
+
+int task_record_load(int dir_fd, TaskRecord *ret, SbxError *err) {
+        _cleanup_free_ char *buf = read_state_file(dir_fd, "state.json", err);
+        if (!buf)
+                return -err->code;
         return task_record_from_json(buf, ret, err);
 }
 

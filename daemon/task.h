@@ -27,9 +27,6 @@ typedef struct TaskRecord {
         char *net;
         char *cgroup;      /* cgroup identity as the backend saved it; NULL = none */
         bool host_view;    /* the task kept the host's /dev and /run (policy host_view) */
-        bool has_pins;     /* pins holds the task's rules as resolved at its start */
-        UnveilList pins;   /* every rule but the launch rules: path, letters, origin, where it led
-                            * (host rules: path, dev, ino; deferred rules: see the "pins" file) */
         int landlock_abi;
         char *alloc_id, *task_name, *job_id, *nomad_namespace, *task_group;
         /* exit */
@@ -48,6 +45,17 @@ int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err);
 /* Writes <dir_fd>/state.json atomically (temp file, fsync, rename). */
 int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err);
 int task_record_load(int dir_fd, TaskRecord *ret, SbxError *err);
+
+/* The task's unveil rules as resolved at its start, pinned for exec sessions: every rule but the
+ * launch rules of its command (the first n of l), with where each led and, for host rules, its
+ * device and inode (rules resolved in the task: the init's "pins" file, sandbox_read_pins).
+ * <dir_fd>/rules.json, written once before the sandbox is spawned: not part of state.json,
+ * which is saved again after the clone, where every page written costs a copy-on-write fault. */
+char *task_rules_to_json(const UnveilList *l, size_t n);
+int task_rules_from_json(const char *text, UnveilList *ret, SbxError *err);
+int task_rules_save(int dir_fd, const UnveilList *l, size_t n, SbxError *err);
+/* -ENOENT: none recorded (a task started by an older sandboxd). */
+int task_rules_load(int dir_fd, UnveilList *ret, SbxError *err);
 
 /* starttime (field 22) of /proc/<pid>/stat, or -errno. */
 int proc_start_ticks(pid_t pid, uint64_t *ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: sandboxd's state.json reader (task_record_from_json) and the init's exit record
- * parser. A corrupt state file must be refused with a message, never crash the daemon. */
+/* Fuzz target: sandboxd's state.json reader (task_record_from_json), its rules.json reader
+ * (task_rules_from_json) and the init's exit record parser. A corrupt state file must be refused
+ * with a message, never crash the daemon. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(third);
                 task_record_done(&t2);
                 task_record_done(&t);
+        } else if (!err.msg[0])
+                abort();
+
+        /* The pinned unveil rules (rules.json): the same promise. */
+        UnveilList l = {};
+        if (task_rules_from_json(text, &l, &err) == 0) {
+                char *again = task_rules_to_json(&l, l.n);
+                UnveilList l2 = {};
+                if (task_rules_from_json(again, &l2, &err) < 0)
+                        abort();
+                char *third = task_rules_to_json(&l2, l2.n);
+                if (strcmp(again, third) != 0)
+                        abort();
+                free(again);
+                free(third);
+                unveil_list_done(&l2);
+                unveil_list_done(&l);
         } else if (!err.msg[0])
                 abort();
 
