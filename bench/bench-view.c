@@ -5,7 +5,8 @@
  * bench-spawn -H against bench-spawn gives the whole view's share of a start.
  *
  *   bench-view [N]        (default 200; needs root)
- * Prints the median of each step and of their sum, in µs. */
+ * Prints the median of each step and of their sum, in µs, and of the whole child from clone to
+ * reaped (the namespace's teardown included) against a child that mounts only /proc. */
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -104,18 +105,37 @@ static int view(long long *t) {
         return 0;
 }
 
+/* A child that mounts only /proc (what a sandbox without the view does), clone to reaped. */
+static long long baseline_child(void) {
+        long long t = now_ns();
+        pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
+        if (pid == 0)
+                _exit(mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+                      mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0);
+        int st;
+        if (pid < 0 || waitpid(pid, &st, 0) < 0 || st != 0)
+                return -1;
+        return now_ns() - t;
+}
+
 int main(int argc, char **argv) {
         int n = argc > 1 ? atoi(argv[1]) : 200;
         if (n < 1) {
                 fprintf(stderr, "usage: bench-view [N]\n");
                 return 2;
         }
-        long long *all = calloc((size_t) n * (S_MAX + 1), sizeof(long long));
+        long long *all = calloc((size_t) n * (S_MAX + 3), sizeof(long long));
         if (!all)
                 return 1;
         for (int i = 0; i < n; i++) {
                 int p[2];
                 long long t[S_MAX] = {};
+                all[(size_t) (S_MAX + 2) * n + i] = baseline_child();
+                if (all[(size_t) (S_MAX + 2) * n + i] < 0) {
+                        fprintf(stderr, "bench-view: the baseline child failed (run as root)\n");
+                        return 1;
+                }
+                long long t0 = now_ns();
                 if (pipe(p) < 0)
                         return 1;
                 pid_t pid = (pid_t) syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, 0);
@@ -132,6 +152,7 @@ int main(int argc, char **argv) {
                 (void) close(p[0]);
                 int st;
                 (void) waitpid(pid, &st, 0);
+                all[(size_t) (S_MAX + 1) * n + i] = now_ns() - t0;
                 if (k != sizeof(t)) {
                         fprintf(stderr, "bench-view: a step failed (run as root)\n");
                         return 1;
@@ -143,11 +164,13 @@ int main(int argc, char **argv) {
                 }
                 all[(size_t) S_MAX * n + i] = sum;
         }
-        for (int s = 0; s <= S_MAX; s++) {
+        static const char *const total_name[] = { "all of them", "the child, clone to reaped",
+                                                  "... with /proc only (baseline)" };
+        for (int s = 0; s < S_MAX + 3; s++) {
                 double med, p10, p90;
                 latency_summary(all + (size_t) s * n, n, &med, &p10, &p90);
-                printf("%-28s median %7.1f us  p10 %7.1f  p90 %7.1f\n", s < S_MAX ? step_name[s] : "all of them", med,
-                       p10, p90);
+                printf("%-30s median %7.1f us  p10 %7.1f  p90 %7.1f\n", s < S_MAX ? step_name[s] : total_name[s - S_MAX],
+                       med, p10, p90);
         }
         free(all);
         return 0;
