@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <linux/openat2.h>
 #include <stddef.h>
 #include <signal.h>
@@ -185,6 +186,16 @@ static void task_info_fill(const Task *t, Sandboxd__V1__TaskInfo *i, Sandboxd__V
                 e->error = r->exit_error ? r->exit_error : (char *) "";
                 i->exit = e;
         }
+}
+
+/* A request that succeeded with nothing to return (cancel). */
+static void reply_ok(Conn *c, uint64_t id) {
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        resp.id = id;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        conn_send(c, &f);
 }
 
 static void reply_task(Conn *c, uint64_t id, const Task *t) {
@@ -1133,13 +1144,31 @@ static void exec_session_free(ExecSession *x) {
         free(x);
 }
 
+/* Ends a session's command and its process group; its supervisor then reports how it ended
+ * (on_exec_exit). If the supervisor cannot be told, it is killed (the command dies with it). */
+static void exec_session_kill(ExecSession *x) {
+        if (x->proc.ctl_fd < 0 || sandbox_process_kill(&x->proc) < 0)
+                if (x->proc.pidfd >= 0)
+                        (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+}
+
 static void exec_sessions_drop_conn(Daemon *d, Conn *c) {
         for (ExecSession *x = d->sessions; x; x = x->next)
                 if (x->conn == c) {
                         x->conn = NULL;
-                        if (x->proc.pidfd >= 0)
-                                (void) syscall(SYS_pidfd_send_signal, x->proc.pidfd, SIGKILL, NULL, 0);
+                        exec_session_kill(x);
                 }
+}
+
+/* A cancel for one of this connection's execs. 1: found (the exec's own answer follows). */
+static int exec_session_cancel(Conn *c, uint64_t id) {
+        for (ExecSession *x = c->d->sessions; x; x = x->next)
+                if (x->conn == c && x->id == id) {
+                        log_debug("peer pid %d: exec request %" PRIu64 " cancelled", (int) c->pid, id);
+                        exec_session_kill(x);
+                        return 1;
+                }
+        return 0;
 }
 
 static int on_exec_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -1389,6 +1418,14 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                 return;
         case SANDBOXD__V1__REQUEST__OP_START:
                 handle_start(c, id, req->start, fds, n_fds);
+                return;
+        case SANDBOXD__V1__REQUEST__OP_CANCEL:
+                if (exec_session_cancel(c, req->cancel->id))
+                        reply_ok(c, id);
+                else {
+                        snprintf(msg, sizeof(msg), "no request %" PRIu64 " of this connection is waiting", req->cancel->id);
+                        reply_error(c, id, ENOENT, "id", msg);
+                }
                 return;
         case SANDBOXD__V1__REQUEST__OP_WAIT:
                 if (!(t = lookup(c, id, req->wait->name)))

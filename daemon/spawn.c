@@ -610,6 +610,10 @@ static int setup_stdio(const int src[3]) {
 /* Set in an exec session's supervisor before it forks the command (which inherits it). */
 static bool exec_session;
 
+/* What the caller sends the init over the control socket: release a held init, end an exec
+ * session (sandbox_process_go, sandbox_process_kill). */
+enum { CTL_GO = 1, CTL_KILL = 2 };
+
 _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd, LandlockPin *pins) {
         size_t index = 0;
         int r;
@@ -1303,8 +1307,8 @@ setup_done:
                 do
                         n = recv(ctl_fd, &go, 1, 0);
                 while (n < 0 && errno == EINTR);
-                if (n != 1)
-                        _exit(125); /* the caller gave up on us */
+                if (n != 1 || go != CTL_GO)
+                        _exit(n == 1 ? 137 : 125); /* killed before it began, or the caller gave up on us */
         }
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
@@ -1339,6 +1343,7 @@ setup_done:
                 supervisor_fail(&sv, E2BIG, -1);
         unsigned narrow_ms = s->narrow_timeout_ms ? s->narrow_timeout_ms : SANDBOX_NARROW_TIMEOUT_MS;
         bool task_done = false, reported = false;
+        bool watch_ctl = flags & SPAWN_DIE_WITH_PARENT;
         int task_status = 0;
         InitMsg failure = {};
         int report_fd = report[0], timer_fd = -1;
@@ -1348,7 +1353,7 @@ setup_done:
                         { .fd = sfd, .events = POLLIN },
                         { .fd = report_fd, .events = POLLIN },
                         { .fd = sv.notify_fd, .events = POLLIN },
-                        { .fd = (flags & SPAWN_DIE_WITH_PARENT) ? ctl_fd : -1, .events = 0 },
+                        { .fd = watch_ctl ? ctl_fd : -1, .events = exec_session ? POLLIN : 0 },
                         { .fd = timer_fd, .events = POLLIN },
                 };
                 if (!sv.reap && poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
@@ -1415,8 +1420,20 @@ setup_done:
                 if (timer_fd >= 0 && (sv.verified || sv.failure.type))
                         timer_fd = safe_close(timer_fd);
 
-                if (pfd[3].revents & (POLLHUP | POLLERR))
-                        _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
+                if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        /* An exec session's caller cancels it (CTL_KILL) or is gone: its command
+                         * and everything in the command's process group go now. We are not the
+                         * init of the task's pid namespace, so our leaving alone would not end
+                         * them (the command dies of PDEATHSIG, its children would live on). */
+                        char c = 0;
+                        bool kill_only = exec_session && (pfd[3].revents & POLLIN) &&
+                                         recv(ctl_fd, &c, 1, MSG_DONTWAIT) == 1 && c == CTL_KILL;
+                        if (exec_session && kill(-task, SIGKILL) < 0)
+                                (void) kill(task, SIGKILL);
+                        if (!kill_only)
+                                _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
+                        watch_ctl = false; /* reap the command below and report its end */
+                }
                 /* Without SPAWN_DIE_WITH_PARENT a closed control socket only means the daemon
                  * restarts: keep supervising; the exit record tells it the outcome later. */
 
@@ -1513,8 +1530,13 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
 }
 
 int sandbox_process_go(SandboxProcess *p) {
-        char go = 1;
+        char go = CTL_GO;
         return send(p->ctl_fd, &go, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+int sandbox_process_kill(SandboxProcess *p) {
+        char k = CTL_KILL;
+        return send(p->ctl_fd, &k, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 ? 0 : -errno;
 }
 
 int sandbox_parse_exit_record(const char *text, InitMsg *ret) {

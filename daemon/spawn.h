@@ -172,6 +172,10 @@ int sandbox_spawn(const SandboxSpec *s, const SandboxPrepared *p, const SpawnOpt
 void sandbox_process_done(SandboxProcess *p);
 /* Releases an init spawned with SPAWN_HOLD. */
 int sandbox_process_go(SandboxProcess *p);
+/* Ends an exec session (a process spawned with join_pidfd and SPAWN_DIE_WITH_PARENT): its
+ * supervisor kills the command's whole process group with SIGKILL and then reports the
+ * command's end as usual (EXITED, killed by signal 9); still held, it exits at once. */
+int sandbox_process_kill(SandboxProcess *p);
 
 typedef enum InitMsgType {
         INIT_MSG_RUNNING = 1,

@@ -3,7 +3,11 @@
  *
  * sandboxd runs the command inside the task's sandbox (its namespaces, cgroup, user, Landlock
  * and seccomp) with stdio fds the shim passes: pipes, or the slave of a pty whose master the shim
- * keeps. The shim only moves bytes between those fds and the gRPC stream. */
+ * keeps. The shim only moves bytes between those fds and the gRPC stream.
+ *
+ * The command lives no longer than its call: when ExecTask's timeout passes, or the caller goes
+ * away (Nomad cancels the call, `nomad alloc exec` ends), the shim cancels the request and
+ * sandboxd kills the command's whole process group. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +45,7 @@ static void buf_append(Buf *b, const uint8_t *d, size_t n, size_t max) {
 
 typedef struct Exec {
         Call *call;
+        SbxReq *sbx; /* valid while sbx_pending */
         bool streaming, tty, started, finished, sbx_pending;
         int in_fd, out_fd, err_fd;
         Watch in_w, out_w, err_w;
@@ -85,13 +90,16 @@ static void exec_free(Exec *e) {
         call_unref(c);
 }
 
-/* The call is over (answered, failed or cancelled): free now, or once sandboxd answers. */
+/* The call is over (answered, failed, timed out or cancelled): free now, or once sandboxd
+ * answers. A command still running is killed: sandboxd ends it on the cancel. */
 static void exec_finish(Exec *e) {
         if (e->finished)
                 return;
         e->finished = true;
         exec_release(e);
-        if (!e->sbx_pending)
+        if (e->sbx_pending)
+                sbx_cancel(e->sbx); /* exec_done frees us, maybe right now */
+        else
                 exec_free(e);
 }
 
@@ -363,7 +371,7 @@ static int exec_submit(Exec *e, const char *task, char **argv, size_t argc,
         r.exec = &x;
         e->sbx_pending = true;
         e->started = true;
-        sbx_submit(&r, fds, 3, 0, 0, exec_done, e);
+        e->sbx = sbx_submit(&r, fds, 3, 0, 0, exec_done, e);
         return 0;
 }
 

@@ -91,10 +91,12 @@ void watch_remove(Watch *w) {
                         watches[i] = watches[--n_watches];
                         break;
                 }
+        /* The reactor may sit in poll() on this fd, which keeps the file open even after the
+         * caller closes it (a pty master would then not hang up its slave): wake it to drop it. */
+        reactor_wake();
 }
 
 /* ---- the sandboxd connection */
-typedef struct SbxReq SbxReq;
 struct SbxReq {
         uint64_t id;
         uint8_t *body; /* the packed Request without its id */
@@ -104,6 +106,7 @@ struct SbxReq {
         int flags;
         int64_t deadline; /* monotonic ms, 0 = none */
         bool sent;
+        bool cancelled;   /* a cancel went to sandboxd */
         SbxDone done;
         void *ud;
         SbxReq *next;
@@ -231,8 +234,10 @@ static void disconnect(const char *why) {
                 n = r->next;
                 if (!r->sent)
                         continue;
-                if (r->flags & SBX_RESEND)
+                if (r->flags & SBX_RESEND) {
                         r->sent = false;
+                        r->cancelled = false;
+                }
                 else
                 {
                         char msg[SBX_ERROR_MAX];
@@ -326,8 +331,8 @@ static void on_reconnect(void *ud) {
                 timer_arm(&reconnect_timer, RECONNECT_MS);
 }
 
-void sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int flags, int64_t timeout_ms,
-                SbxDone done, void *ud) {
+SbxReq *sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int flags, int64_t timeout_ms,
+                   SbxDone done, void *ud) {
         SbxReq *r = xcalloc(1, sizeof *r);
         req->id = 0; /* not packed: proto3 default */
         r->len = sandboxd__v1__request__get_packed_size(req);
@@ -349,9 +354,35 @@ void sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int fl
         if (!connected) {
                 if (!sbx_try_connect())
                         timer_arm(&reconnect_timer, RECONNECT_MS);
-                return;
+                return r;
         }
         flush_queue();
+        return r;
+}
+
+static void cancel_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
+        /* ENOENT: the request was answered meanwhile; its answer is on its way */
+        if (err && err->code != ENOENT && err->code != ECONNRESET)
+                log_debug("sandboxd refused a cancel", "error", err->msg);
+}
+
+void sbx_cancel(SbxReq *r) {
+        bool listed = false;
+        for (SbxReq *i = reqs; i && !listed; i = i->next)
+                listed = i == r;
+        if (!listed || r->cancelled)
+                return;
+        if (!r->sent) { /* never reached sandboxd: nothing to stop there */
+                req_fail(r, ECANCELED, "cancelled before it was sent to sandboxd");
+                return;
+        }
+        r->cancelled = true;
+        Sandboxd__V1__CancelRequest c = SANDBOXD__V1__CANCEL_REQUEST__INIT;
+        Sandboxd__V1__Request cr = SANDBOXD__V1__REQUEST__INIT;
+        c.id = r->id;
+        cr.op_case = SANDBOXD__V1__REQUEST__OP_CANCEL;
+        cr.cancel = &c;
+        sbx_submit(&cr, NULL, 0, 0, 0, cancel_done, NULL);
 }
 
 static void on_frame(Frame *f) {

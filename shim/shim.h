@@ -142,9 +142,15 @@ typedef void (*SbxDone)(void *ud, const Sandboxd__V1__Response *resp, const SbxE
 enum {
         SBX_RESEND = 1 << 0, /* idempotent: send again after a reconnect instead of failing */
 };
-/* Takes ownership of fds (closed once sent or failed). timeout_ms 0 = no deadline. */
-void sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int flags, int64_t timeout_ms,
-                SbxDone done, void *ud);
+/* Takes ownership of fds (closed once sent or failed). timeout_ms 0 = no deadline. The returned
+ * request is valid until done() runs. */
+typedef struct SbxReq SbxReq;
+SbxReq *sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int flags, int64_t timeout_ms,
+                   SbxDone done, void *ud);
+/* Asks sandboxd to end a request it has not answered yet (an exec: the command is killed).
+ * done() still runs, with sandboxd's answer; for a request not sent yet it runs now, with
+ * ECANCELED. */
+void sbx_cancel(SbxReq *r);
 bool sbx_connected(void);
 const Sandboxd__V1__DaemonInfo *sbx_info(void);
 const char *sbx_daemon_version(void);

@@ -9,6 +9,8 @@ package main
 //	E2E_MODE=scale    E2E_TASKS (1000): that many sleeping tasks, each with a WaitTask pending
 //	                  as Nomad keeps one; shim and sandboxd memory idle and loaded; kill -9 of
 //	                  the shim, then the time for a fresh shim to RecoverTask all of them.
+//	E2E_MODE=exec     E2E_RUNS (20): ExecTask with a 1 s timeout on a command that never ends;
+//	                  the time from each deadline to the death of its process group.
 
 import (
 	"fmt"
@@ -371,7 +373,9 @@ func benchMain(mode string) {
 		benchScale(sh)
 	case "demo":
 		demoMain(sh)
+	case "exec":
+		benchExecKill(sh)
 	default:
-		bail("unknown E2E_MODE %q (latency, scale, demo)", mode)
+		bail("unknown E2E_MODE %q (latency, scale, demo, exec)", mode)
 	}
 }

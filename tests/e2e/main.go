@@ -356,6 +356,7 @@ func main() {
 	lifecycle(sh)
 	fsviewChecks(sh)
 	devAgentChecks()
+	nomadChecks(sh)
 	fmt.Printf("1..%d\n", nTest)
 	cleanup()
 	if nFail > 0 {

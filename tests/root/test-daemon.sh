@@ -197,6 +197,27 @@ expect_stderr_match 127 "exec: /nonexistent: No such file or directory" "exec: a
 expect_stderr_match 1 "no task named 'nosuch'" "exec into an unknown task is refused" -- "${CTL[@]}" exec nosuch -- /bin/true
 run "${CTL[@]}" exec ex --env FOO=bar -- /bin/sh -c 'echo $FOO'
 check "$([ "$RC" -eq 0 ] && [ "$OUT" = bar ]; echo $?)" "exec --env adds to the task's environment" "$OUT $ERR"
+# The command lives no longer than its caller: when sandboxctl goes away, sandboxd kills the
+# command and everything in its process group (a background child too, not only the command).
+ctl start --name grp -- /bin/sleep 1000 >/dev/null
+MARK=$$$RANDOM
+"${CTL[@]}" exec grp -- /bin/sh -c "/bin/sleep 3001.$MARK & exec /bin/sleep 3002.$MARK" >/dev/null 2>&1 &
+EXEC_PID=$!
+track_pid "$EXEC_PID"
+for _ in $(seq 1 100); do
+        pgrep -xf "/bin/sleep 3001.$MARK" >/dev/null && pgrep -xf "/bin/sleep 3002.$MARK" >/dev/null && break
+        sleep 0.05
+done
+BEFORE=$(pgrep -xf "/bin/sleep 300[12].$MARK" | wc -l)
+kill -9 "$EXEC_PID"
+for _ in $(seq 1 60); do
+        pgrep -f "/bin/sleep 300[12].$MARK" >/dev/null || break
+        sleep 0.05
+done
+check "$([ "$BEFORE" -eq 2 ] && ! pgrep -f "/bin/sleep 300[12].$MARK" >/dev/null; echo $?)" \
+        "exec: the caller killed, the command and its process group are gone" \
+        "before: $BEFORE; left: $(pgrep -af "/bin/sleep 300[12].$MARK")"
+ctl destroy --force grp >/dev/null 2>&1
 # A terminal session: sandboxctl holds the pty master, the command gets the slave as its
 # controlling terminal; the window size follows ours (script(1) gives sandboxctl a terminal).
 ctl start --name tt -- /bin/sleep 1000 >/dev/null
