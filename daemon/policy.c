@@ -71,6 +71,7 @@ typedef enum Key {
         KEY_CGROUP_BACKEND,
         KEY_CGROUP_PARENT,
         KEY_ADMIN_POLICY,
+        KEY_LOG_READER_TIMEOUT,
         /* [driver NAME] */
         KEY_USERS,
         KEY_DYNAMIC_USERS,
@@ -141,6 +142,7 @@ struct Policy {
         char *cgroup_parent;
         size_t max_tasks;
         char *admin_policy;
+        unsigned log_reader_timeout_ms;
 
         PolicyDriver **drivers;
         size_t n_drivers;
@@ -434,6 +436,7 @@ static Policy *policy_new(const char *filename) {
         p->nomad_cgroup_parent = xstrdup("nomad.slice");
         p->cgroup_backend = POLICY_CGROUP_AUTO;
         p->max_tasks = 4096;
+        p->log_reader_timeout_ms = POLICY_LOG_READER_TIMEOUT_DEFAULT_MS;
         return p;
 }
 
@@ -645,6 +648,15 @@ static int parse_promises(Parser *ps, Key k, char **tok, size_t n, SbxError *err
         return 0;
 }
 
+/* Whole seconds, 1 to 3600. */
+static int parse_log_reader_timeout(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        uint32_t v;
+        if (parse_u32(tok[0], &v) < 0 || v < 1 || v > 3600)
+                return sbx_error(err, EINVAL, "'%.64s': expected seconds from 1 to 3600", tok[0]);
+        ps->p->log_reader_timeout_ms = v * 1000;
+        return 0;
+}
+
 static int parse_unveil(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
         PolicyDriver *d = ps->d;
         if (d->n_unveil + n > POLICY_MAX_LIST)
@@ -768,6 +780,7 @@ static const struct KeyDef {
         [KEY_CGROUP_BACKEND] = { "cgroup_backend", S_DAEMON, false, parse_cgroup_backend },
         [KEY_CGROUP_PARENT] = { "cgroup_parent", S_DAEMON, false, parse_cgroup_path_key },
         [KEY_ADMIN_POLICY] = { "admin_policy", S_DAEMON, false, parse_admin_policy },
+        [KEY_LOG_READER_TIMEOUT] = { "log_reader_timeout", S_DAEMON, false, parse_log_reader_timeout },
         [KEY_USERS] = { "users", S_DRIVER, true, parse_ids },
         [KEY_DYNAMIC_USERS] = { "dynamic_users", S_DRIVER, false, parse_dynamic_users },
         [KEY_DEFAULT_USER] = { "default_user", S_DRIVER, false, parse_default_user },
@@ -1233,6 +1246,10 @@ bool policy_baseline_filter(const PolicyDriver *d) {
 
 bool policy_host_view(const PolicyDriver *d) {
         return d->host_view;
+}
+
+unsigned policy_log_reader_timeout_ms(const Policy *p) {
+        return p->log_reader_timeout_ms;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1722,6 +1739,7 @@ char *policy_format(const Policy *p) {
         fprintf(f, "max_tasks = %zu\n", p->max_tasks);
         if (p->admin_policy)
                 fprintf(f, "admin_policy = %s\n", p->admin_policy);
+        fprintf(f, "log_reader_timeout = %u\n", p->log_reader_timeout_ms / 1000);
 
         for (size_t i = 0; i < p->n_drivers; i++) {
                 const PolicyDriver *d = p->drivers[i];

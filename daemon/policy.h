@@ -30,6 +30,7 @@
 #define POLICY_MAX_LIST 512           /* entries in one list key, all its lines together */
 #define POLICY_MAX_NAME 64            /* driver names */
 #define POLICY_MAX_TASKS_LIMIT 1000000
+#define POLICY_LOG_READER_TIMEOUT_DEFAULT_MS 30000
 
 typedef struct Policy Policy;
 typedef struct PolicyDriver PolicyDriver;
@@ -85,6 +86,8 @@ const char *policy_socket_path(const Policy *p);
 const char *policy_state_dir(const Policy *p);
 PolicyCgroupBackend policy_cgroup_backend(const Policy *p);
 const char *policy_cgroup_parent(const Policy *p);     /* NULL = the backend's default */
+/* How long a start waits for the reader of its log FIFOs (log_reader_timeout). */
+unsigned policy_log_reader_timeout_ms(const Policy *p);
 /* The driver policy that applies to connections that name no driver (root's sandboxctl):
  * admin_policy, or "sandbox" if that section exists, else NULL (admins cannot start tasks). */
 const char *policy_admin_driver(const Policy *p);

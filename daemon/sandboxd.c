@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -112,6 +113,7 @@ struct Daemon {
         Conn *conns;
         size_t n_conns;
         struct ExecSession *sessions;
+        struct StartWait *start_waits;
         SeccompProgram cache_prog[16];
         uint64_t cache_key[16];
 };
@@ -493,28 +495,208 @@ static int task_stop(Task *t, int sig, uint64_t timeout_ms) {
 /* ---------------------------------------------------------------------------------------- */
 /* Start                                                                                      */
 
+/* Opens a task's stdout or stderr for writing: /dev/null, or a FIFO (Nomad's log collector,
+ * logmon, reads it) or a regular file directly inside one of Nomad's alloc log directories
+ * (policy log_dirs). No symlink anywhere: a task that can write to its alloc directory must not
+ * be able to redirect this root open (exec2's CVE-2026-8052). No device but /dev/null and no
+ * file with a second name, so no hard link in the task's reach makes sandboxd append to a file
+ * the task could not write itself. Mount points on the way are fine: Nomad's data_dir is often
+ * a disk or a tmpfs of its own, and /dev/null lives on devtmpfs.
+ * A FIFO whose reader has not opened it yet gives -ENXIO (O_NONBLOCK: sandboxd never blocks in
+ * open); the caller tries again later (start_open_logs). */
 static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err) {
-        /* /dev/null, or a file in one of Nomad's alloc log directories (policy log_dirs). */
         int r = policy_check_log_path(d->policy, path, err);
         if (r < 0)
                 return r;
-        /* No symlink anywhere: a task must not be able to redirect this root open (exec2's
-         * CVE-2026-8052). O_NONBLOCK so a FIFO without a reader fails instead of hanging. */
         struct open_how how = {
                 .flags = O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC | O_NONBLOCK,
-                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
-        int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-        if (fd < 0)
-                return sbx_error_errno(err, errno, "'%s'", path);
         struct stat st;
-        if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
-                (void) close(fd);
-                return sbx_error(err, EINVAL, "'%s': not a FIFO, regular file or character device", path);
+        _cleanup_close_ int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+        if (fd < 0 && errno == ENXIO) {
+                /* A FIFO without a reader, or a socket (which no open reaches). */
+                how.flags = O_PATH | O_CLOEXEC;
+                _cleanup_close_ int pfd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+                if (pfd >= 0 && fstat(pfd, &st) == 0 && S_ISFIFO(st.st_mode))
+                        return sbx_error(err, ENXIO, "'%s': opening it for writing: the FIFO has no reader yet", path);
+                return sbx_error(err, EINVAL, "'%s': opening it for writing: not a FIFO, regular file or /dev/null",
+                                 path);
         }
+        if (fd < 0)
+                return sbx_error_errno(err, errno, "'%s': opening it for writing", path);
+        if (fstat(fd, &st) < 0)
+                return sbx_error_errno(err, errno, "'%s': fstat", path);
+        bool dev_null = S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+        if (!dev_null && !S_ISFIFO(st.st_mode) && !S_ISREG(st.st_mode))
+                return sbx_error(err, EINVAL, "'%s': not a FIFO, regular file or /dev/null", path);
+        if (!dev_null && st.st_nlink != 1)
+                return sbx_error(err, EPERM, "'%s': has %ju names (hard links); refused", path, (uintmax_t) st.st_nlink);
         int fl = fcntl(fd, F_GETFL);
         (void) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-        *ret_fd = fd;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* A start whose log FIFO has no reader yet. Nomad's logmon creates each FIFO before the start
+ * request, but its reader opens it only afterwards, and Nomad does not wait for that (its own
+ * executor just blocks in open). So the request waits here, without blocking the event loop:
+ * handle_start() runs again from a timer (1 ms, doubling to 50 ms) until every log path opens
+ * or log_reader_timeout passes. A FIFO already opened stays open: logmon reads until the first
+ * EOF and never reopens. The task starts only once both are open, so nothing it writes is lost
+ * (the pipe holds it until logmon reads). */
+#define START_WAIT_FIRST_MS 1
+#define START_WAIT_MAX_MS 50
+
+typedef struct StartWait {
+        Daemon *d;
+        Conn *conn;
+        uint64_t id;
+        Sandboxd__V1__StartRequest *req; /* a copy: the frame is gone */
+        int fds[3];
+        size_t n_fds;
+        int log_fds[2];                  /* stdout, stderr opened so far */
+        const char *waiting_for;         /* the field whose path has no reader yet */
+        uint64_t deadline;               /* CLOCK_MONOTONIC, µs */
+        uint64_t delay_ms;
+        bool again;                      /* the last run re-armed the wait */
+        sd_event_source *timer;
+        struct StartWait *next;
+} StartWait;
+
+static void start_wait_free(StartWait *w) {
+        if (!w)
+                return;
+        for (StartWait **i = &w->d->start_waits; *i; i = &(*i)->next)
+                if (*i == w) {
+                        *i = w->next;
+                        break;
+                }
+        if (w->conn)
+                w->conn->n_pending--;
+        sd_event_source_disable_unref(w->timer);
+        for (size_t i = 0; i < w->n_fds; i++)
+                safe_close(w->fds[i]);
+        safe_close(w->log_fds[0]);
+        safe_close(w->log_fds[1]);
+        sandboxd__v1__start_request__free_unpacked(w->req, NULL);
+        free(w);
+}
+
+static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds,
+                         StartWait *w);
+
+static int on_start_wait(sd_event_source *s, uint64_t usec, void *userdata) {
+        StartWait *w = userdata;
+        w->again = false;
+        handle_start(w->conn, w->id, w->req, w->fds, w->n_fds, w);
+        if (!w->again)
+                start_wait_free(w);
+        return 0;
+}
+
+static uint64_t now_monotonic_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Opens the request's stdout_path and stderr_path (those set). 0: *ret_out and *ret_err hold
+ * them (-1 where unset); 1: a FIFO has no reader yet and the start waits (see StartWait; w is
+ * the wait of this run, NULL on the first); < 0: refused, *ret_field names the field. */
+static int start_open_logs(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, const int *fds, size_t n_fds,
+                           StartWait *w, int *ret_out, int *ret_err, const char **ret_field, SbxError *err) {
+        Daemon *d = c->d;
+        const char *const paths[2] = { req->stdout_path, req->stderr_path };
+        static const char *const fields[2] = { "stdout_path", "stderr_path" };
+        int got[2] = { -1, -1 }, r;
+        const char *waiting = NULL;
+
+        if (w) {
+                got[0] = TAKE_FD(w->log_fds[0]);
+                got[1] = TAKE_FD(w->log_fds[1]);
+        }
+        for (int i = 0; i < 2; i++) {
+                if (!paths[i][0] || got[i] >= 0)
+                        continue;
+                r = open_log_path(d, paths[i], &got[i], err);
+                if (r == -ENXIO && !waiting)
+                        waiting = fields[i];
+                else if (r < 0 && r != -ENXIO) {
+                        safe_close(got[0]);
+                        safe_close(got[1]);
+                        *ret_field = fields[i];
+                        return r;
+                }
+        }
+        if (!waiting) {
+                *ret_out = got[0];
+                *ret_err = got[1];
+                return 0;
+        }
+
+        uint64_t now = now_monotonic_us();
+        if (!w) {
+                if (pending_full(c, id)) {
+                        safe_close(got[0]);
+                        safe_close(got[1]);
+                        return 1; /* answered */
+                }
+                w = xcalloc(1, sizeof(StartWait));
+                *w = (StartWait) { .d = d, .conn = c, .id = id, .log_fds = { -1, -1 }, .delay_ms = START_WAIT_FIRST_MS,
+                                   .deadline = now + (uint64_t) policy_log_reader_timeout_ms(d->policy) * 1000 };
+                size_t len = sandboxd__v1__start_request__get_packed_size(req);
+                _cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
+                sandboxd__v1__start_request__pack(req, buf);
+                w->req = sandboxd__v1__start_request__unpack(NULL, len, buf);
+                for (size_t i = 0; i < n_fds && i < ELEMENTSOF(w->fds); i++)
+                        if ((w->fds[w->n_fds] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) >= 0)
+                                w->n_fds++;
+                if (!w->req || w->n_fds != n_fds ||
+                    sd_event_add_time_relative(d->event, &w->timer, CLOCK_MONOTONIC, 0, 1000, on_start_wait, w) < 0) {
+                        sandboxd__v1__start_request__free_unpacked(w->req, NULL);
+                        for (size_t i = 0; i < w->n_fds; i++)
+                                safe_close(w->fds[i]);
+                        free(w);
+                        safe_close(got[0]);
+                        safe_close(got[1]);
+                        *ret_field = waiting;
+                        return sbx_error(err, ENOMEM, "waiting for the log FIFO's reader: out of resources");
+                }
+                c->n_pending++;
+                w->next = d->start_waits;
+                d->start_waits = w;
+                log_debug("start '%s': %s; waiting up to %u ms for it", req->name, err->msg,
+                          policy_log_reader_timeout_ms(d->policy));
+        } else if (now >= w->deadline) {
+                safe_close(got[0]);
+                safe_close(got[1]);
+                *ret_field = waiting;
+                /* EAGAIN: a temporary failure (Nomad restarts the task under its restart policy). */
+                return sbx_error(err, EAGAIN, "'%s': opening it for writing: no reader opened the FIFO within %u ms "
+                                              "(log_reader_timeout; Nomad's log collector is not running?)",
+                                 streq(waiting, "stdout_path") ? req->stdout_path : req->stderr_path,
+                                 policy_log_reader_timeout_ms(d->policy));
+        }
+        w->log_fds[0] = got[0];
+        w->log_fds[1] = got[1];
+        w->waiting_for = waiting;
+        uint64_t delay = w->delay_ms * 1000, left = w->deadline > now ? w->deadline - now : 0;
+        (void) sd_event_source_set_time_relative(w->timer, delay < left ? delay : left);
+        (void) sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+        w->delay_ms = w->delay_ms * 2 > START_WAIT_MAX_MS ? START_WAIT_MAX_MS : w->delay_ms * 2;
+        w->again = true;
+        return 1;
+}
+
+/* A cancel for a start of this connection still waiting for its log reader. 1: found. */
+static int start_wait_cancel(Conn *c, uint64_t id) {
+        for (StartWait *w = c->d->start_waits; w; w = w->next)
+                if (w->conn == c && w->id == id) {
+                        reply_error(c, id, ECANCELED, w->waiting_for, "cancelled while waiting for the log FIFO's reader");
+                        start_wait_free(w);
+                        return 1;
+                }
         return 0;
 }
 
@@ -716,7 +898,9 @@ static int check_launch(const PolicyDriver *pd, const SandboxSpec *s, const char
         return policy_check_launch_promises(pd, s->exec_path, s->promises, launch, err);
 }
 
-static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds) {
+/* w: the wait this run belongs to (see StartWait), NULL for a new request. */
+static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds,
+                         StartWait *w) {
         Daemon *d = c->d;
         _cleanup_(sandbox_spec_done) SandboxSpec s;
         _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
@@ -834,20 +1018,17 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 s.stdout_fd = fds[1];
                 s.stderr_fd = fds[2];
         }
-        if (req->stdout_path[0]) {
-                if ((r = open_log_path(d, req->stdout_path, &out_fd, &err)) < 0) {
-                        reply_error(c, id, r, "stdout_path", err.msg);
-                        return;
-                }
+        r = start_open_logs(c, id, req, fds, n_fds, w, &out_fd, &err_fd, &field, &err);
+        if (r > 0)
+                return; /* waiting for a log FIFO's reader (or answered) */
+        if (r < 0) {
+                reply_error(c, id, r, field, err.msg);
+                return;
+        }
+        if (out_fd >= 0)
                 s.stdout_fd = out_fd;
-        }
-        if (req->stderr_path[0]) {
-                if ((r = open_log_path(d, req->stderr_path, &err_fd, &err)) < 0) {
-                        reply_error(c, id, r, "stderr_path", err.msg);
-                        return;
-                }
+        if (err_fd >= 0)
                 s.stderr_fd = err_fd;
-        }
 
         /* The task's view: the policy may give it the host's /dev and /run; it never reaches
          * our socket or our state. */
@@ -1417,10 +1598,10 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
                 handle_exec(c, id, req->exec, fds, n_fds);
                 return;
         case SANDBOXD__V1__REQUEST__OP_START:
-                handle_start(c, id, req->start, fds, n_fds);
+                handle_start(c, id, req->start, fds, n_fds, NULL);
                 return;
         case SANDBOXD__V1__REQUEST__OP_CANCEL:
-                if (exec_session_cancel(c, req->cancel->id))
+                if (exec_session_cancel(c, req->cancel->id) || start_wait_cancel(c, req->cancel->id))
                         reply_ok(c, id);
                 else {
                         snprintf(msg, sizeof(msg), "no request %" PRIu64 " of this connection is waiting", req->cancel->id);
@@ -1527,6 +1708,11 @@ static void exec_sessions_drop_conn(Daemon *d, Conn *c);
 static void conn_close(Conn *c) {
         Daemon *d = c->d;
         exec_sessions_drop_conn(d, c);
+        for (StartWait *w = d->start_waits, *n; w; w = n) {
+                n = w->next;
+                if (w->conn == c)
+                        start_wait_free(w);
+        }
         /* Forget what this peer was waiting for. */
         for (Task *t = d->tasks; t; t = t->next)
                 for (Pending **p = &t->pending; *p;) {
@@ -1595,6 +1781,7 @@ static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
         info.enforced_limits = (char **) limits;
         info.driver = (char *) (drv ? drv : "");
         info.tasks = (uint32_t) d->n_tasks;
+        info.log_reader_timeout_ms = policy_log_reader_timeout_ms(d->policy);
         Sandboxd__V1__HelloReply hr = SANDBOXD__V1__HELLO_REPLY__INIT;
         hr.protocol = SANDBOXD_PROTOCOL_VERSION;
         hr.daemon_version = (char *) PACKAGE_VERSION;

@@ -33,15 +33,22 @@
                 return;                                                                            \
         }
 
-/* How long StartTask waits for sandboxd; SANDBOX_SHIM_START_TIMEOUT_MS shortens it for tests. */
+/* How long StartTask waits for sandboxd: 30 s for sandboxd to answer, plus the time sandboxd
+ * itself may wait for the reader of the task's log FIFOs (its log_reader_timeout, from its
+ * hello; 30 s if not connected yet). SANDBOX_SHIM_START_TIMEOUT_MS shortens it for tests. */
+#define LOG_READER_TIMEOUT_DEFAULT_MS 30000
 static int64_t start_timeout_ms(void) {
-        static int64_t ms = -1;
-        if (ms < 0) {
+        static int64_t env = -1;
+        if (env < 0) {
                 const char *e = getenv("SANDBOX_SHIM_START_TIMEOUT_MS");
                 long long v = e ? strtoll(e, NULL, 10) : 0;
-                ms = v > 0 && v <= REQUEST_TIMEOUT_MS ? v : REQUEST_TIMEOUT_MS;
+                env = v > 0 && v <= REQUEST_TIMEOUT_MS ? v : 0;
         }
-        return ms;
+        if (env > 0)
+                return env;
+        const Sandboxd__V1__DaemonInfo *info = sbx_info();
+        return REQUEST_TIMEOUT_MS + (info && info->log_reader_timeout_ms ? info->log_reader_timeout_ms
+                                                                         : LOG_READER_TIMEOUT_DEFAULT_MS);
 }
 
 static const char *task_id(const char *id, const D(TaskHandle) *h) {

@@ -6,6 +6,8 @@ package main
 //	E2E_MODE=latency  E2E_RUNS (200), E2E_PROMISES ("stdio rpath"), E2E_CLIENTS ("1 2 8"):
 //	                  StartTask->WaitTask of /bin/true through the shim, then starts/s with
 //	                  C concurrent clients, and plain fork+exec of /bin/true for scale.
+//	                  E2E_LOGS=fifo: each task logs to FIFOs of its own whose reader is open
+//	                  before StartTask (default: one regular file for every task).
 //	E2E_MODE=scale    E2E_TASKS (1000): that many sleeping tasks, each with a WaitTask pending
 //	                  as Nomad keeps one; shim and sandboxd memory idle and loaded; kill -9 of
 //	                  the shim, then the time for a fresh shim to RecoverTask all of them.
@@ -80,7 +82,19 @@ func quietTask(name string, dc map[string]interface{}) *task {
 	if f, err := os.OpenFile(logf, os.O_CREATE|os.O_WRONLY, 0644); err == nil {
 		f.Close()
 	}
-	return &task{cfg: &drvpb.TaskConfig{
+	var held []*os.File
+	outf, errf := logf, logf
+	if os.Getenv("E2E_LOGS") == "fifo" { // the reader already there, as a logmon that was quick
+		outf, errf = filepath.Join(logs, "."+name+".stdout.fifo"), filepath.Join(logs, "."+name+".stderr.fifo")
+		for _, p := range []string{outf, errf} {
+			os.Remove(p)
+			syscall.Mkfifo(p, 0600)
+			if fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
+				held = append(held, os.NewFile(uintptr(fd), p))
+			}
+		}
+	}
+	return &task{held: held, cfg: &drvpb.TaskConfig{
 		Id:                  fmt.Sprintf("%s/%s/%08x", allocID, name, time.Now().UnixNano()&0xffffffff),
 		Name:                name,
 		AllocId:             allocID,
@@ -92,8 +106,8 @@ func quietTask(name string, dc map[string]interface{}) *task {
 		AllocDir:            alloc,
 		Env:                 map[string]string{"PATH": "/usr/bin:/bin"},
 		MsgpackDriverConfig: objectFor(taskAttrs, dc),
-		StdoutPath:          logf,
-		StderrPath:          logf,
+		StdoutPath:          outf,
+		StderrPath:          errf,
 	}}
 }
 
@@ -145,6 +159,11 @@ func shimPid(sh *shim) int { return sh.client.ReattachConfig().Pid }
 
 func startWaitDestroy(sh *shim, dc map[string]interface{}, name string) (float64, error) {
 	t := quietTask(name, dc)
+	defer func() {
+		for _, f := range t.held {
+			f.Close()
+		}
+	}()
 	t0 := time.Now()
 	if _, err := start(sh, t); err != nil {
 		return 0, err

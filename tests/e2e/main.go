@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -202,11 +203,17 @@ var allocID = "e2e00000-0000-4000-8000-000000000001"
 
 type task struct {
 	cfg            *drvpb.TaskConfig
-	stdout, stderr *os.File // read ends
-	wout, werr     *os.File // our own write ends, closed after exit
+	stdout, stderr *logmon       // nil: the task logs to a file (quietTask) or /dev/null
+	readerDelay    time.Duration // how long after StartTask went out the readers open the FIFOs
+	stderrDelay    time.Duration // stderr's reader this much later still
+	held           []*os.File    // bench: readers opened before the start (quietTask, E2E_LOGS=fifo)
 }
 
 func newTask(name string, dc map[string]interface{}) *task {
+	return newTaskAlloc(allocID, name, dc)
+}
+
+func newTaskAlloc(allocID, name string, dc map[string]interface{}) *task {
 	alloc := filepath.Join(os.Getenv("E2E_NOMAD"), "alloc", allocID)
 	logs := filepath.Join(alloc, "alloc", "logs")
 	for _, d := range []string{logs, filepath.Join(alloc, name, "local"), filepath.Join(alloc, name, "secrets"),
@@ -228,52 +235,124 @@ func newTask(name string, dc map[string]interface{}) *task {
 	}}
 	t.cfg.StdoutPath = filepath.Join(logs, "."+name+".stdout.fifo")
 	t.cfg.StderrPath = filepath.Join(logs, "."+name+".stderr.fifo")
-	t.stdout, t.wout = fifo(t.cfg.StdoutPath)
-	t.stderr, t.werr = fifo(t.cfg.StderrPath)
+	t.stdout = newLogmon(t.cfg.StdoutPath)
+	t.stderr = newLogmon(t.cfg.StderrPath)
 	return t
 }
 
-// fifo creates a logmon-style FIFO (0600, root) and holds it open for reading.
-func fifo(p string) (r, w *os.File) {
+// logmon reads one log FIFO the way Nomad's logmon does (client/logmon, client/lib/fifo): the
+// FIFO is created (0600, root) before StartTask, but its reader goroutine opens it only later,
+// with a blocking O_RDONLY open (which returns once a writer opens it), reads until the first
+// EOF and never opens it again.
+type logmon struct {
+	path    string
+	mu      sync.Mutex
+	f       *os.File // once the open returned
+	started bool
+	done    chan struct{}
+	out     string // what it read, once done is closed
+}
+
+func newLogmon(p string) *logmon {
 	os.Remove(p)
 	if err := syscall.Mkfifo(p, 0600); err != nil {
 		bail("mkfifo %s: %v", p, err)
 	}
-	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		bail("open %s: %v", p, err)
-	}
-	r = os.NewFile(uintptr(fd), p)
-	w, err = os.OpenFile(p, os.O_WRONLY, 0)
-	if err != nil {
-		bail("open %s for writing: %v", p, err)
-	}
-	return r, w
+	return &logmon{path: p, done: make(chan struct{})}
 }
 
-// logs closes our write ends and reads what the task wrote (up to EOF or 5 s).
-func (t *task) logs() (string, string) {
-	t.wout.Close()
-	t.werr.Close()
-	// EOF once every writer is gone; a writer left open elsewhere costs the 2 s deadline
-	deadline := time.Now().Add(2 * time.Second)
-	read := func(f *os.File, res chan<- string) {
-		f.SetReadDeadline(deadline)
+func (l *logmon) start() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started {
+		return
+	}
+	l.started = true
+	go func() {
+		defer close(l.done)
+		f, err := os.OpenFile(l.path, os.O_RDONLY, os.ModeNamedPipe)
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		l.f = f
+		l.mu.Unlock()
 		var b bytes.Buffer
 		b.ReadFrom(f)
 		f.Close()
-		res <- b.String()
+		l.out = b.String()
+	}()
+}
+
+// wait returns what the reader read up to EOF (every writer gone), or after d what it has: a
+// reader still blocked in open is released (we open for writing and close), one still reading
+// is stopped. Called again, it returns the same.
+func (l *logmon) wait(d time.Duration) string {
+	if l == nil {
+		return ""
 	}
+	l.start()
+	select {
+	case <-l.done:
+		return l.out
+	case <-time.After(d):
+	}
+	for i := 0; i < 20; i++ {
+		l.mu.Lock()
+		f := l.f
+		l.mu.Unlock()
+		if f != nil {
+			f.SetReadDeadline(time.Now())
+		} else if fd, err := syscall.Open(l.path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
+			syscall.Close(fd)
+		}
+		select {
+		case <-l.done:
+			return l.out
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return ""
+}
+
+// logs returns what the task wrote to its FIFOs (up to EOF, at most 2 s more).
+func (t *task) logs() (string, string) {
 	o, e := make(chan string, 1), make(chan string, 1)
-	go read(t.stdout, o)
-	go read(t.stderr, e)
+	go func() { o <- t.stdout.wait(2 * time.Second) }()
+	go func() { e <- t.stderr.wait(2 * time.Second) }()
 	return <-o, <-e
 }
 
-func start(sh *shim, t *task) (*drvpb.TaskHandle, error) {
+// startRaw sends StartTask and, as Nomad's logmon does, lets the FIFO readers open only after
+// the request went out (t.readerDelay later).
+func startRaw(sh *shim, t *task) (*drvpb.StartTaskResponse, error) {
 	ctx, cancel := ctxT(30 * time.Second)
 	defer cancel()
-	r, err := sh.s.drv.StartTask(ctx, &drvpb.StartTaskRequest{Task: t.cfg})
+	type result struct {
+		r   *drvpb.StartTaskResponse
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		r, err := sh.s.drv.StartTask(ctx, &drvpb.StartTaskRequest{Task: t.cfg})
+		ch <- result{r, err}
+	}()
+	if t.stdout != nil {
+		time.Sleep(t.readerDelay)
+		t.stdout.start()
+	}
+	if t.stderr != nil {
+		go func() {
+			time.Sleep(t.stderrDelay)
+			t.stderr.start()
+		}()
+	}
+	res := <-ch
+	return res.r, res.err
+}
+
+func start(sh *shim, t *task) (*drvpb.TaskHandle, error) {
+	r, err := startRaw(sh, t)
 	if err != nil {
 		return nil, err
 	}

@@ -1,35 +1,208 @@
 package main
 
-// What a production Nomad client does that a friendlier client would not (issue 12): script
-// checks give ExecTask a timeout, and `nomad alloc exec` goes away mid-command.
+// What a production Nomad client does that a friendlier client would not (issue 12): logmon's
+// FIFO readers open only after StartTask went out, logs { disabled = true } sends /dev/null,
+// the data_dir is a file system of its own, script checks give ExecTask a timeout, and `nomad
+// alloc exec` goes away mid-command.
 
 import (
 	"context"
 	"fmt"
 	"io/ioutil"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/golang/protobuf/proto"
 	"github.com/golang/protobuf/ptypes/duration"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	drvpb "e2epb/hashicorp_nomad_plugins_drivers_proto"
+	structspb "e2epb/hashicorp_nomad_plugins_shared_structs"
 )
 
 // The bound the docs give: a command whose ExecTask deadline passed, or whose caller went away,
 // is dead this soon.
 const execKillBound = 100 * time.Millisecond
 
+// sandboxd's log_reader_timeout in the test configuration (run.sh).
+const logReaderTimeout = 5 * time.Second
+
 func nomadChecks(sh *shim) {
 	if sh == nil || sh.client.Exited() {
 		sh = newShim()
 		defer sh.client.Kill()
 	}
+	logChecks(sh)
 	execLifetimeChecks(sh)
 	stateDirCheck()
+}
+
+// recoverable: the error as Nomad's client reads it (plugins/drivers/client.go StartTask): a
+// RecoverableError in the status details, recoverable = true (the restart policy applies).
+func recoverable(err error) bool {
+	st, _ := status.FromError(err)
+	for _, d := range st.Proto().GetDetails() {
+		if strings.HasSuffix(d.GetTypeUrl(), "/hashicorp.nomad.plugins.shared.structs.RecoverableError") {
+			var re structspb.RecoverableError
+			return proto.Unmarshal(d.GetValue(), &re) == nil && re.GetRecoverable()
+		}
+	}
+	return false
+}
+
+func listed(id string) bool {
+	out, _ := exec.Command(os.Getenv("SANDBOXCTL"), "--socket", os.Getenv("E2E_SOCKET"), "list").Output()
+	return strings.Contains(string(out), id)
+}
+
+// --- log FIFOs --------------------------------------------------------------------------------
+
+func logChecks(sh *shim) {
+	// logmon's reader 300 ms late: sandboxd waits for it, and the first bytes are there
+	t := newTask("late-reader", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c",
+		"echo first-out; echo first-err >&2"}})
+	t.readerDelay = 300 * time.Millisecond
+	t0 := time.Now()
+	_, err := start(sh, t)
+	el := time.Since(t0)
+	if ok(err == nil, "logmon's readers open 300 ms after StartTask: the start waits for them", err) {
+		wait(sh, t.cfg.Id, 20*time.Second)
+	}
+	out, errs := t.logs()
+	destroy(sh, t.cfg.Id)
+	ok(strings.TrimSpace(out) == "first-out" && strings.TrimSpace(errs) == "first-err",
+		"... and the task's first bytes reach them (stdout and stderr)", out, errs)
+	ok(el >= 300*time.Millisecond && el < 3*time.Second, "... StartTask answered once the readers came", el)
+
+	// stderr's reader later than stdout's: the FIFO opened first stays open (logmon never reopens)
+	t = newTask("staggered", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c",
+		"echo one; echo two >&2; echo three"}})
+	t.readerDelay = 50 * time.Millisecond
+	t.stderrDelay = 400 * time.Millisecond
+	if _, err = start(sh, t); ok(err == nil, "stdout's reader at 50 ms, stderr's at 450 ms: started", err) {
+		wait(sh, t.cfg.Id, 20*time.Second)
+	}
+	out, errs = t.logs()
+	destroy(sh, t.cfg.Id)
+	ok(out == "one\nthree\n" && errs == "two\n", "... every line where it belongs, none lost", out, errs)
+
+	// no reader at all for stderr: after log_reader_timeout a recoverable error naming the
+	// field, the path and the step; meanwhile sandboxd keeps serving other requests
+	t = newTask("no-reader", map[string]interface{}{"command": "/bin/echo", "args": []string{"never"}})
+	t.stderrDelay = time.Hour
+	type result struct {
+		err error
+		el  time.Duration
+	}
+	ch := make(chan result, 1)
+	t0 = time.Now()
+	go func() {
+		_, err := start(sh, t)
+		ch <- result{err, time.Since(t0)}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	other := newTask("meanwhile", map[string]interface{}{"command": "/bin/echo", "args": []string{"served"}})
+	t1 := time.Now()
+	res, oout, _, oerr := runTask(sh, other)
+	oel := time.Since(t1)
+	ok(oerr == nil && res.GetExitCode() == 0 && strings.TrimSpace(oout) == "served" && oel < 3*time.Second,
+		"while a start waits for its reader, another task starts and ends", oerr, res, oout, oel)
+	r := <-ch
+	ok(r.err != nil && r.el >= logReaderTimeout-time.Second && r.el < logReaderTimeout+5*time.Second,
+		"no reader for stderr: StartTask fails after log_reader_timeout (5 s)", r.err, r.el)
+	ok(r.err != nil && recoverable(r.err), "... marked recoverable (Nomad restarts the task)", r.err)
+	ok(r.err != nil && strings.Contains(r.err.Error(), "stderr_path") && strings.Contains(r.err.Error(), t.cfg.StderrPath) &&
+		strings.Contains(r.err.Error(), "opening it for writing"),
+		"... the message names the field, the path and the step", r.err)
+	ok(!listed(t.cfg.Id), "... and nothing was started")
+	t.stderr.start() // released by logs()
+	t.logs()
+
+	// a configuration error is not recoverable
+	t = newTask("badpromise2", map[string]interface{}{"command": "/bin/true", "promises": "stdio nosuch"})
+	_, err = start(sh, t)
+	t.logs()
+	ok(err != nil && !recoverable(err), "a promise typo: StartTask fails, not recoverable", err)
+
+	// logs { disabled = true }: Nomad passes /dev/null for both
+	t = newTask("devnull", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c", "echo to-nowhere; echo x >&2"}})
+	os.Remove(t.cfg.StdoutPath)
+	os.Remove(t.cfg.StderrPath)
+	t.stdout, t.stderr = nil, nil
+	t.cfg.StdoutPath, t.cfg.StderrPath = "/dev/null", "/dev/null"
+	res, _, _, err = runTask(sh, t)
+	ok(err == nil && res.GetExitCode() == 0, "logs disabled (stdout and stderr /dev/null): the task runs", err, res)
+
+	tmpfsDataDirCheck(sh)
+	logSwapChecks(sh)
+}
+
+// An alloc directory on a tmpfs of its own (a data_dir on its own disk or tmpfs crosses a
+// mount point the same way on the way to the FIFOs).
+func tmpfsDataDirCheck(sh *shim) {
+	const alloc = "e2e00000-0000-4000-8000-00000000e12f"
+	dir := filepath.Join(os.Getenv("E2E_NOMAD"), "alloc", alloc)
+	os.MkdirAll(dir, 0755)
+	if err := syscall.Mount("sbx-e2e-alloc", dir, "tmpfs", 0, "mode=0755,size=16m"); !ok(err == nil,
+		"tmpfs mounted on an alloc directory", err) {
+		return
+	}
+	atCleanup = append(atCleanup, func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	t := newTaskAlloc(alloc, "ontmpfs", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c",
+		"echo on-tmpfs; echo err-on-tmpfs >&2"}})
+	res, out, errs, err := runTask(sh, t)
+	ok(err == nil && res.GetExitCode() == 0 && strings.TrimSpace(out) == "on-tmpfs" && strings.TrimSpace(errs) == "err-on-tmpfs",
+		"alloc dir on its own tmpfs: the task runs, its FIFOs carry its output", err, res, out, errs)
+	syscall.Unmount(dir, syscall.MNT_DETACH)
+}
+
+// The protections around the root open of the FIFOs stay: a FIFO swapped for a symlink, a logs
+// directory swapped for one, a hard link to a file elsewhere. Each start is refused, naming the
+// field, and the file elsewhere is untouched.
+func logSwapChecks(sh *shim) {
+	victim := filepath.Join(tmp, "victim")
+	ioutil.WriteFile(victim, []byte("keep\n"), 0644)
+	check := func(name string, t *task, field, want string) {
+		_, err := start(sh, t)
+		t.logs()
+		b, _ := ioutil.ReadFile(victim)
+		ok(err != nil && strings.Contains(err.Error(), field) && strings.Contains(err.Error(), want) &&
+			!recoverable(err) && string(b) == "keep\n", name, err, string(b))
+		if err == nil {
+			kill(sh, t)
+		}
+	}
+	t := newTask("swap-link", map[string]interface{}{"command": "/bin/echo", "args": []string{"leaked"}})
+	os.Remove(t.cfg.StdoutPath)
+	os.Symlink(victim, t.cfg.StdoutPath)
+	t.stdout = nil
+	check("the stdout FIFO swapped for a symlink: refused, the target untouched", t, "stdout_path",
+		"symbolic links")
+
+	t = newTask("swap-hardlink", map[string]interface{}{"command": "/bin/echo", "args": []string{"leaked"}})
+	os.Remove(t.cfg.StderrPath)
+	os.Link(victim, t.cfg.StderrPath)
+	t.stderr = nil
+	check("the stderr FIFO swapped for a hard link to a file elsewhere: refused, the file untouched", t,
+		"stderr_path", "hard links")
+	os.Remove(t.cfg.StderrPath)
+
+	// the whole logs directory swapped for a symlink to a directory holding a FIFO
+	const alloc = "e2e00000-0000-4000-8000-00000000e130"
+	elsewhere := filepath.Join(tmp, "elsewhere")
+	os.MkdirAll(elsewhere, 0755)
+	t = newTaskAlloc(alloc, "swap-dir", map[string]interface{}{"command": "/bin/echo", "args": []string{"leaked"}})
+	logs := filepath.Dir(t.cfg.StdoutPath)
+	os.RemoveAll(logs)
+	os.Symlink(elsewhere, logs)
+	t.stdout, t.stderr = newLogmon(t.cfg.StdoutPath), newLogmon(t.cfg.StderrPath) // the FIFOs, through the link
+	check("the logs directory swapped for a symlink: refused", t, "stdout_path", "symbolic links")
 }
 
 // --- exec lifetimes ---------------------------------------------------------------------------

@@ -112,6 +112,8 @@ allowed_uids = 65534 65533 0
 nomad_data_dir = $TMP/nomad
 cgroup_backend = cgroupfs
 cgroup_parent = sandboxd-e2e-$$
+# a start waits this long for logmon's FIFO readers (a check runs into it)
+log_reader_timeout = 5
 
 [driver sandbox]
 users = nobody 70000-70010

@@ -246,6 +246,31 @@ static void test_defaults(void) {
         policy_free(p);
 }
 
+static void round_trip(const char *text, const char *what);
+
+/* log_reader_timeout ([daemon]). */
+static void test_log_reader_timeout(void) {
+        char msg[SBX_ERROR_MAX];
+        _cleanup_(policy_freep) Policy *p = parse("[driver a]\n", msg, sizeof(msg));
+        TAP_EQ_INT(p ? policy_log_reader_timeout_ms(p) : 0, 30000, "log_reader_timeout defaults to 30 s");
+        _cleanup_free_ char *text = p ? policy_format(p) : NULL;
+        tap_ok(text && strstr(text, "log_reader_timeout = 30\n"), "policy_format prints log_reader_timeout");
+        policy_free(TAKE_PTR(p));
+
+        p = parse("[daemon]\nlog_reader_timeout = 120\n", msg, sizeof(msg));
+        tap_ok(p != NULL, "log_reader_timeout = 120 %s", msg);
+        if (!p)
+                return;
+        TAP_EQ_INT(policy_log_reader_timeout_ms(p), 120000, "log_reader_timeout in seconds");
+        round_trip("[daemon]\nlog_reader_timeout = 120\n", "log_reader_timeout");
+
+        parse_fails("[daemon]\nlog_reader_timeout = 0\n", "t.conf:2: log_reader_timeout: '0': expected seconds from 1 to 3600");
+        parse_fails("[daemon]\nlog_reader_timeout = 30s\n",
+                    "t.conf:2: log_reader_timeout: '30s': expected seconds from 1 to 3600");
+        parse_fails("[driver a]\nlog_reader_timeout = 5\n",
+                    "t.conf:2: log_reader_timeout: belongs in [daemon], not in a [driver] section");
+}
+
 static void test_syntax(void) {
         char msg[SBX_ERROR_MAX];
         SbxError err = {};
@@ -1006,6 +1031,7 @@ int main(void) {
         test_paths();
         test_parse_errors();
         test_defaults();
+        test_log_reader_timeout();
         test_syntax();
         test_checks();
         test_rules();
