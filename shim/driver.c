@@ -407,6 +407,11 @@ static int start_build(const D(TaskConfig) *t, StartBuild *b, SbxError *err) {
                 b->cwd = xstrdup(b->task_dir);
                 sr->cwd = b->cwd;
         }
+        if (o->work_dir) { /* exec sessions start there too (sandboxd keeps the request) */
+                free(b->cwd);
+                b->cwd = xstrdup(o->work_dir);
+                sr->cwd = b->cwd;
+        }
         sr->user = t->user ?: (char *) "";
 
         sr->has_promises = o->has_promises;

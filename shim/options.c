@@ -229,6 +229,7 @@ void task_options_free(TaskOptions *o) {
         free(o->tcp_bind);
         free(o->tcp_connect);
         free(o->hostname);
+        free(o->work_dir);
         *o = (TaskOptions) { 0 };
 }
 
@@ -273,6 +274,8 @@ int task_options_decode(const uint8_t *buf, size_t len, TaskOptions *ret, SbxErr
                         k = get_bool(v, "private_tmp", &o.private_tmp, err);
                 else if (key_is(key, "hostname"))
                         k = get_string(v, "hostname", &o.hostname, err);
+                else if (key_is(key, "work_dir"))
+                        k = get_string(v, "work_dir", &o.work_dir, err);
                 else
                         k = unknown_key(key, err);
         }
@@ -280,6 +283,14 @@ int task_options_decode(const uint8_t *buf, size_t len, TaskOptions *ret, SbxErr
                 goto out;
         if (!o.command || !o.command[0]) {
                 k = sbx_error(err, EINVAL, "command: required (the program to run)");
+                goto out;
+        }
+        if (o.work_dir && !o.work_dir[0]) { /* "" = unset, as Nomad's exec driver reads it */
+                free(o.work_dir);
+                o.work_dir = NULL;
+        }
+        if (o.work_dir && o.work_dir[0] != '/') {
+                k = sbx_error(err, EINVAL, "work_dir: '%s' must be an absolute path", o.work_dir);
                 goto out;
         }
         if (o.importance) {

@@ -23,6 +23,7 @@ typedef struct TaskOptions {
         char *tcp_connect;
         bool private_tmp;
         char *hostname;
+        char *work_dir; /* NULL: the task directory */
 } TaskOptions;
 
 /* An empty buffer means "no config": all defaults (the plugin block had no config). */

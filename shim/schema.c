@@ -3,7 +3,8 @@
  *
  * Task options are the union of the pledge driver's (command, args, promises, unveil,
  * importance) and exec2's (command, args, unveil, oom_score_adj), so their job specs run
- * unchanged, plus our own (tcp_bind, tcp_connect, private_tmp, hostname). An Attr inside a Default
+ * unchanged, plus work_dir (from Nomad's exec and raw_exec drivers) and our own (tcp_bind,
+ * tcp_connect, private_tmp, hostname). An Attr inside a Default
  * must carry its own name (Nomad's converter gives it no implied name). */
 #include <stdlib.h>
 
@@ -98,6 +99,7 @@ const H(Spec) *schema_task_config(void) {
                         { "tcp_connect", attr("tcp_connect", "string", false) },
                         { "private_tmp", with_default(attr("private_tmp", "bool", false), "true") },
                         { "hostname", attr("hostname", "string", false) },
+                        { "work_dir", attr("work_dir", "string", false) },
                 };
                 s = object(f, ELEMENTSOF(f));
         }

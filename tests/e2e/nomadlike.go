@@ -2,8 +2,8 @@ package main
 
 // What a production Nomad client does that a friendlier client would not (issue 12): logmon's
 // FIFO readers open only after StartTask went out, logs { disabled = true } sends /dev/null,
-// the data_dir is a file system of its own, script checks give ExecTask a timeout, and `nomad
-// alloc exec` goes away mid-command.
+// the data_dir is a file system of its own, script checks give ExecTask a timeout, `nomad alloc
+// exec` goes away mid-command; and exec's work_dir.
 
 import (
 	"context"
@@ -40,6 +40,7 @@ func nomadChecks(sh *shim) {
 	}
 	logChecks(sh)
 	execLifetimeChecks(sh)
+	workDirChecks(sh)
 	stateDirCheck()
 }
 
@@ -350,6 +351,39 @@ func execLifetimeChecks(sh *shim) {
 	ir, err := sh.s.drv.InspectTask(ctx, &drvpb.InspectTaskRequest{TaskId: t.cfg.Id})
 	cancel()
 	ok(err == nil && ir.GetTask().GetState() == drvpb.TaskState_RUNNING, "... the task itself keeps running", err, ir)
+}
+
+// --- work_dir (Nomad's exec and raw_exec option) ---------------------------------------------
+
+func workDirChecks(sh *shim) {
+	t := newTask("workdir", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})
+	local := filepath.Join(t.cfg.AllocDir, "workdir", "local")
+	t.cfg.MsgpackDriverConfig = objectFor(taskAttrs, map[string]interface{}{"command": "/bin/sh",
+		"args": []string{"-c", "pwd; exec sleep 1000"}, "work_dir": local})
+	if _, err := start(sh, t); ok(err == nil, "work_dir = <task dir>/local: started", err) {
+		ctx, cancel := ctxT(10 * time.Second)
+		er, err := sh.s.drv.ExecTask(ctx, &drvpb.ExecTaskRequest{TaskId: t.cfg.Id, Command: []string{"/bin/pwd"}})
+		cancel()
+		ok(err == nil && strings.TrimSpace(string(er.GetStdout())) == local, "work_dir: ExecTask runs there too", err, er)
+		kill(sh, t)
+		out, _ := t.logs()
+		ok(strings.TrimSpace(out) == local, "work_dir: the task runs there", out)
+	} else {
+		t.logs()
+	}
+
+	t = newTask("workdir-rel", map[string]interface{}{"command": "/bin/pwd", "work_dir": "local"})
+	_, err := start(sh, t)
+	t.logs()
+	ok(err != nil && strings.Contains(err.Error(), "work_dir") && !recoverable(err),
+		"work_dir relative: refused naming work_dir, not recoverable", err)
+
+	missing := filepath.Join(t.cfg.AllocDir, "workdir-missing", "nowhere")
+	t = newTask("workdir-missing", map[string]interface{}{"command": "/bin/pwd", "work_dir": missing})
+	_, err = start(sh, t)
+	t.logs()
+	ok(err != nil && strings.Contains(err.Error(), "chdir: "+missing+": No such file or directory") && !recoverable(err),
+		"work_dir missing: the start fails naming the step and the path, not recoverable", err)
 }
 
 // --- measurement: E2E_MODE=exec ----------------------------------------------------------------

@@ -72,6 +72,18 @@ int main(void) {
         task_options_free(&o);
         task_err(B("\x82\xa7" "command\xa1x\xabprivate_tmp\xa3yes"), "private_tmp: expected true or false",
                  "private_tmp \"yes\"");
+        /* work_dir (Nomad's exec and raw_exec): absolute; "" and nil mean the task directory */
+        k = task_options_decode(B("\x82\xa7" "command\xa1x\xa8work_dir\xa4/srv"), &o, &err);
+        tap_ok(k == 0 && o.work_dir && strcmp(o.work_dir, "/srv") == 0, "work_dir \"/srv\"");
+        task_options_free(&o);
+        k = task_options_decode(B("\x82\xa7" "command\xa1x\xa8work_dir\xa0"), &o, &err);
+        tap_ok(k == 0 && !o.work_dir, "work_dir \"\": the task directory");
+        task_options_free(&o);
+        k = task_options_decode(B("\x82\xa7" "command\xa1x\xa8work_dir\xc0"), &o, &err);
+        tap_ok(k == 0 && !o.work_dir, "work_dir nil: the task directory");
+        task_options_free(&o);
+        task_err(B("\x82\xa7" "command\xa1x\xa8work_dir\xa5local"), "work_dir: 'local' must be an absolute path",
+                 "work_dir relative");
         task_err(B("\x92\xa1x\xa1y"), "task config: expected an object", "an array");
         task_err(B("\x82\xa7" "command\xa1x"), "task config: not valid msgpack", "truncated map");
         task_err(B("\x81\xa7" "command\xa1x\xc0"), "task config: trailing bytes", "trailing bytes");
