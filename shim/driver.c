@@ -157,19 +157,20 @@ struct FpStream {
 static FpStream *fp_streams;
 
 typedef struct AttrSet {
-        D(FingerprintResponse__AttributesEntry) e[10];
-        D(FingerprintResponse__AttributesEntry) *p[10];
-        S(Attribute) a[10];
-        char keys[10][128];
+        D(FingerprintResponse__AttributesEntry) e[8];
+        D(FingerprintResponse__AttributesEntry) *p[8];
+        S(Attribute) a[8];
+        char keys[8][128];
         size_t n;
 } AttrSet;
 
-/* "driver.NAME.SUFFIX", or "driver.NAME" for suffix NULL. */
+/* "driver.NAME.SUFFIX". Not "driver.NAME" itself: Nomad sets that ("1") for every detected
+ * driver, and a value of ours would fight with it on every fingerprint. */
 static S(Attribute) *attr_add(AttrSet *s, const char *suffix) {
         size_t i = s->n++;
         d_(fingerprint_response__attributes_entry__init)(&s->e[i]);
         hashicorp__nomad__plugins__shared__structs__attribute__init(&s->a[i]);
-        snprintf(s->keys[i], sizeof s->keys[i], "driver.%s%s%s", shim.driver_name, suffix ? "." : "", suffix ?: "");
+        snprintf(s->keys[i], sizeof s->keys[i], "driver.%s.%s", shim.driver_name, suffix);
         s->e[i].key = s->keys[i];
         s->e[i].value = &s->a[i];
         s->p[i] = &s->e[i];
@@ -187,10 +188,6 @@ static void fp_send(FpStream *s) {
         if (sbx_connected()) {
                 r.health = DI(FINGERPRINT_RESPONSE__HEALTH_STATE__HEALTHY);
                 r.health_description = (char *) "Healthy";
-                /* as Nomad's own drivers say they are there (constraints on ${attr.driver.NAME}) */
-                a = attr_add(&as, NULL);
-                a->value_case = SI(ATTRIBUTE__VALUE_BOOL_VAL);
-                a->bool_val = true;
                 a = attr_add(&as, "daemon_version");
                 a->value_case = SI(ATTRIBUTE__VALUE_STRING_VAL);
                 a->string_val = (char *) sbx_daemon_version();
