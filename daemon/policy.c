@@ -79,6 +79,7 @@ typedef enum Key {
         KEY_ALLOW_ROOT,
         KEY_PROMISES,
         KEY_REQUIRE_PROMISES,
+        KEY_DEFAULT_PROMISES,
         KEY_UNVEIL,
         KEY_UNVEIL_DEFAULTS,
         KEY_HOST_VIEW,
@@ -108,6 +109,8 @@ struct PolicyDriver {
         bool allow_root;
         uint64_t promises;
         bool require_promises;
+        bool has_default_promises; /* for a task that names none (pledge.com: stdio rpath) */
+        uint64_t default_promises;
         PathRule *unveil;
         size_t n_unveil;
         char **unveil_text;
@@ -648,6 +651,27 @@ static int parse_promises(Parser *ps, Key k, char **tok, size_t n, SbxError *err
         return 0;
 }
 
+/* A promise list for tasks without promises, or "none". Checked against the ceiling in validate(). */
+static int parse_default_promises(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        if (ps->first) {
+                ps->d->has_default_promises = false;
+                ps->d->default_promises = 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (streq(tok[i], "none")) {
+                        if (n > 1 || !ps->first)
+                                return sbx_error(err, EINVAL, "'none' stands alone");
+                        continue;
+                }
+                Promise pr = promise_from_string(tok[i]);
+                if ((int) pr < 0)
+                        return sbx_error(err, EINVAL, "unknown promise '%.64s'", tok[i]);
+                ps->d->default_promises |= PROMISE_BIT(pr);
+                ps->d->has_default_promises = true;
+        }
+        return 0;
+}
+
 /* Whole seconds, 1 to 3600. */
 static int parse_log_reader_timeout(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
         uint32_t v;
@@ -787,6 +811,7 @@ static const struct KeyDef {
         [KEY_ALLOW_ROOT] = { "allow_root", S_DRIVER, false, parse_bool_key },
         [KEY_PROMISES] = { "promises", S_DRIVER, true, parse_promises },
         [KEY_REQUIRE_PROMISES] = { "require_promises", S_DRIVER, false, parse_bool_key },
+        [KEY_DEFAULT_PROMISES] = { "default_promises", S_DRIVER, true, parse_default_promises },
         [KEY_UNVEIL] = { "unveil", S_DRIVER, true, parse_unveil },
         [KEY_UNVEIL_DEFAULTS] = { "unveil_defaults", S_DRIVER, false, parse_bool_key },
         [KEY_HOST_VIEW] = { "host_view", S_DRIVER, false, parse_bool_key },
@@ -935,6 +960,12 @@ static int validate(Policy *p, SbxError *err) {
                                         id == 0)))
                         return at_line(err, p, d->seen[KEY_DEFAULT_USER], "default_user",
                                        sbx_error(err, EINVAL, "'%s' is uid 0: needs allow_root = yes", d->default_user));
+                if (d->has_default_promises && (d->default_promises & ~(d->promises | PROMISE_BIT(PROMISE_THREAD)))) {
+                        _cleanup_free_ char *extra =
+                                promises_format(d->default_promises & ~(d->promises | PROMISE_BIT(PROMISE_THREAD)));
+                        return at_line(err, p, d->seen[KEY_DEFAULT_PROMISES], "default_promises",
+                                       sbx_error(err, EINVAL, "'%s' not allowed by promises", extra));
+                }
         }
         /* Nomad's layout: DATA_DIR/alloc/<alloc id>/alloc/logs/.<task>.std{out,err}.fifo. */
         if (!p->seen[KEY_LOG_DIRS])
@@ -1246,6 +1277,12 @@ bool policy_baseline_filter(const PolicyDriver *d) {
 
 bool policy_host_view(const PolicyDriver *d) {
         return d->host_view;
+}
+
+bool policy_default_promises(const PolicyDriver *d, uint64_t *ret) {
+        if (d->has_default_promises)
+                *ret = d->default_promises;
+        return d->has_default_promises;
 }
 
 unsigned policy_log_reader_timeout_ms(const Policy *p) {
@@ -1760,6 +1797,8 @@ char *policy_format(const Policy *p) {
                 _cleanup_free_ char *pr = promises_text(d->promises);
                 fprintf(f, "promises =%s%s\n", pr[0] ? " " : "", pr);
                 fprintf(f, "require_promises = %s\n", yes_no(d->require_promises));
+                _cleanup_free_ char *dp = promises_format(d->default_promises);
+                fprintf(f, "default_promises = %s\n", d->has_default_promises ? dp : "none");
                 put_list(f, "unveil", d->unveil_text);
                 fprintf(f, "unveil_defaults = %s\n", yes_no(d->unveil_defaults));
                 fprintf(f, "host_view = %s\n", yes_no(d->host_view));

@@ -106,6 +106,9 @@ bool policy_landlock_best_effort(const PolicyDriver *d); /* false = Landlock req
 bool policy_unveil_defaults(const PolicyDriver *d);      /* false = the default set is refused */
 bool policy_baseline_filter(const PolicyDriver *d);      /* tasks without promises get the baseline */
 bool policy_host_view(const PolicyDriver *d);            /* true = tasks keep the host's /dev and /run */
+/* The promises a task gets when its request names none (default_promises). false: none, the
+ * task runs without promises (only the baseline filter, exec2's behaviour); *ret is untouched then. */
+bool policy_default_promises(const PolicyDriver *d, uint64_t *ret);
 
 /* A connecting peer (SO_PEERCRED). uid 0 is always allowed; otherwise its uid must be in
  * allowed_uids or its gid in allowed_gids of [daemon]. Names in those lists match only once

@@ -917,6 +917,16 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 reply_error(c, id, EPERM, "driver", "no policy for this connection's driver");
                 return;
         }
+        /* A task that names no promises gets the policy's default_promises (the pledge driver's
+         * tool applies "stdio rpath"), kept in the saved request so its exec sessions get them. */
+        Sandboxd__V1__StartRequest effective = *req;
+        _cleanup_free_ char *default_promises = NULL;
+        uint64_t dp;
+        if (!req->has_promises && policy_default_promises(pd, &dp)) {
+                effective.has_promises = true;
+                effective.promises = default_promises = promises_format(dp);
+                req = &effective;
+        }
         if (d->n_tasks >= policy_max_tasks(d->policy)) {
                 snprintf(msg, sizeof(msg), "the daemon holds its maximum of %zu tasks", policy_max_tasks(d->policy));
                 reply_error(c, id, EAGAIN, "", msg);

@@ -123,7 +123,12 @@ type shim struct {
 }
 
 func launchShim(args ...string) (*shim, error) {
-	cmd := exec.Command(os.Getenv("SHIM"), args...)
+	return launchShimPath(os.Getenv("SHIM"), args...)
+}
+
+// launchShimPath starts the plugin file at bin (Nomad: plugin_dir/<file>) with args.
+func launchShimPath(bin string, args ...string) (*shim, error) {
+	cmd := exec.Command(bin, args...)
 	cmd.Stdin = os.Stdin
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
@@ -230,7 +235,10 @@ func newTaskAlloc(allocID, name string, dc map[string]interface{}) *task {
 		Namespace:           "default",
 		User:                "nobody",
 		AllocDir:            alloc,
-		Env:                 map[string]string{"E2E_MARK": "seen-" + name, "PATH": "/usr/bin:/bin"},
+		Env: map[string]string{"E2E_MARK": "seen-" + name, "PATH": "/usr/bin:/bin",
+			// as Nomad sets them for a driver with fs_isolation none
+			"NOMAD_ALLOC_DIR": filepath.Join(alloc, "alloc"), "NOMAD_TASK_DIR": filepath.Join(alloc, name, "local"),
+			"NOMAD_SECRETS_DIR": filepath.Join(alloc, name, "secrets")},
 		MsgpackDriverConfig: objectFor(taskAttrs, dc),
 	}}
 	t.cfg.StdoutPath = filepath.Join(logs, "."+name+".stdout.fifo")

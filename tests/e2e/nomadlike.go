@@ -3,7 +3,8 @@ package main
 // What a production Nomad client does that a friendlier client would not (issue 12): logmon's
 // FIFO readers open only after StartTask went out, logs { disabled = true } sends /dev/null,
 // the data_dir is a file system of its own, script checks give ExecTask a timeout, `nomad alloc
-// exec` goes away mid-command; and exec's work_dir.
+// exec` goes away mid-command; and jobs written for the exec2 and pledge drivers keep their
+// `driver` line.
 
 import (
 	"context"
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	basepb "e2epb/hashicorp_nomad_plugins_base_proto"
 	drvpb "e2epb/hashicorp_nomad_plugins_drivers_proto"
 	structspb "e2epb/hashicorp_nomad_plugins_shared_structs"
 )
@@ -41,6 +43,7 @@ func nomadChecks(sh *shim) {
 	logChecks(sh)
 	execLifetimeChecks(sh)
 	workDirChecks(sh)
+	dropInChecks()
 	stateDirCheck()
 }
 
@@ -384,6 +387,85 @@ func workDirChecks(sh *shim) {
 	t.logs()
 	ok(err != nil && strings.Contains(err.Error(), "chdir: "+missing+": No such file or directory") && !recoverable(err),
 		"work_dir missing: the start fails naming the step and the path, not recoverable", err)
+}
+
+// --- drop-in names: exec2 and pledge ----------------------------------------------------------
+
+// launchAs starts the shim the way Nomad starts a plugin file of that name.
+func launchAs(file string, args ...string) (*shim, error) {
+	dir := filepath.Join(tmp, "plugins")
+	os.MkdirAll(dir, 0755)
+	p := filepath.Join(dir, file)
+	os.Remove(p)
+	if err := os.Symlink(os.Getenv("SHIM"), p); err != nil {
+		return nil, err
+	}
+	return launchShimPath(p, args...)
+}
+
+func configured(sh *shim) {
+	ctx, cancel := ctxT(10 * time.Second)
+	defer cancel()
+	sh.s.base.ConfigSchema(ctx, &basepb.ConfigSchemaRequest{})
+	setConfig(sh)
+}
+
+func dropInChecks() {
+	ex, err := launchAs("nomad-driver-exec2")
+	if !ok(err == nil, "the shim as plugin file nomad-driver-exec2", err) {
+		return
+	}
+	defer ex.client.Kill()
+	pl, err := launchShim("-name", "pledge")
+	if !ok(err == nil, "the shim with args [-name pledge]", err) {
+		return
+	}
+	defer pl.client.Kill()
+	for _, c := range []struct {
+		sh   *shim
+		name string
+	}{{ex, "exec2"}, {pl, "pledge"}} {
+		ctx, cancel := ctxT(10 * time.Second)
+		pi, err := c.sh.s.base.PluginInfo(ctx, &basepb.PluginInfoRequest{})
+		ok(err == nil && pi.GetName() == c.name, "PluginInfo name "+c.name+" (jobs keep driver = \""+c.name+"\")", err, pi)
+		configured(c.sh)
+		f := waitHealth(fingerprintWatch(ctx, c.sh), drvpb.FingerprintResponse_HEALTHY, 5*time.Second)
+		_, own := f.GetAttributes()["driver."+c.name]
+		ok(f != nil && !own && f.GetAttributes()["driver."+c.name+".version"] != nil,
+			c.name+": healthy with the [driver "+c.name+"] policy; driver."+c.name+" itself is left to Nomad", f)
+		cancel()
+	}
+
+	// the same job under each name: exec2 applies no promises, pledge's tool "stdio rpath"
+	script := "read h < /etc/hostname && echo read-ok; echo x > \"$NOMAD_TASK_DIR/written\" && echo write-ok"
+	res, out, errs, err := run(ex, "exec2-job", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c", script},
+		"oom_score_adj": 100})
+	ok(err == nil && res.GetExitCode() == 0 && out == "read-ok\nwrite-ok\n",
+		"an exec2 job (oom_score_adj, no promises) under driver exec2: no promises applied", err, res, out, errs)
+	res, out, errs, err = run(pl, "pledge-job", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c", script},
+		"importance": "low"})
+	ok(err == nil && res.GetExitCode() != 0 && strings.HasPrefix(out, "read-ok\n") && !strings.Contains(out, "write-ok") &&
+		strings.Contains(errs, "Operation not permitted"),
+		"a pledge job without promises under driver pledge: default_promises 'stdio rpath' (reads, cannot create)",
+		err, res, out, errs)
+	res, out, errs, err = run(pl, "pledge-job2", map[string]interface{}{"command": "/bin/sh", "args": []string{"-c", script},
+		"promises": "stdio rpath wpath cpath"})
+	ok(err == nil && res.GetExitCode() == 0 && out == "read-ok\nwrite-ok\n",
+		"... a pledge job naming its promises gets those, not the default", err, res, out, errs)
+
+	// an exec into a task that got the default promises gets them too
+	t := newTask("pledge-exec", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})
+	if _, err := start(pl, t); ok(err == nil, "pledge: a sleeping task without promises: started", err) {
+		ctx, cancel := ctxT(10 * time.Second)
+		er, err := pl.s.drv.ExecTask(ctx, &drvpb.ExecTaskRequest{TaskId: t.cfg.Id,
+			Command: []string{"/bin/sh", "-c", "echo x > \"$NOMAD_TASK_DIR/by-exec\""}})
+		cancel()
+		ok(err == nil && er.GetResult().GetExitCode() != 0 && strings.Contains(string(er.GetStderr()), "Operation not permitted"),
+			"... an exec into it runs under the same default promises", err, er)
+		kill(pl, t)
+	} else {
+		t.logs()
+	}
 }
 
 // --- measurement: E2E_MODE=exec ----------------------------------------------------------------

@@ -123,6 +123,22 @@ unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
 # launch rules outside the default set: this build's preload helper
 unveil = rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none host group
+
+# the drop-in names, as systemd/sandboxd.conf.example has them
+[driver exec2]
+users = nobody 70000-70010
+dynamic_users = 80000-89999
+promises = stdio rpath wpath cpath proc exec prot_exec inet dns
+unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+networks = none host group
+
+[driver pledge]
+users = nobody 70000-70010
+dynamic_users = 80000-89999
+promises = stdio rpath wpath cpath proc exec prot_exec inet dns
+default_promises = stdio rpath
+unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+networks = none host group
 EOF
 chmod 644 "$TMP/sandboxd.conf"
 

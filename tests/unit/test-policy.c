@@ -237,7 +237,7 @@ static void test_defaults(void) {
 
         _cleanup_free_ char *text = policy_format(p);
         tap_ok(strstr(text, "users = nobody\ndynamic_users = 80000-89999\ndefault_user = nobody\nallow_root = no\n"
-                            "promises = all\nrequire_promises = no\nunveil =\nunveil_defaults = yes\nhost_view = no\n"
+                            "promises = all\nrequire_promises = no\ndefault_promises = none\nunveil =\nunveil_defaults = yes\nhost_view = no\n"
                             "networks = none host group\n"
                             "netns_dirs = /run/netns /var/run/netns\nnamespaces = *\njobs = *\n"
                             "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nmin_oom_score_adj = 0\n"
@@ -269,6 +269,30 @@ static void test_log_reader_timeout(void) {
                     "t.conf:2: log_reader_timeout: '30s': expected seconds from 1 to 3600");
         parse_fails("[driver a]\nlog_reader_timeout = 5\n",
                     "t.conf:2: log_reader_timeout: belongs in [daemon], not in a [driver] section");
+}
+
+/* default_promises ([driver]). */
+static void test_default_promises(void) {
+        char msg[SBX_ERROR_MAX];
+        uint64_t dp = 0;
+        _cleanup_(policy_freep) Policy *p = parse("[driver a]\n", msg, sizeof(msg));
+        tap_ok(p && !policy_default_promises(policy_driver(p, "a"), &dp), "default_promises: none by default (exec2)");
+        policy_free(TAKE_PTR(p));
+
+        p = parse("[driver a]\ndefault_promises = stdio rpath\n[driver b]\ndefault_promises = none\n", msg, sizeof(msg));
+        tap_ok(p != NULL, "default_promises = stdio rpath / none %s", msg);
+        if (!p)
+                return;
+        tap_ok(policy_default_promises(policy_driver(p, "a"), &dp) &&
+                       dp == (PROMISE_BIT(PROMISE_STDIO) | PROMISE_BIT(PROMISE_RPATH)),
+               "default_promises = stdio rpath (the pledge driver's tool default)");
+        tap_ok(!policy_default_promises(policy_driver(p, "b"), &dp), "default_promises = none");
+        round_trip("[driver a]\ndefault_promises = stdio rpath\n", "default_promises");
+
+        parse_fails("[driver a]\ndefault_promises = stdio bogus\n", "t.conf:2: default_promises: unknown promise 'bogus'");
+        parse_fails("[driver a]\ndefault_promises = none stdio\n", "t.conf:2: default_promises: 'none' stands alone");
+        parse_fails("[driver a]\npromises = stdio\ndefault_promises = stdio rpath\n",
+                    "t.conf:3: default_promises: 'rpath' not allowed by promises");
 }
 
 static void test_syntax(void) {
@@ -934,6 +958,11 @@ static void test_example(void) {
         tap_ok(policy_check_rules(d, &l, &err) == -EPERM && strstr(err.msg, "the program /home/u/bin/tool"),
                "... but not a program from a home directory: %s", err.msg);
         unveil_list_done(&l);
+        const PolicyDriver *ex = policy_driver(p, "exec2"), *pl = policy_driver(p, "pledge");
+        uint64_t dp = 0;
+        tap_ok(ex && !policy_default_promises(ex, &dp), "it defines exec2: no promises for a task that names none");
+        tap_ok(pl && policy_default_promises(pl, &dp) && dp == (PROMISE_BIT(PROMISE_STDIO) | PROMISE_BIT(PROMISE_RPATH)),
+               "it defines pledge: default_promises = stdio rpath");
         round_trip(text, "the example");
 }
 
@@ -1032,6 +1061,7 @@ int main(void) {
         test_parse_errors();
         test_defaults();
         test_log_reader_timeout();
+        test_default_promises();
         test_syntax();
         test_checks();
         test_rules();
