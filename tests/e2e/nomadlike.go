@@ -125,8 +125,24 @@ func logChecks(sh *shim) {
 		strings.Contains(r.err.Error(), "opening it for writing"),
 		"... the message names the field, the path and the step", r.err)
 	ok(!listed(t.cfg.Id), "... and nothing was started")
-	t.stderr.start() // released by logs()
 	t.logs()
+
+	// sandboxd killed (restarting) while a start waits for its reader: recoverable too
+	t = newTask("wait-restart", map[string]interface{}{"command": "/bin/true"})
+	t.stderrDelay = time.Hour
+	errc := make(chan error, 1)
+	go func() {
+		_, err := start(sh, t)
+		errc <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	daemon.Signal(syscall.SIGKILL)
+	daemon.Wait()
+	err = <-errc
+	ok(err != nil && recoverable(err) && strings.Contains(err.Error(), "connection lost"),
+		"sandboxd killed while a start waits for its reader: the start fails, recoverable", err)
+	t.logs()
+	startSandboxd()
 
 	// a configuration error is not recoverable
 	t = newTask("badpromise2", map[string]interface{}{"command": "/bin/true", "promises": "stdio nosuch"})
@@ -336,8 +352,8 @@ func execLifetimeChecks(sh *shim) {
 	}
 	defer kill(sh, t)
 
-	el, err, seen := execDeadline(sh, t.cfg.Id, time.Second)
-	ok(seen && status.Code(err) == codes.DeadlineExceeded, "ExecTask timeout 1 s (a script check): DEADLINE_EXCEEDED", err)
+	el, err, seen := execDeadline(sh, t.cfg.Id, 2*time.Second)
+	ok(seen && status.Code(err) == codes.DeadlineExceeded, "ExecTask timeout 2 s (a script check): DEADLINE_EXCEEDED", err)
 	ok(el >= 0 && el <= execKillBound, fmt.Sprintf("... the command and its process group are dead within %v of the deadline",
 		execKillBound), el)
 	note("exec: deadline to death %v", el)
@@ -359,24 +375,29 @@ func execLifetimeChecks(sh *shim) {
 // --- work_dir (Nomad's exec and raw_exec option) ---------------------------------------------
 
 func workDirChecks(sh *shim) {
-	t := newTask("workdir", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})
+	t := newTask("workdir", map[string]interface{}{"command": "/bin/pwd"})
 	local := filepath.Join(t.cfg.AllocDir, "workdir", "local")
-	t.cfg.MsgpackDriverConfig = objectFor(taskAttrs, map[string]interface{}{"command": "/bin/sh",
-		"args": []string{"-c", "pwd; exec sleep 1000"}, "work_dir": local})
-	if _, err := start(sh, t); ok(err == nil, "work_dir = <task dir>/local: started", err) {
+	t.cfg.MsgpackDriverConfig = objectFor(taskAttrs, map[string]interface{}{"command": "/bin/pwd", "work_dir": local})
+	res, out, _, err := runTask(sh, t)
+	ok(err == nil && res.GetExitCode() == 0 && strings.TrimSpace(out) == local, "work_dir = <task dir>/local: the task runs there",
+		err, res, out)
+
+	t = newTask("workdir-exec", map[string]interface{}{"command": "/bin/sleep", "args": []string{"1000"}})
+	local = filepath.Join(t.cfg.AllocDir, "workdir-exec", "local")
+	t.cfg.MsgpackDriverConfig = objectFor(taskAttrs, map[string]interface{}{"command": "/bin/sleep",
+		"args": []string{"1000"}, "work_dir": local})
+	if _, err := start(sh, t); ok(err == nil, "work_dir: a sleeping task started", err) {
 		ctx, cancel := ctxT(10 * time.Second)
 		er, err := sh.s.drv.ExecTask(ctx, &drvpb.ExecTaskRequest{TaskId: t.cfg.Id, Command: []string{"/bin/pwd"}})
 		cancel()
 		ok(err == nil && strings.TrimSpace(string(er.GetStdout())) == local, "work_dir: ExecTask runs there too", err, er)
 		kill(sh, t)
-		out, _ := t.logs()
-		ok(strings.TrimSpace(out) == local, "work_dir: the task runs there", out)
 	} else {
 		t.logs()
 	}
 
 	t = newTask("workdir-rel", map[string]interface{}{"command": "/bin/pwd", "work_dir": "local"})
-	_, err := start(sh, t)
+	_, err = start(sh, t)
 	t.logs()
 	ok(err != nil && strings.Contains(err.Error(), "work_dir") && !recoverable(err),
 		"work_dir relative: refused naming work_dir, not recoverable", err)
