@@ -103,8 +103,8 @@ func devAgentChecks() {
 	}}
 	t.cfg.StdoutPath = filepath.Join(logs, ".web.stdout.fifo")
 	t.cfg.StderrPath = filepath.Join(logs, ".web.stderr.fifo")
-	t.stdout, t.wout = fifo(t.cfg.StdoutPath)
-	t.stderr, t.werr = fifo(t.cfg.StderrPath)
+	t.stdout = newLogmon(t.cfg.StdoutPath)
+	t.stderr = newLogmon(t.cfg.StderrPath)
 	res, out, errs, err := runTask(sh, t)
 	_, ferr := os.Stat(filepath.Join(taskd, "local", "f"))
 	_, serr := os.Stat(filepath.Join(alloc, "alloc", "shared"))

@@ -130,6 +130,7 @@ users = nobody 70000-70010
 dynamic_users = 80000-89999
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+unveil = rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none host group
 
 [driver pledge]
@@ -138,6 +139,7 @@ dynamic_users = 80000-89999
 promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 default_promises = stdio rpath
 unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
+unveil = rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none host group
 EOF
 chmod 644 "$TMP/sandboxd.conf"
