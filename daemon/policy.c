@@ -644,8 +644,11 @@ static int parse_promises(Parser *ps, Key k, char **tok, size_t n, SbxError *err
                         continue;
                 }
                 Promise pr = promise_from_string(tok[i]);
-                if ((int) pr < 0)
-                        return sbx_error(err, EINVAL, "unknown promise '%.64s'", tok[i]);
+                if ((int) pr < 0) {
+                        const char *guess = promise_closest(tok[i], strlen(tok[i]));
+                        return sbx_error(err, EINVAL, "unknown promise '%.64s'%s%s%s", tok[i],
+                                         guess ? " (did you mean '" : "", guess ?: "", guess ? "'?)" : "");
+                }
                 ps->d->promises |= PROMISE_BIT(pr);
         }
         return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/promises.c: promise names, parsing and formatting (pledge's rules: names separated by
  * space, tab, CR or LF, case-insensitive, at most 256 bytes, an unknown name is an error). */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +39,52 @@ Promise promise_from_string(const char *s) {
         return promise_from_span(s, strlen(s));
 }
 
+/* Optimal string alignment distance (Levenshtein plus the swap of two neighbours), ASCII case
+ * folded, for the "did you mean" of a typo; both strings are short (names, at most 64 bytes
+ * of input are looked at). */
+static size_t min_size(size_t a, size_t b) {
+        return a < b ? a : b;
+}
+
+static size_t edit_distance(const char *a, size_t n, const char *b, size_t m) {
+        size_t d[65][65];
+
+        n = min_size(n, 64);
+        m = min_size(m, 64);
+        for (size_t i = 0; i <= n; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= m; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= n; i++)
+                for (size_t j = 1; j <= m; j++) {
+                        bool same = tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 1]);
+                        size_t v = min_size(min_size(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + !same);
+                        if (i > 1 && j > 1 && tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 2]) &&
+                            tolower((unsigned char) a[i - 2]) == tolower((unsigned char) b[j - 1]))
+                                v = min_size(v, d[i - 2][j - 2] + 1);
+                        d[i][j] = v;
+                }
+        return d[n][m];
+}
+
+const char *promise_closest(const char *s, size_t n) {
+        /* One edit for a name of up to 4 letters, two beyond: close enough to be a typo, far
+         * enough that 'foo' or 'network' get no guess. */
+        size_t best = n <= 4 ? 1 : 2;
+        const char *found = NULL;
+
+        if (n == 0 || n > 64)
+                return NULL;
+        for (Promise p = 0; p < _PROMISE_MAX; p++) {
+                size_t k = edit_distance(s, n, promise_names[p], strlen(promise_names[p]));
+                if (k <= best && (!found || k < best)) {
+                        found = promise_names[p];
+                        best = k;
+                }
+        }
+        return found;
+}
+
 static bool is_sep(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
@@ -69,6 +116,9 @@ int promises_parse(const char *s, uint64_t *ret_mask, SbxError *err) {
                         if (j - i > n)
                                 memcpy(name + k, "...", 3), k += 3;
                         name[k] = 0;
+                        const char *guess = promise_closest(s + i, j - i);
+                        if (guess)
+                                return sbx_error(err, EINVAL, "unknown promise '%s' (did you mean '%s'?)", name, guess);
                         return sbx_error(err, EINVAL, "unknown promise '%s'", name);
                 }
                 mask |= PROMISE_BIT(p);

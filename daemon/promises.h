@@ -3,6 +3,7 @@
  * The table of what each promise allows lives in seccomp.c and docs/promises.md. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -43,9 +44,13 @@ const char *promise_to_string(Promise p);
 /* Case-insensitive; returns _PROMISE_INVALID for an unknown name. */
 Promise promise_from_string(const char *s);
 
+/* The promise name a typo of the n bytes at s most likely meant, or NULL when none is close. */
+const char *promise_closest(const char *s, size_t n);
+
 /* Parses a pledge promise string: names separated by space, tab, CR or LF, matched
- * case-insensitively, duplicates allowed. An unknown name is an error naming it:
- *   "unknown promise 'foo'". The empty string is the empty set (only exit allowed). */
+ * case-insensitively, duplicates allowed. An unknown name is an error naming it, and the
+ * promise it most likely meant if one is close: "unknown promise 'foo'", "unknown promise
+ * 'rpth' (did you mean 'rpath'?)". The empty string is the empty set (only exit allowed). */
 int promises_parse(const char *s, uint64_t *ret_mask, SbxError *err);
 
 /* Canonical text of a set, in enum order, space separated. Caller frees. */

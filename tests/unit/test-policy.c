@@ -67,6 +67,7 @@ static void test_parse_errors(void) {
         parse_fails("[daemon]\nMax_Tasks = 1\n", "t.conf:2: 'Max_Tasks': not a key (keys are lower case, digits and '_')");
 
         parse_fails("[driver a]\npromises = stdio foo\n", "t.conf:2: promises: unknown promise 'foo'");
+        parse_fails("[driver a]\npromises = stdio exex\n", "t.conf:2: promises: unknown promise 'exex' (did you mean 'exec'?)");
         parse_fails("[daemon]\nnomad_data_dir = opt/nomad\n",
                     "t.conf:2: nomad_data_dir: 'opt/nomad': relative path (must start with '/')");
         parse_fails("[daemon]\nnomad_data_dir = /opt/../etc\n", "t.conf:2: nomad_data_dir: '/opt/../etc': '..' is not allowed");

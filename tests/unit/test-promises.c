@@ -58,7 +58,22 @@ int main(void) {
         refused("foo stdio", EINVAL, "unknown promise 'foo'", "an unknown name first");
         refused("stdio,rpath", EINVAL, "unknown promise 'stdio,rpath'", "commas do not separate");
         refused("stdio\vrpath", EINVAL, "unknown promise 'stdio?rpath'", "vertical tab does not separate; shown as ?");
-        refused("prot-exec", EINVAL, "unknown promise 'prot-exec'", "prot-exec is not prot_exec");
+        refused("prot-exec", EINVAL, "unknown promise 'prot-exec' (did you mean 'prot_exec'?)",
+                "prot-exec is not prot_exec, and the message says which is");
+
+        /* A near miss names the promise meant: one edit (insert, delete, substitute, swap two
+         * neighbours) for a short name, two for a longer one; nothing when nothing is close. */
+        refused("stdio rpth", EINVAL, "unknown promise 'rpth' (did you mean 'rpath'?)", "a missing letter");
+        refused("stdio exex", EINVAL, "unknown promise 'exex' (did you mean 'exec'?)", "a wrong letter");
+        refused("dsn", EINVAL, "unknown promise 'dsn' (did you mean 'dns'?)", "two letters swapped");
+        refused("STDOI", EINVAL, "unknown promise 'STDOI' (did you mean 'stdio'?)", "in any case");
+        refused("protexec", EINVAL, "unknown promise 'protexec' (did you mean 'prot_exec'?)", "the underscore left out");
+        refused("tmppaths", EINVAL, "unknown promise 'tmppaths' (did you mean 'tmppath'?)", "a letter too many");
+        refused("inet6", EINVAL, "unknown promise 'inet6' (did you mean 'inet'?)", "inet6 is inet");
+        refused("exce", EINVAL, "unknown promise 'exce' (did you mean 'exec'?)", "swapped at the end");
+        refused("foo", EINVAL, "unknown promise 'foo'", "nothing close: no guess");
+        refused("rp", EINVAL, "unknown promise 'rp'", "a short name two edits away: no guess");
+        refused("network", EINVAL, "unknown promise 'network'", "a different word: no guess");
         refused("stdio \x1b[31mred", EINVAL, "unknown promise '?[31mred'", "control characters are not echoed");
 
         char longname[200];
