@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "macro.h"
+#include "path-util.h"
 #include "policy.h"
 #include "promises.h"
 
@@ -1109,25 +1110,8 @@ int policy_resolve(Policy *p, SbxError *err) {
  * sticky (as /tmp: others may add names there but not replace root's). Whoever can rename
  * entries in one of them can swap the policy. */
 static int check_dir_chain(const char *file, const char *dir, SbxError *err) {
-        _cleanup_free_ char *cur = xstrdup(dir);
-        for (;;) {
-                struct stat st;
-                if (stat(cur, &st) < 0)
-                        return sbx_error_errno(err, errno, "'%s': directory '%s'", file, cur);
-                if (st.st_uid != 0)
-                        return sbx_error(err, EPERM, "'%s': directory '%s' is owned by uid %u, not root", file, cur,
-                                         (unsigned) st.st_uid);
-                if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-                        return sbx_error(err, EPERM, "'%s': directory '%s' is writable by group or others (mode %04o)",
-                                         file, cur, (unsigned) (st.st_mode & 07777));
-                if (streq(cur, "/"))
-                        return 0;
-                char *slash = strrchr(cur, '/');
-                if (slash == cur)
-                        slash[1] = 0;
-                else
-                        *slash = 0;
-        }
+        int r = path_check_root_only(dir, err);
+        return r < 0 ? sbx_error_wrap(err, "'%s'", file) : 0;
 }
 
 static int check_dirs(const char *path, SbxError *err) {

@@ -96,11 +96,6 @@ const char *spawn_step_to_string(SpawnStep s) {
 /* ---------------------------------------------------------------------------------------- */
 /* Parent: prepare                                                                            */
 
-const char *sandbox_preload_path(void) {
-        const char *e = secure_getenv("SANDBOX_PRELOAD");
-        return e && e[0] == '/' ? e : PRELOAD_PATH;
-}
-
 /* What starting the program needs, whatever the unveil list says (pledge.com does the same):
  * the program itself, its "#!" interpreters, for dynamically linked programs the loader, its
  * cache and the library directories, and the preload helper that narrows the launch filter. An
@@ -302,8 +297,11 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                 return r;
         p.dynamic = elf.dynamic;
         p.narrow = s->has_promises && p.dynamic;
-        if (p.narrow && access(sandbox_preload_path(), R_OK) < 0)
-                return sbx_error_errno(err, errno, "seccomp: preload helper %s", sandbox_preload_path());
+        if (p.narrow && access(sandbox_preload_path(), R_OK) < 0) {
+                const char *note = sandbox_preload_note();
+                return sbx_error(err, errno, "seccomp: preload helper %s: %s%s%s%s", sandbox_preload_path(),
+                                 strerror(errno), note[0] ? " (" : "", note, note[0] ? ")" : "");
+        }
 
         /* The kernel makes the stack executable for such a program: code on it runs without
          * any mmap or mprotect the filter could refuse. */

@@ -108,8 +108,12 @@ typedef struct SandboxPrepared {
         ((SandboxPrepared) { .landlock_fd = -1, .narrow_fd = -1, .preload_fd = -1, .resolv_src_fd = -1,       \
                              .resolv_tree_fd = -1 })
 
-/* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development) or the installed path. */
+/* Where the preload helper lives: $SANDBOX_PRELOAD (tests, development), the one next to this
+ * program when it runs from its build tree and only root can replace that file, or the installed
+ * path (daemon/preload-path.c). */
 const char *sandbox_preload_path(void);
+/* Why a build tree's helper next to this program is not used, or "". */
+const char *sandbox_preload_note(void);
 
 /* How long a dynamically linked program with promises may run after its launch execve before
  * the init has verified that its filter is narrowed to the promises; then the sandbox is
