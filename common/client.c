@@ -23,8 +23,15 @@ int sandboxd_connect(const char *socket_path, const char *driver, const char *cl
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return sbx_error_errno(err, errno, "socket");
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                /* No socket, or nobody listening on it: most likely the daemon is not running. */
+                if (errno == ENOENT || errno == ECONNREFUSED)
+                        return sbx_error(err, errno,
+                                         "connecting to sandboxd at %s: %s (is sandboxd running? "
+                                         "systemctl start sandboxd.socket)",
+                                         socket_path, strerror(errno));
                 return sbx_error_errno(err, errno, "connecting to sandboxd at %s", socket_path);
+        }
 
         Sandboxd__V1__Hello h = SANDBOXD__V1__HELLO__INIT;
         h.protocol = SANDBOXD_PROTOCOL_VERSION;

@@ -4,19 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_ident = "sandboxd";
 static int max_level = LOG_INFO;
 static bool use_journal;
+static bool use_prefix;
 
 void log_setup(const char *ident) {
         const char *lvl = getenv("SANDBOXD_LOG_LEVEL");
         log_ident = ident;
         use_journal = getenv("JOURNAL_STREAM") != NULL;
+        /* The "<N>" prefix is for a supervisor that reads our stderr, not for a person. */
+        use_prefix = !isatty(STDERR_FILENO);
         if (lvl && streq(lvl, "debug"))
                 max_level = LOG_DEBUG;
+}
+
+void log_set_plain(void) {
+        use_journal = false;
+        use_prefix = false;
 }
 
 void log_set_max_level(int level) {
@@ -43,7 +52,10 @@ static void vlog(int level, const TaskRecord *t, const char *fmt, va_list ap) {
                                         NULL);
                 return;
         }
-        fprintf(stderr, "<%d>%s: %s\n", level, log_ident, msg);
+        if (use_prefix)
+                fprintf(stderr, "<%d>%s: %s\n", level, log_ident, msg);
+        else
+                fprintf(stderr, "%s: %s\n", log_ident, msg);
 }
 
 void log_msg(int level, const char *fmt, ...) {

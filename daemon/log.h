@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/log.h: sandboxd's logging. Under journald (JOURNAL_STREAM set) entries go to the
  * journal with structured fields (SANDBOX_TASK, SANDBOX_DRIVER, NOMAD_ALLOC_ID, NOMAD_JOB_ID,
- * NOMAD_NAMESPACE, NOMAD_TASK); otherwise to stderr with a "<N>" priority prefix, which
- * systemd also understands. Only top-level code logs; library code returns errors. */
+ * NOMAD_NAMESPACE, NOMAD_TASK); otherwise to stderr, with a "<N>" priority prefix (which
+ * systemd also understands) unless stderr is a terminal. Only top-level code logs; library code
+ * returns errors. */
 #pragma once
 
 #include <syslog.h>
@@ -12,6 +13,8 @@
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);
+/* Plain "sandboxd: message" lines on stderr, for a report to a person (--check-config). */
+void log_set_plain(void);
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 /* Logs with errno = -r (so %m works) and returns r. */
 int log_msg_errno(int level, int r, const char *fmt, ...) _printf_(3, 4);

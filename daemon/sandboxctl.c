@@ -38,8 +38,11 @@ _printf_(1, 2) static void error_line(const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
-static void help(void) {
-        printf("Usage: %s COMMAND [OPTIONS]\n"
+/* The whole help. A command's own help (help_verb) prints sections of it, each a block that ends
+ * with a blank line, so that an option added here shows up there too. */
+static void help_to(FILE *out) {
+        fprintf(out,
+               "Usage: %s COMMAND [OPTIONS]\n"
                "\n"
                "Commands:\n"
                "  run [OPTIONS] -- COMMAND [ARG]...   run COMMAND in the sandbox here, wait, exit with its code\n"
@@ -53,6 +56,8 @@ static void help(void) {
                "  signal NAME SIGNAL       send a signal to the task's process group\n"
                "  stop NAME [--timeout D] [--signal SIG]   signal, wait D (default 5s), then kill\n"
                "  destroy NAME [--force]   forget an exited task (--force: kill it first)\n"
+               "\n"
+               "`sandboxctl COMMAND --help` shows one command's options.\n"
                "\n"
                "Daemon commands take --socket PATH (default /run/sandboxd/sandboxd.sock), --driver NAME\n"
                "(the policy to use; default: root's admin view) and --json.\n"
@@ -97,9 +102,87 @@ static void help(void) {
                "  --alloc-dir DIR          the alloc's shared directory, unveiled rwc\n"
                "\n"
                "Exit status: the command's, 128+N if killed by signal N, 125 if the sandbox could not be\n"
-               "built, 126 if the command cannot be executed, 127 if it was not found, 2 on bad usage.\n"
+               "built (or run is not root), 126 if the command cannot be executed, 127 if it was not found,\n"
+               "2 on bad usage.\n"
                "See sandboxctl(1).\n",
                program_name);
+}
+
+static void help(void) {
+        help_to(stdout);
+}
+
+/* Prints the block of the whole help that starts with a line beginning with `header`, up to
+ * its blank line. */
+static void help_section(const char *text, const char *header) {
+        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (startswith(p, header)) {
+                        const char *e = strstr(p, "\n\n");
+                        if (e)
+                                printf("%.*s\n\n", (int) (e - p), p);
+                        else
+                                fputs(p, stdout);
+                        return;
+                }
+}
+
+/* One command's help: its usage, what it does, its options. */
+static void help_verb(const char *verb) {
+        static const struct {
+                const char *verb, *usage, *what, *options;
+        } verbs[] = {
+                { "run", "[OPTIONS] -- COMMAND [ARG]...",
+                  "Runs COMMAND in a sandbox built here, without sandboxd, and exits with its code: the\n"
+                  "way to try a job's promises and unveil paths by hand. Needs root.\n",
+                  NULL },
+                { "start", "--name NAME [OPTIONS] -- COMMAND [ARG]...",
+                  "Starts a task through sandboxd, under the policy of --driver (root: the admin policy).\n",
+                  NULL },
+                { "exec", "NAME [-t] [--env KEY=VALUE]... -- COMMAND [ARG]...",
+                  "Runs COMMAND inside the running task's sandbox (namespaces, user, Landlock, seccomp)\n"
+                  "with this terminal's stdin, stdout and stderr; exits with its code.\n",
+                  "  -t, --tty                in a new terminal, as `nomad alloc exec -t`\n"
+                  "  --env KEY=VALUE          add to the command's environment (repeatable; not LD_*)\n" },
+                { "wait", "NAME", "Waits for the task to exit and exits with its exit code.\n", NULL },
+                { "list", "", "Lists the daemon's tasks.\n", NULL },
+                { "inspect", "NAME", "Shows a task: state, user, command, promises, unveil rules, cgroup.\n", NULL },
+                { "stats", "NAME", "Shows the cpu, memory and pids of a task's cgroup.\n", NULL },
+                { "signal", "NAME SIGNAL", "Sends SIGNAL (a name or number) to the task's process group.\n", NULL },
+                { "stop", "NAME [--timeout D] [--signal SIG]",
+                  "Sends SIG (default SIGTERM), waits D (default 5s), then kills the task's cgroup.\n",
+                  "  --timeout D              the grace period: 5s, 500ms, 2m, or seconds\n"
+                  "  --signal SIG             the first signal\n" },
+                { "destroy", "NAME [--force]", "Forgets an exited task.\n",
+                  "  --force                  kill the task first if it still runs\n" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                if (!streq(verbs[i].verb, verb))
+                        continue;
+                _cleanup_free_ char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+                if (!f)
+                        oom();
+                help_to(f);
+                fclose(f);
+
+                printf("Usage: sandboxctl %s %s\n\n%s\n", verb, verbs[i].usage, verbs[i].what);
+                if (verbs[i].options)
+                        printf("Options:\n%s  -h, --help               this help\n\n", verbs[i].options);
+                if (streq(verb, "run") || streq(verb, "start"))
+                        help_section(text, "Options for run:");
+                if (streq(verb, "start"))
+                        help_section(text, "Resource options for start");
+                if (!streq(verb, "run"))
+                        help_section(text, "Daemon commands take");
+                if (streq(verb, "run") || streq(verb, "start"))
+                        help_section(text, "Exit status:");
+                else
+                        printf("See sandboxctl(1).\n");
+                return;
+        }
+        help();
 }
 
 /* Opens a log destination the way sandboxd opens Nomad's FIFOs: no symlink anywhere in the
@@ -229,7 +312,7 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
         while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        help();
+                        help_verb(a->for_daemon ? "start" : "run");
                         return -1;
                 case ARG_PROMISES:
                         r = promises_parse(optarg, &s->promises, &err);
@@ -431,6 +514,14 @@ static int verb_run(int argc, char **argv) {
         r = parse_run_args(argc, argv, &a);
         if (r != 0) {
                 code = r < 0 ? 0 : r;
+                goto finish;
+        }
+        /* New namespaces, another user, a cgroup: clone() would say only "Operation not
+         * permitted". */
+        if (geteuid() != 0) {
+                error_line("run: needs root (it builds the sandbox itself: namespaces, the task's user); "
+                           "try sudo sandboxctl run ...");
+                code = EXIT_SETUP;
                 goto finish;
         }
 
@@ -708,7 +799,7 @@ static int parse_common(int argc, char **argv, const char *allowed) {
         while ((c = getopt_long(argc, argv, "h", common_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        help();
+                        help_verb(argv[0]);
                         return -0x100;
                 case ARG_SOCKET:
                         arg_socket = optarg;
@@ -1343,7 +1434,11 @@ static int verb_exec(int argc, char **argv) {
         int k = 1, code = 1;
 
         for (; k < argc && !streq(argv[k], "--"); k++) {
-                if (streq(argv[k], "-t") || streq(argv[k], "--tty"))
+                if (streq(argv[k], "-h") || streq(argv[k], "--help")) {
+                        help_verb("exec");
+                        strv_free(env);
+                        return 0;
+                } else if (streq(argv[k], "-t") || streq(argv[k], "--tty"))
                         tty = true;
                 else if (streq(argv[k], "--env") && k + 1 < argc) {
                         const char *e = argv[++k];
@@ -1429,7 +1524,7 @@ done:
 
 int main(int argc, char **argv) {
         if (argc < 2) {
-                help();
+                error_line("missing command (try sandboxctl --help)");
                 return EXIT_USAGE;
         }
         if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
@@ -1465,7 +1560,7 @@ int main(int argc, char **argv) {
                 argv += used;
         }
         if (argc < 2) {
-                help();
+                error_line("missing command (try sandboxctl --help)");
                 return EXIT_USAGE;
         }
         if (streq(argv[1], "run"))
@@ -1479,6 +1574,6 @@ int main(int argc, char **argv) {
                 if (streq(argv[1], simple[i]))
                         return verb_simple(argc - 1, argv + 1);
 
-        error_line("'%s': unknown command (try --help)", argv[1]);
+        error_line("'%s': unknown command (try sandboxctl --help)", argv[1]);
         return EXIT_USAGE;
 }

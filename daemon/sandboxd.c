@@ -2093,7 +2093,8 @@ int main(int argc, char **argv) {
         SbxError err = {};
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "hVc:s:d:C", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hVc:s:d:C", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -2113,8 +2114,14 @@ int main(int argc, char **argv) {
                 case 'C':
                         check_only = true;
                         break;
+                case ':':
+                        fprintf(stderr, "sandboxd: %s: missing argument (try sandboxd --help)\n", argv[optind - 1]);
+                        return 2;
                 default:
-                        fprintf(stderr, "sandboxd: bad usage (try --help)\n");
+                        if (optopt)
+                                fprintf(stderr, "sandboxd: -%c: unknown option (try sandboxd --help)\n", optopt);
+                        else
+                                fprintf(stderr, "sandboxd: %s: unknown option (try sandboxd --help)\n", argv[optind - 1]);
                         return 2;
                 }
         if (optind < argc) {
@@ -2123,6 +2130,8 @@ int main(int argc, char **argv) {
         }
 
         log_setup("sandboxd");
+        if (check_only)
+                log_set_plain();
 
         /* Every task holds a pidfd, a control socket and its state directory open. */
         if (getrlimit(RLIMIT_NOFILE, &saved_nofile) == 0 && saved_nofile.rlim_cur < saved_nofile.rlim_max) {
