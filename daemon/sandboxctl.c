@@ -50,7 +50,7 @@ static void help_to(FILE *out) {
                "  exec NAME [-t] [--env K=V] -- COMMAND [ARG]...   run COMMAND inside the task's sandbox\n"
                "                           (-t: in a new terminal, as `nomad alloc exec -t`)\n"
                "  wait NAME                wait for the task, exit with its exit code\n"
-               "  list                     list the daemon's tasks\n"
+               "  list [-q]                list the daemon's tasks (-q: only their names)\n"
                "  inspect NAME             show a task\n"
                "  stats NAME               cpu, memory and pids of a task's cgroup\n"
                "  signal NAME SIGNAL       send a signal to the task's process group\n"
@@ -144,7 +144,8 @@ static void help_verb(const char *verb) {
                   "  -t, --tty                in a new terminal, as `nomad alloc exec -t`\n"
                   "  --env KEY=VALUE          add to the command's environment (repeatable; not LD_*)\n" },
                 { "wait", "NAME", "Waits for the task to exit and exits with its exit code.\n", NULL },
-                { "list", "", "Lists the daemon's tasks.\n", NULL },
+                { "list", "[-q]", "Lists the daemon's tasks.\n",
+                  "  -q, --quiet              only the names, one per line\n" },
                 { "inspect", "NAME", "Shows a task: state, user, command, promises, unveil rules, cgroup.\n", NULL },
                 { "stats", "NAME", "Shows the cpu, memory and pids of a task's cgroup.\n", NULL },
                 { "signal", "NAME SIGNAL", "Sends SIGNAL (a name or number) to the task's process group.\n", NULL },
@@ -642,6 +643,7 @@ finish:
 static const char *arg_socket = DEFAULT_SOCKET;
 static const char *arg_driver = "";
 static bool arg_json;
+static bool arg_quiet;
 static bool arg_force;
 static const char *arg_timeout;
 static const char *arg_signal;
@@ -658,6 +660,7 @@ enum {
 
 static const struct option common_options[] = {
         { "help", no_argument, NULL, 'h' },
+        { "quiet", no_argument, NULL, 'q' },
         { "socket", required_argument, NULL, ARG_SOCKET },
         { "driver", required_argument, NULL, ARG_DRIVER },
         { "json", no_argument, NULL, ARG_JSON },
@@ -796,7 +799,7 @@ static int parse_common(int argc, char **argv, const char *allowed) {
         int c;
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", common_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hq", common_options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help_verb(argv[0]);
@@ -810,15 +813,21 @@ static int parse_common(int argc, char **argv, const char *allowed) {
                 case ARG_JSON:
                         arg_json = true;
                         break;
+                case 'q':
                 case ARG_FORCE:
                 case ARG_TIMEOUT:
                 case ARG_SIGNAL: {
-                        const char *name = c == ARG_FORCE ? "force" : c == ARG_TIMEOUT ? "timeout" : "signal";
+                        const char *name = c == 'q'           ? "quiet"
+                                           : c == ARG_FORCE   ? "force"
+                                           : c == ARG_TIMEOUT ? "timeout"
+                                                              : "signal";
                         if (!strstr(allowed, name)) {
                                 error_line("%s: --%s is not an option of this command", argv[0], name);
                                 return -EXIT_USAGE;
                         }
-                        if (c == ARG_FORCE)
+                        if (c == 'q')
+                                arg_quiet = true;
+                        else if (c == ARG_FORCE)
                                 arg_force = true;
                         else if (c == ARG_TIMEOUT)
                                 arg_timeout = optarg;
@@ -845,7 +854,10 @@ static int call(SandboxdClient *c, Sandboxd__V1__Request *req, const int *fds, s
 static int verb_simple(int argc, char **argv) {
         const char *verb = argv[0];
         bool needs_name = !streq(verb, "list");
-        const char *allowed = streq(verb, "stop") ? "timeout signal" : streq(verb, "destroy") ? "force" : "";
+        const char *allowed = streq(verb, "stop")      ? "timeout signal"
+                              : streq(verb, "destroy") ? "force"
+                              : streq(verb, "list")    ? "quiet"
+                                                       : "";
         int i = parse_common(argc, argv, allowed);
         if (i < 0)
                 return i == -0x100 ? 0 : -i;
@@ -939,6 +951,13 @@ static int verb_simple(int argc, char **argv) {
                                         json_object_array_add(a, task_json(l->tasks[k]));
                         }
                         print_json(a);
+                } else if (arg_quiet) {
+                        /* One name per line (names are printable, no newline): for scripts. */
+                        for (size_t p = 0; p < n_pages; p++) {
+                                Sandboxd__V1__TaskList *l = pages[p]->response->list;
+                                for (size_t k = 0; l && k < l->n_tasks; k++)
+                                        printf("%s\n", l->tasks[k]->name);
+                        }
                 } else {
                         printf("%-36s %-9s %8s %5s %-10s %-12s %s\n", "NAME", "STATE", "PID", "EXIT", "DRIVER", "USER",
                                "COMMAND");

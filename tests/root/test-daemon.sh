@@ -378,6 +378,10 @@ check "$([ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | grep -c '^page')" -eq 40
 run "${CTL[@]}" list --json
 n=$(printf '%s' "$OUT" | /usr/bin/python3 -c 'import json,sys; print(sum(1 for t in json.load(sys.stdin) if t["name"].startswith("page")))' 2>&1)
 check "$([ "$RC" -eq 0 ] && [ "$n" = 40 ]; echo $?)" "list --json: all 40 across pages" "rc $RC n $n"
+run "${CTL[@]}" list -q
+check "$([ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | grep -c '^page[0-9][0-9]$')" -eq 40 ] &&
+        [ "$(printf '%s\n' "$OUT" | grep -vc '^page[0-9][0-9]$')" -eq 0 ]; echo $?)" \
+        "list -q: only the names, one per line, all 40 across pages" "rc $RC: $(printf '%s\n' "$OUT" | head -3)"
 for i in $(seq 10 49); do ctl destroy --force "page$i" >/dev/null 2>&1; done
 
 # The daemon stops cleanly on SIGTERM; under the sanitizer build its log must be free of reports
