@@ -913,17 +913,19 @@ static char *read_file(const char *path) {
         return buf;
 }
 
-/* The example we ship must be valid. meson runs tests in the build root and compiles with
- * __FILE__ relative to it ("../tests/unit/test-policy.c"); SANDBOX_SOURCE_ROOT overrides. */
-static void test_example(void) {
+/* A file of the source tree. meson runs tests in the build root and compiles with __FILE__
+ * relative to it ("../tests/unit/test-policy.c"); SANDBOX_SOURCE_ROOT overrides. */
+static char *source_path(const char *rel) {
         const char *root = getenv("SANDBOX_SOURCE_ROOT");
-        _cleanup_free_ char *path = NULL;
         if (root)
-                path = xasprintf("%s/systemd/sandboxd.conf.example", root);
-        else {
-                const char *tail = strstr(__FILE__, "tests/unit/test-policy.c");
-                path = xasprintf("%.*ssystemd/sandboxd.conf.example", tail ? (int) (tail - __FILE__) : 0, __FILE__);
-        }
+                return xasprintf("%s/%s", root, rel);
+        const char *tail = strstr(__FILE__, "tests/unit/test-policy.c");
+        return xasprintf("%.*s%s", tail ? (int) (tail - __FILE__) : 0, __FILE__, rel);
+}
+
+/* The example we ship must be valid. */
+static void test_example(void) {
+        _cleanup_free_ char *path = source_path("systemd/sandboxd.conf.example");
         _cleanup_free_ char *text = read_file(path);
         tap_ok(text != NULL, "found the shipped example at %s", path);
         if (!text)
@@ -965,6 +967,57 @@ static void test_example(void) {
         tap_ok(pl && policy_default_promises(pl, &dp) && dp == (PROMISE_BIT(PROMISE_STDIO) | PROMISE_BIT(PROMISE_RPATH)),
                "it defines pledge: default_promises = stdio rpath");
         round_trip(text, "the example");
+}
+
+/* The default policy (installed as /etc/sandboxd/sandboxd.conf) parses, runs the README's job
+ * and refuses what it says it refuses. (That it also resolves and passes --check-config on a
+ * fresh install is the VM suite's package test.) */
+static void test_default(void) {
+        _cleanup_free_ char *path = source_path("systemd/sandboxd.conf");
+        _cleanup_free_ char *text = read_file(path);
+        tap_ok(text != NULL, "found the default policy at %s", path);
+        if (!text)
+                return;
+        char msg[SBX_ERROR_MAX];
+        _cleanup_(policy_freep) Policy *p = parse(text, msg, sizeof(msg));
+        tap_ok(p != NULL, "systemd/sandboxd.conf parses %s", msg);
+        if (!p)
+                return;
+        const PolicyDriver *d = policy_driver(p, "sandbox");
+        tap_ok(d && policy_n_drivers(p) == 1, "it defines the driver sandbox and no other");
+        if (!d)
+                return;
+        SbxError err = {};
+        SandboxSpec s;
+
+        /* The README's job: python3 -m http.server in a bridge network, 'stdio rpath inet',
+         * r:/etc/mime.types, in Nomad's alloc dir, as a dynamic workload user. */
+        legal_spec(&s);
+        spec_user(&s, "nomad-80001");
+        s.promises = PROMISE_BIT(PROMISE_STDIO) | PROMISE_BIT(PROMISE_RPATH) | PROMISE_BIT(PROMISE_INET);
+        (void) unveil_list_add(&s.unveil, "/etc/mime.types", UNVEIL_R, UNVEIL_ORIGIN_USER, NULL);
+        (void) spec_set_net(&s, "/var/run/netns/0d3e", &err);
+        expect(d, &s, NULL, NULL, "the default policy runs the README's job");
+        (void) spec_set_net(&s, "none", &err);
+        expect(d, &s, NULL, NULL, "... with network none");
+        (void) spec_set_net(&s, "host", &err);
+        expect(d, &s, NULL, "policy 'sandbox': network 'host' not allowed (networks = none group)",
+               "... but not in the host's network");
+        (void) spec_set_net(&s, "none", &err);
+        spec_user(&s, "root");
+        expect(d, &s, NULL, "policy 'sandbox': user 'root' not allowed (allow_root = no)", "... nor as root");
+        spec_user(&s, "nobody");
+        s.has_promises = false;
+        expect(d, &s, NULL, "policy 'sandbox': a task without promises (no syscall filter) is not allowed "
+                            "(require_promises = yes)", "... nor without promises");
+        s.has_promises = true;
+        (void) unveil_list_add(&s.unveil, "/home", UNVEIL_R, UNVEIL_ORIGIN_USER, NULL);
+        expect(d, &s, NULL,
+               "policy 'sandbox': unveil 'r:/home' is not beneath an allowed prefix (unveil = rwxc:/opt/nomad/data/alloc "
+               "rx:/usr rx:/bin rx:/sbin rx:/lib rx:/lib64 r:/etc)",
+               "... nor unveil /home");
+        sandbox_spec_done(&s);
+        round_trip(text, "the default policy");
 }
 
 static int write_file(const char *path, const char *text, mode_t mode) {
@@ -1070,6 +1123,7 @@ int main(void) {
         round_trip(test_config, "the test configuration");
         round_trip("", "an empty file");
         test_example();
+        test_default();
         test_load();
         if (skipped)
                 printf("# %d skipped\n", skipped);
