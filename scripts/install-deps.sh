@@ -17,6 +17,8 @@ packages=(
         iproute2 procps python3 util-linux valgrind dbus-daemon
         # the e2e suite: go-plugin's real client, built in GOPATH mode from Debian's Go packages
         golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler
+        # the Debian package (scripts/build-deb.sh) and its test in the VM suite
+        debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()
