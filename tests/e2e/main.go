@@ -418,6 +418,10 @@ func kill(sh *shim, t *task) {
 
 func main() {
 	defer cleanup()
+	if os.Getenv("E2E_MODE") == "package" {
+		packageMain() // the installed package, in the VM (package.go)
+		return
+	}
 	if mode := os.Getenv("E2E_MODE"); mode != "" {
 		benchMain(mode) // measurements (bench.go), not tests
 		return

@@ -6,6 +6,8 @@
 # Environment: SHIM, SANDBOXD, SANDBOXCTL (paths to the binaries), SANDBOX_SOURCE_ROOT
 # (defaults to the checkout this script is in), E2E_CACHE (Go build cache; default a
 # temp dir). Prints TAP. Exit 77 (skip) with a reason when something it needs is missing.
+# E2E_BUILD_ONLY=PATH: only build the client, to PATH (the VM suite's package test runs it in
+# the guest with E2E_MODE=package), and exit.
 set -u
 
 SRC=${SANDBOX_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -21,11 +23,13 @@ skip() {
         exit 77
 }
 
-[ -n "${SHIM:-}" ] || skip "SHIM is not set (path to nomad-driver-sandbox)"
-[ -x "$SHIM" ] || skip "shim binary '$SHIM' does not exist yet"
-[ -n "${SANDBOXD:-}" ] && [ -x "$SANDBOXD" ] || skip "SANDBOXD '${SANDBOXD:-}' is not an executable"
-[ -n "${SANDBOXCTL:-}" ] && [ -x "$SANDBOXCTL" ] || skip "SANDBOXCTL '${SANDBOXCTL:-}' is not an executable"
-[ "$(id -u)" = 0 ] || skip "needs root (sandboxd runs tasks as other users)"
+if [ -z "${E2E_BUILD_ONLY:-}" ]; then
+        [ -n "${SHIM:-}" ] || skip "SHIM is not set (path to nomad-driver-sandbox)"
+        [ -x "$SHIM" ] || skip "shim binary '$SHIM' does not exist yet"
+        [ -n "${SANDBOXD:-}" ] && [ -x "$SANDBOXD" ] || skip "SANDBOXD '${SANDBOXD:-}' is not an executable"
+        [ -n "${SANDBOXCTL:-}" ] && [ -x "$SANDBOXCTL" ] || skip "SANDBOXCTL '${SANDBOXCTL:-}' is not an executable"
+        [ "$(id -u)" = 0 ] || skip "needs root (sandboxd runs tasks as other users)"
+fi
 [ -n "$(find "$SRC/proto/nomad" -name "*.proto" 2>/dev/null)" ] || skip "no protos under $SRC/proto/nomad yet"
 
 GOPKGS="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler"
@@ -36,10 +40,12 @@ if ! command -v go >/dev/null || ! command -v protoc >/dev/null || ! command -v 
 fi
 
 # programs of the seed jobs (the pledge driver's and exec2's examples)
-for prog in curl:curl java:openjdk-17-jre-headless; do
-        command -v "${prog%%:*}" >/dev/null || apt-get install -y --no-install-recommends "${prog#*:}" >&2 ||
-                skip "could not install ${prog#*:} (a seed job runs ${prog%%:*})"
-done
+if [ -z "${E2E_BUILD_ONLY:-}" ]; then
+        for prog in curl:curl java:openjdk-17-jre-headless; do
+                command -v "${prog%%:*}" >/dev/null || apt-get install -y --no-install-recommends "${prog#*:}" >&2 ||
+                        skip "could not install ${prog#*:} (a seed job runs ${prog%%:*})"
+        done
+fi
 
 # not under /tmp: every task gets a private /tmp, which would hide the alloc dirs
 TMP=$(mktemp -d /var/tmp/sandbox-e2e.XXXXXX)
@@ -97,6 +103,10 @@ if ! (cd "$GOPATH_DIR/src/e2eclient" && GO111MODULE=off GOFLAGS= GOPATH="$GOPATH
         echo "Bail out! go build of the test client failed:"
         sed 's/^/# /' "$TMP/go-build.log"
         exit 1
+fi
+if [ -n "${E2E_BUILD_ONLY:-}" ]; then
+        cp "$TMP/e2e-client" "$E2E_BUILD_ONLY"
+        exit 0
 fi
 
 # --- a private sandboxd: config, socket, state dir
