@@ -48,18 +48,28 @@ mkdir "$src"
 say "building in $src ($(cd "$top" && sources | tr -cd '\0' | wc -c) files)"
 
 # dpkg-buildpackage's output goes to build.log; the terminal gets one line per debhelper step
-# and the compile's progress every 10 steps, so a long build is never silent.
+# and the compile's progress every 10 steps, so a long build is never silent. (A shell loop,
+# not awk: mawk reads a pipe in blocks and would print late.)
+progress() {
+        local line
+        while IFS= read -r line; do
+                case "$line" in
+                "   dh_"* | "   debian/rules "* | dpkg-buildpackage:* | dpkg-deb:* | *" error"* | *"Error"* | *ERROR*)
+                        printf 'build-deb: [%3d s] %s\n' "$((SECONDS - t0))" "${line#   }" ;;
+                "["[0-9]*/[0-9]*"] "*)
+                        local n=${line%%/*} m=${line#*/}
+                        n=${n#[} m=${m%%]*}
+                        [ $((n % 10)) -eq 0 ] || [ "$n" = "$m" ] &&
+                                printf 'build-deb: [%3d s] compiling %s/%s\n' "$((SECONDS - t0))" "$n" "$m" ;;
+                "Ok: "* | "Fail: "*)
+                        printf 'build-deb: [%3d s] unit and fuzz tests: %s\n' "$((SECONDS - t0))" "$line" ;;
+                esac
+        done
+}
 t0=$SECONDS
 set +e
 (cd "$src" && timeout -k 10 "${BUILD_DEB_TIMEOUT:-1200}" dpkg-buildpackage -b -us -uc 2>&1) | tee "$out/build.log" |
-        awk -v t0="$(date +%s)" '
-                function stamp() { return sprintf("build-deb: [%3d s] ", systime() - t0) }
-                /^   dh_[a-z_]+/ { sub(/^ +/, ""); print stamp() $0; fflush(); next }
-                /^dpkg-(buildpackage|genbuildinfo|genchanges|deb): / { print stamp() $0; fflush(); next }
-                /^\[[0-9]+\/[0-9]+\] / { gsub(/[][]/, "", $1); split($1, a, "/"); if (a[1] % 10 == 0 || a[1] == a[2]) {
-                        print stamp() "compiling " a[1] "/" a[2]; fflush() } next }
-                /^Ok: |^Fail: |^ *[0-9]+\/[0-9]+ nomad-driver-sandbox:/ { print stamp() "test " $0; fflush(); next }
-                /error|Error|ERROR/ { print stamp() $0; fflush() }' >&2
+        progress >&2
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" -ne 0 ]; then

@@ -7,10 +7,17 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 bash scripts/install-deps.sh
-[ -d build ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+# ninja shows its progress (one updating line on a terminal); from scratch about 40 s.
+if [ ! -d build ]; then
+        echo "demo: configuring build/ (meson setup build)"
+        meson setup build >/dev/null
+fi
+echo "demo: building (ninja -C build; about 40 s the first time)"
+ninja -C build
 
 ctl="$top/build/sandboxctl"
+# sandboxctl finds the preload helper of its build tree by itself when the checkout is root's;
+# this names it for a checkout that belongs to another user (the demo runs under sudo).
 export SANDBOX_PRELOAD="$top/build/libsandbox-preload.so"
 www=$(mktemp -d)
 trap 'rm -rf "$www"' EXIT

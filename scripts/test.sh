@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: install dependencies, build, run every suite (unit, root,
-# fuzz replay, vm: systemd + cgroup v2 in QEMU), then build again with AddressSanitizer + UBSan
-# and run the suite under it (not vm: the guest has no sanitizer runtime). Prints
-# "N passed, N failed, N skipped".
+# The whole test suite, as CI runs it: install dependencies, make the VM image and the Debian
+# package (each printing its progress), build, run every suite (unit, root, fuzz replay, e2e,
+# vm: systemd + cgroup v2 in QEMU, and the package installed in a fresh guest), then build again
+# with AddressSanitizer + UBSan and run the suite under it (not vm: the guest has no sanitizer
+# runtime). Prints the time of each step and "N passed, N failed, N skipped".
 # Run as root on Debian 12 (the root suite needs namespaces, Landlock and seccomp).
 set -uo pipefail
 
@@ -22,12 +23,18 @@ passed=0 failed=0 skipped=0
 run_suite() { # $1 = build dir, $2 = extra `meson test` args, rest = meson setup args
         local dir=$1 test_args=$2
         shift 2
-        if [ -d "$dir" ]; then
+        if [ -d "$dir/meson-private" ]; then
                 meson setup --reconfigure "$dir" -Dtests_must_work=$must_work "$@" >/dev/null || return 1
         else
                 meson setup "$dir" -Dtests_must_work=$must_work "$@" >/dev/null || return 1
         fi
-        ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+        # ninja's one updating status line on a terminal; in a log, only the failure
+        echo "   building $dir (ninja)"
+        if [ -t 1 ]; then
+                ninja -C "$dir" || return 1
+        else
+                ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+        fi
         # shellcheck disable=SC2086
         meson test -C "$dir" --print-errorlogs --num-processes 2 $test_args
         local counts
@@ -47,11 +54,25 @@ PY
 }
 
 status=0
+t0=$SECONDS
+took() { echo "== ($1: $((SECONDS - t0)) s)"; t0=$SECONDS; }
+
+# The two long preparations of the vm suite, here so that their progress reaches the terminal
+# (meson test keeps a test's output in its log); the tests then find both ready.
+echo "== VM image (tests/vm/vm.sh build, cached in ${SANDBOX_VM_DIR:-/var/tmp/sandbox-vm})"
+timeout -k 10 1200 bash tests/vm/vm.sh build || { echo "== the VM image could not be built"; status=1; }
+took "VM image"
+echo "== Debian package (scripts/build-deb.sh build/deb)"
+bash scripts/build-deb.sh build/deb >/dev/null || { echo "== the Debian package could not be built"; status=1; }
+took "Debian package"
+
 echo "== build and test (debugoptimized)"
 run_suite build "" || status=1
+took "build and test"
 echo "== build and test under AddressSanitizer + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         run_suite build-asan "--no-suite vm" -Db_sanitize=address,undefined -Db_lundef=false || status=1
+took "build and test under the sanitizers"
 
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -98,6 +98,7 @@ for pkg in $(printf '%s\n' "${PKG_OF[@]}" | sort -u); do
 done
 
 cp "$HERE"/*.go "$GOPATH_DIR/src/e2eclient/"
+echo "e2e: building the go-plugin test client (about a minute with a cold Go cache)" >&2
 if ! (cd "$GOPATH_DIR/src/e2eclient" && GO111MODULE=off GOFLAGS= GOPATH="$GOPATH_DIR:/usr/share/gocode" \
       GOCACHE="$CACHE/build" go build -o "$TMP/e2e-client" .) >"$TMP/go-build.log" 2>&1; then
         echo "Bail out! go build of the test client failed:"

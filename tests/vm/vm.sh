@@ -38,6 +38,32 @@ INITRD_MODULES="virtio_pci virtio_blk virtio-rng ext4 9p 9pnet_virtio"
 
 say() { printf 'vm.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# step MESSAGE: progress of the image build, with the seconds since it began.
+step() { printf 'vm.sh: [%3d s] %s\n' "$((SECONDS - build_t0))" "$*" >&2; }
+build_t0=$SECONDS
+
+# debootstrap's "I: <Phase> <package>" lines, condensed: a line when a phase starts and every
+# 10 s, with the count so far (the whole output goes to debootstrap.log). Retrieving and
+# Validating alternate per package: they count as one phase. A shell loop, not awk: mawk reads
+# a pipe in blocks and would print nothing until kilobytes have arrived.
+debootstrap_progress() {
+        local line phase shown=$SECONDS
+        local -A count
+        while IFS= read -r line; do
+                if [[ $line =~ ^I:\ (Retrieving|Validating|Extracting|Unpacking|Configuring)\  ]]; then
+                        phase=${BASH_REMATCH[1]}
+                        [ "$phase" = Validating ] && continue
+                        [ "$phase" = Retrieving ] && phase=Downloading
+                        count[$phase]=$((${count[$phase]:-0} + 1))
+                        if [ "${count[$phase]}" = 1 ] || [ $((SECONDS - shown)) -ge 10 ]; then
+                                step "debootstrap: ${phase,,} packages (${count[$phase]})"
+                                shown=$SECONDS
+                        fi
+                elif [[ $line == "I: Base system installed"* ]]; then
+                        step "debootstrap: ${line#I: }"
+                fi
+        done
+}
 
 host_packages() {
         local need=()
@@ -48,9 +74,10 @@ host_packages() {
         command -v modprobe >/dev/null || need+=(kmod)
         command -v xz >/dev/null || need+=(xz-utils)
         [ ${#need[@]} -eq 0 ] && return 0
-        say "installing ${need[*]}"
+        step "host: installing ${need[*]} (apt-get)"
         apt-get update -qq >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+        step "host: installed"
 }
 
 mirror() {
@@ -81,6 +108,7 @@ kernel() {
         [ -n "$pkg" ] || { apt-get update -qq >/dev/null;
                 pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
         kver=${pkg#linux-image-}
+        step "kernel: $pkg (apt-get download, unpack)"
         rm -rf "$VMDIR/kernel"
         mkdir -p "$VMDIR/kernel"
         dpkg-deb -x "$(fetch_deb "$pkg")" "$VMDIR/kernel"
@@ -108,6 +136,7 @@ module_files() { # module names -> .ko files, dependencies first
 
 initrd() {
         local d=$VMDIR/initrd
+        step "initrd: busybox and the modules for the root disk and 9p"
         rm -rf "$d"
         mkdir -p "$d/bin" "$d/ko"
         dpkg-deb --fsys-tarfile "$(fetch_deb busybox-static)" | tar -xO ./bin/busybox >"$d/bin/busybox"
@@ -141,16 +170,17 @@ rootfs() {
         rm -rf "$r"
         mkdir -p "$r"
         if [ -f "$VMDIR/base.tar" ] && [ "$(cat "$VMDIR/base.pkgs" 2>/dev/null)" = "$GUEST_PKGS" ]; then
-                say "rootfs: from the cached debootstrap tarball"
+                step "rootfs: from the cached debootstrap tarball"
                 tar -C "$r" -xf "$VMDIR/base.tar"
         else
                 local m t0=$SECONDS
                 m=$(mirror)
                 [ -n "$m" ] || die "no Debian mirror in /etc/apt/sources*; set SANDBOX_VM_MIRROR"
-                say "rootfs: debootstrap bookworm (minbase + $GUEST_PKGS) from $m"
-                debootstrap --variant=minbase --cache-dir="$VMDIR/debs" --include="$GUEST_PKGS" bookworm "$r" "$m" \
-                        >"$VMDIR/debootstrap.log" 2>&1 || { tail -20 "$VMDIR/debootstrap.log" >&2; die "debootstrap failed"; }
-                say "rootfs: debootstrap took $((SECONDS - t0)) s"
+                step "rootfs: debootstrap bookworm (minbase + $GUEST_PKGS) from $m (about 2.5 minutes)"
+                debootstrap --variant=minbase --cache-dir="$VMDIR/debs" --include="$GUEST_PKGS" bookworm "$r" "$m" 2>&1 |
+                        tee "$VMDIR/debootstrap.log" | debootstrap_progress >&2 ||
+                        { tail -20 "$VMDIR/debootstrap.log" >&2; die "debootstrap failed"; }
+                step "rootfs: debootstrap took $((SECONDS - t0)) s"
                 rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/*
                 tar -C "$r" -cf "$VMDIR/base.tar" .
                 echo "$GUEST_PKGS" >"$VMDIR/base.pkgs"
@@ -237,12 +267,16 @@ EOF
         local size
         size=$(($(du -sm "$r" | cut -f1) * 13 / 10 + 384))
         rm -f "$VMDIR/rootfs.img"
+        step "image: mkfs.ext4 ($size MiB)"
         mkfs.ext4 -q -F -E root_owner=0:0 -O ^metadata_csum,^orphan_file -d "$r" "$VMDIR/rootfs.img" "${size}M" >&2
         rm -rf "$r"
 }
 
+# What the image is made of: the lists above and the code that makes it (not the rest of this
+# script, so that a change to how the VM runs or reports does not rebuild the image).
 stamp() {
-        echo "$IMAGE_VERSION $GUEST_PKGS $INITRD_MODULES $(sha256sum "$0" | cut -c1-16)"
+        echo "$IMAGE_VERSION $GUEST_PKGS $INITRD_MODULES $(declare -f kernel fetch_deb module_files initrd rootfs |
+                sha256sum | cut -c1-16)"
 }
 
 # The image is shared by concurrent runs: a run holds a shared lock on $VMDIR/lock from its check
@@ -257,9 +291,14 @@ cmd_build() { # leaves fd 9 holding a shared lock
         flock -s 9
         image_ok && return 0
         [ "$(id -u)" -eq 0 ] || die "build: must run as root"
-        flock -x 9
+        if ! flock -x -n 9; then
+                say "the image needs a rebuild: waiting for other runs of the old one to finish"
+                flock -x 9
+        fi
         image_ok && { flock -s 9; return 0; }
         local t0=$SECONDS
+        build_t0=$SECONDS
+        say "building the image in $VMDIR (about 3 minutes from nothing, 15-20 s from the cached debootstrap tarball)"
         host_packages
         rm -f "$VMDIR/rootfs.img" "$VMDIR/initrd.img" "$VMDIR/vmlinux" "$VMDIR/vmlinuz" "$VMDIR/stamp"
         kernel
