@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* common/macro.h: cleanup attributes, ownership hand-off and small helpers shared by every binary.
- * Modelled on systemd's macro.h / crun's utils.h (see ../shared/STYLE.md). */
+ * Modelled on systemd's macro.h / crun's utils.h. */
 #pragma once
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/landlock.c: unveil rules -> a Landlock ruleset.
  *
- * Letters map to rights as exec2's go-landlock does (anchors.md §4.5), extended to what newer
+ * Letters map to rights as exec2's go-landlock does (docs/unveil.md), extended to what newer
  * ABIs offer:
  *   r  files: READ_FILE;             directories: READ_FILE | READ_DIR
  *   w  WRITE_FILE | TRUNCATE (ABI >= 3) | IOCTL_DEV (ABI >= 5)

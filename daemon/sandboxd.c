@@ -5,7 +5,8 @@
  *
  * One thread, one sd-event loop (no threads: we clone()). Per task: a directory
  * <state_dir>/tasks/<id>/ with state.json (ours) and exit (written by the sandbox's init when the
- * task ends, so the outcome survives our own death). */
+ * task ends, so the outcome survives our own death). Where this sits between Nomad and the task,
+ * and the trust boundary: docs/architecture.md. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <dirent.h>

@@ -14,7 +14,7 @@
  *   groups → gid → uid → capabilities cleared → stdio → close fds → chdir → no_new_privs →
  *   Landlock → supervisor filter (its listener to the init) → launch filter → execve.
  *
- * no_new_privs comes before Landlock (not after, as DESIGN.md first listed it): once the task
+ * no_new_privs comes before Landlock, not after it: once the task
  * runs as an unprivileged user it has no CAP_SYS_ADMIN, and landlock_restrict_self() then
  * requires no_new_privs. Between fork and execve the task only calls async-signal-safe code
  * and reports a failing step as {step, errno} on a CLOEXEC pipe; EOF on that pipe means the

@@ -160,7 +160,7 @@ int unveil_list_add_entry(UnveilList *l, const char *entry, SbxError *err) {
 }
 
 /* The default set: what ordinary dynamically linked programs, DNS resolution and TLS need. It
- * follows exec2's defaults (anchors.md §1.3) with their bugs fixed: /etc/hostname (exec2 has
+ * follows exec2's defaults (docs/unveil.md) with their bugs fixed: /etc/hostname (exec2 has
  * "/hostname"), zoneinfo and common-licenses as directories, and binaries dirs skipped when
  * missing instead of failing the task. Nothing under /etc that holds accounts or secrets, no
  * /tmp, no home directories. Entries missing on this host are skipped. */

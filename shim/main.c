@@ -4,7 +4,8 @@
  * It checks go-plugin's magic cookie, drops root, listens on a unix socket, prints the handshake
  * line `1|2|unix|PATH|grpc|` on stdout, then serves gRPC (h2c) on that socket with gRPC's C
  * core until Nomad calls plugin.GRPCController/Shutdown or kills it. It never forks tasks:
- * sandboxd does, so killing the shim loses nothing. */
+ * sandboxd does, so killing the shim loses nothing. The whole data flow, Nomad to the task:
+ * docs/architecture.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -432,7 +432,7 @@ func main() {
 		time.Sleep(240 * time.Second)
 		bail("watchdog: the suite did not finish in 240 s (last test %d)", nTest)
 	}()
-	// the encoder against the bytes the real cty v1.16.4 produced (fact sheet §4.2)
+	// the encoder against the bytes the real cty v1.16.4 produced
 	want := []byte("\x85\xa4args\x91\xa2hi\xa7command\xa9/bin/echo\xaaimportance\xa6normal\xa8promises\xc0\xa6unveil\xc0")
 	got := objectFor([]string{"args", "command", "importance", "promises", "unveil"},
 		map[string]interface{}{"command": "/bin/echo", "args": []string{"hi"}, "importance": "normal"})

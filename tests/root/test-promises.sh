@@ -5,9 +5,9 @@
 # For each promise: what it allows gets through the filter (the probe's bad-argument syscall
 # then fails with the kernel's own EBADF/EFAULT/EINVAL/..., or a real operation succeeds), and
 # representative calls it does not allow fail with EPERM. The reference is Cosmopolitan's
-# pledge-linux.c (anchors.md §4.2). Plus: the ENOSYS set, foreign ABIs, no filter without
-# --promises (the baseline filter), the empty promise set, exec-once, and the narrowing of dynamic
-# programs.
+# pledge-linux.c (table in docs/promises.md). Plus: the ENOSYS set, foreign ABIs, no filter
+# without --promises (the baseline filter), the empty promise set, exec-once, and the narrowing
+# of dynamic programs.
 set -u
 # shellcheck source=tests/root/lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -21,7 +21,7 @@ int main(void) {
         TaskOptions o = { 0 };
         SbxError err = { 0 };
 
-        /* real cty v1.16.4 output for the pledge driver's schema (docs fact sheet §4.2) */
+        /* real cty v1.16.4 output for the pledge driver's schema */
         int k = task_options_decode(
                 B("\x85\xa4" "args\x91\xa2hi\xa7" "command\xa9/bin/echo\xaaimportance\xa6normal\xa8promises\xc0\xa6unveil\xc0"),
                 &o, &err);
