@@ -11,6 +11,7 @@
 # debian/*lintian-overrides say why each remaining tag is fine.
 #
 # Needs debhelper, dpkg-dev, lintian and the build dependencies (scripts/install-deps.sh).
+# Prints the .deb's path on stdout (progress goes to stderr).
 # Knobs: BUILD_DEB_TIMEOUT (seconds for dpkg-buildpackage, default 1200), BUILD_DEB_FORCE=1.
 set -euo pipefail
 
@@ -37,6 +38,7 @@ stamp=$(cd "$top" && sources | sort -z | xargs -0 sha256sum | sha256sum | cut -c
 deb=$(ls "$out"/nomad-driver-sandbox_*.deb 2>/dev/null | head -1 || true)
 if [ -z "${BUILD_DEB_FORCE:-}" ] && [ -n "$deb" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
         say "up to date: $deb (sources unchanged)"
+        echo "$deb"
         exit 0
 fi
 
