@@ -2139,12 +2139,12 @@ int main(int argc, char **argv) {
                 struct rlimit raised = { saved_nofile.rlim_max, saved_nofile.rlim_max };
                 (void) setrlimit(RLIMIT_NOFILE, &raised);
         }
-        d.config_path = xstrdup(config);
         r = policy_load(config, &d.policy, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 return 1;
         }
+        d.config_path = xstrdup(config);
         if (check_only) {
                 printf("%s: OK\n", config);
                 policy_free(d.policy);
