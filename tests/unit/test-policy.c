@@ -1008,7 +1008,7 @@ static void test_default(void) {
         expect(d, &s, NULL, "policy 'sandbox': user 'root' not allowed (allow_root = no)", "... nor as root");
         spec_user(&s, "nobody");
         s.has_promises = false;
-        expect(d, &s, NULL, "policy 'sandbox': a task without promises (no syscall filter) is not allowed "
+        expect(d, &s, NULL, "policy 'sandbox': a task without promises (only the baseline filter) is not allowed "
                             "(require_promises = yes)", "... nor without promises");
         s.has_promises = true;
         (void) unveil_list_add(&s.unveil, "/home", UNVEIL_R, UNVEIL_ORIGIN_USER, NULL);
