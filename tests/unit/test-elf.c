@@ -307,7 +307,7 @@ static void test_files(void) {
         tap_ok(strstr(err.msg, "bin/interp") != NULL, "message names the interpreter: %s", err.msg);
 
         snprintf(path, sizeof(path), "%s/bin/link", dir);
-        symlink("interp", path);
+        TAP_EQ_INT(symlink("interp", path), 0, "bin/link -> interp");
         write_text("link.sh", "#!bin/link\n");
         snprintf(path, sizeof(path), "%s/link.sh", dir);
         TAP_EQ_INT(elf_inspect(path, dir, &info, &err), 0, "interpreter through a symlink");
