@@ -48,6 +48,20 @@ expect_stdout_match 0 "--timeout D" "stop --help lists --timeout" -- "$SANDBOXCT
 expect_stdout_match 0 "^Usage: sandboxctl run " "run -h is run's help" -- "$SANDBOXCTL" run -h
 expect_stdout_match 0 "Exit status: the command's" "run --help ends with the exit codes" -- "$SANDBOXCTL" run --help
 expect_stdout_match 0 "--socket PATH" "list --help names the daemon options" -- "$SANDBOXCTL" list --help
+# The help is one text and each verb prints sections of it: every option run and start parse
+# (the run_options table of daemon/sandboxctl.c) must be in run's or start's help.
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+run_help=$("$SANDBOXCTL" run --help) start_help=$("$SANDBOXCTL" start --help)
+missing=
+n_opts=0
+for o in $(sed -n '/^static const struct option run_options/,/^};/p' "$SRC/daemon/sandboxctl.c" |
+           grep -o '{ "[a-z-]*"' | cut -d'"' -f2); do
+        n_opts=$((n_opts + 1))
+        [ "$o" = help ] && continue
+        [[ $run_help == *"--$o"* || $start_help == *"--$o"* ]] || missing+=" --$o"
+done
+check "$([ "$n_opts" -gt 20 ] && [ -z "$missing" ]; echo $?)" \
+        "each of run's $n_opts options is in run --help or start --help" "missing:$missing"
 
 # ------------------------------------------------------------------------------------------
 # Messages
