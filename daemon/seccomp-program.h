@@ -10,6 +10,9 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "promises.h"
+
+struct seccomp_data;
 
 /* kill(2) and tgkill(2) under `stdio` may only target the caller itself (Cosmopolitan checks
  * pid == getpid() at filter time). Our filter is compiled before the task's pid is known, so the
@@ -46,7 +49,61 @@ enum {
          * Landlock's port rules see TCP only. The errno of a kernel without MPTCP, so Go's
          * MPTCP-by-default listeners and dialers use plain TCP. */
         SECCOMP_COMPILE_NO_MPTCP = 1 << 3,
+        /* The filter holds the task's listener: what no rule allows goes to the sandbox's init
+         * (SECCOMP_RET_USER_NOTIF) instead of failing with EPERM, and so does the confirmation
+         * call. The init answers EPERM and explains which promise was missing, or, while
+         * learning, records the call (docs/learn.md). */
+        SECCOMP_COMPILE_NOTIFY = 1 << 4,
+        /* With SECCOMP_COMPILE_NOTIFY: execve/execveat go to the init (exec-once, no `exec`). */
+        SECCOMP_COMPILE_NOTIFY_EXEC = 1 << 5,
+        /* With SECCOMP_COMPILE_NOTIFY: listen(2) goes to the init (TCP bind rules). */
+        SECCOMP_COMPILE_NOTIFY_LISTEN = 1 << 6,
 };
+
+/* ---- The table as data ------------------------------------------------------------------
+ * The promise table is code in seccomp.c that emits rules; the compiler turns them into BPF,
+ * and the explanation of a refused call (and `sandboxctl learn`) reads the very same rules
+ * backwards. Each rule carries where it comes from: a Promise, or one of these. */
+enum {
+        SECCOMP_SOURCE_ALWAYS = _PROMISE_MAX, /* exit, arch_prctl; ENOSYS for clone3, openat2, memfd_create */
+        SECCOMP_SOURCE_ALLOW_EXEC,            /* SECCOMP_COMPILE_ALLOW_EXEC: the launch execve */
+        SECCOMP_SOURCE_LAUNCH,                /* SECCOMP_COMPILE_LAUNCH: ld.so's executable mappings */
+        SECCOMP_SOURCE_CONFIRM,               /* SECCOMP_COMPILE_CONFIRM */
+        SECCOMP_SOURCE_NO_MPTCP,              /* SECCOMP_COMPILE_NO_MPTCP */
+        SECCOMP_SOURCE_SUPERVISE,             /* SECCOMP_COMPILE_NOTIFY_EXEC / _LISTEN */
+        _SECCOMP_SOURCE_MAX,
+};
+#define SECCOMP_SOURCE_BIT(s) (UINT64_C(1) << (s))
+#define SECCOMP_SOURCES_PROMISES (PROMISE_BIT(_PROMISE_MAX) - 1)
+
+/* libseccomp's comparisons, on the whole 64-bit argument. */
+enum { SECCOMP_CMP_NE, SECCOMP_CMP_LT, SECCOMP_CMP_LE, SECCOMP_CMP_EQ, SECCOMP_CMP_GE, SECCOMP_CMP_GT,
+       SECCOMP_CMP_MASKED_EQ };
+
+typedef struct SeccompCmp {
+        uint8_t arg, op;
+        uint64_t a, b; /* MASKED_EQ: (arg & a) == b; else arg OP a */
+} SeccompCmp;
+
+typedef struct SeccompRule {
+        int32_t nr;
+        uint32_t action; /* libseccomp's SCMP_ACT_* */
+        uint8_t source;  /* a Promise or SECCOMP_SOURCE_* */
+        uint8_t n_cmp;   /* all must hold */
+        SeccompCmp cmp[3];
+} SeccompRule;
+
+#define SECCOMP_RULES_MAX 2048
+
+/* Every rule of every promise and every SECCOMP_COMPILE_* flag but the NOTIFY ones. Built on
+ * the first call into static storage; call it before cloning a process that will use the
+ * functions below (they then neither allocate nor build). */
+const SeccompRule *seccomp_rules_all(size_t *ret_n);
+/* Whether the call satisfies the rule's comparisons; the pid placeholder stands for pid. */
+bool seccomp_rule_matches(const SeccompRule *r, const struct seccomp_data *d, uint32_t pid);
+/* The sources (PROMISE_BIT / SECCOMP_SOURCE_BIT) of every allow rule that matches the call:
+ * the promises any one of which would let it through. 0: no promise allows it. */
+uint64_t seccomp_sources_allowing(const struct seccomp_data *d, uint32_t pid);
 
 /* Builds the filter for a promise set: wrong architecture (and x32) kills the process; ENOSYS for
  * clone3, openat2, memfd_create and every syscall numbered >= memfd_secret (447); each promise's

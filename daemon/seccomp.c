@@ -46,20 +46,45 @@
 
 #define HAS(p) (promises & PROMISE_BIT(PROMISE_##p))
 
+/* The table is code (the add_* functions below) that emits rules into a Compiler; compiling a
+ * filter and explaining a call both read the rules it emits, so the two cannot drift. */
 typedef struct Compiler {
-        scmp_filter_ctx ctx;
+        SeccompRule *rules;
+        size_t n, cap;
+        bool grow;      /* rules is ours to realloc; else a fixed buffer of cap entries */
+        uint8_t source; /* what the rules added now belong to (a Promise or SECCOMP_SOURCE_*) */
         int error;
         int error_nr;
 } Compiler;
 
+static const uint8_t cmp_ops[] = {
+        [SCMP_CMP_NE] = SECCOMP_CMP_NE, [SCMP_CMP_LT] = SECCOMP_CMP_LT, [SCMP_CMP_LE] = SECCOMP_CMP_LE,
+        [SCMP_CMP_EQ] = SECCOMP_CMP_EQ, [SCMP_CMP_GE] = SECCOMP_CMP_GE, [SCMP_CMP_GT] = SECCOMP_CMP_GT,
+        [SCMP_CMP_MASKED_EQ] = SECCOMP_CMP_MASKED_EQ,
+};
+
 static void add(Compiler *c, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp) {
         if (c->error)
                 return;
-        int r = seccomp_rule_add_array(c->ctx, action, nr, n, cmp);
-        if (r < 0) {
-                c->error = r;
+        if (n > ELEMENTSOF(c->rules->cmp)) {
+                c->error = -E2BIG;
                 c->error_nr = nr;
+                return;
         }
+        if (c->n >= c->cap) {
+                if (!c->grow) {
+                        c->error = -ENOBUFS;
+                        c->error_nr = nr;
+                        return;
+                }
+                c->cap = c->cap ? c->cap * 2 : 512;
+                c->rules = xrealloc(c->rules, c->cap * sizeof(*c->rules));
+        }
+        SeccompRule *r = &c->rules[c->n++];
+        *r = (SeccompRule) { .nr = nr, .action = action, .source = c->source, .n_cmp = (uint8_t) n };
+        for (unsigned i = 0; i < n; i++)
+                r->cmp[i] = (SeccompCmp) { .arg = (uint8_t) cmp[i].arg, .op = cmp_ops[cmp[i].op],
+                                           .a = cmp[i].datum_a, .b = cmp[i].datum_b };
 }
 
 static void allow(Compiler *c, int nr) {
@@ -317,129 +342,241 @@ static void add_proc(Compiler *c) {
         allow1(c, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_FORBIDDEN, 0));
 }
 
+#define SOURCE(c, s) ((c)->source = (uint8_t) (s))
+
+/* Emits the rules of a promise set, each tagged with the promise (or flag) it comes from. The
+ * order and content are the table; see docs/promises.md. */
+static void emit(Compiler *c, uint64_t promises, unsigned flags) {
+        /* Always: exit (so that even the empty promise set can end), arch_prctl (x86_64 TLS). */
+        SOURCE(c, SECCOMP_SOURCE_ALWAYS);
+        allow(c, SCMP_SYS(exit));
+        allow(c, SCMP_SYS(arch_prctl));
+
+        /* Closed with ENOSYS so that libc falls back to the older calls we can check. */
+        add(c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+        add(c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, NULL);
+        add(c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(memfd_create), 0, NULL);
+
+        if (HAS(STDIO)) {
+                SOURCE(c, PROMISE_STDIO);
+                add_stdio(c);
+        }
+        if (HAS(RPATH)) {
+                SOURCE(c, PROMISE_RPATH);
+                add_rpath(c);
+        }
+        if (HAS(WPATH)) {
+                SOURCE(c, PROMISE_WPATH);
+                add_wpath(c);
+        }
+        if (HAS(CPATH)) {
+                SOURCE(c, PROMISE_CPATH);
+                add_cpath(c);
+        }
+        if (HAS(DPATH)) {
+                SOURCE(c, PROMISE_DPATH);
+                ALLOW_LIST(c, SCMP_SYS(mknod), SCMP_SYS(mknodat));
+        }
+        if (HAS(FLOCK)) {
+                SOURCE(c, PROMISE_FLOCK);
+                allow(c, SCMP_SYS(flock));
+                /* F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW */
+                ALLOW_ARG_IN(c, SCMP_SYS(fcntl), 1, 5, 6, 7, 0x24, 0x25, 0x26);
+        }
+        if (HAS(FATTR)) {
+                SOURCE(c, PROMISE_FATTR);
+                ALLOW_LIST(c, SCMP_SYS(utime), SCMP_SYS(utimes), SCMP_SYS(futimesat), SCMP_SYS(utimensat));
+                chmod_rule(c);
+        }
+        if (HAS(CHOWN)) {
+                SOURCE(c, PROMISE_CHOWN);
+                ALLOW_LIST(c, SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat));
+        }
+        if (HAS(TTY)) {
+                SOURCE(c, PROMISE_TTY);
+                /* TCGETS TCSETS TCSETSW TCSETSF TIOCGWINSZ TIOCSWINSZ TIOCSPGRP TIOCGPGRP TCFLSH
+                 * TCXONC TCSBRK TIOCSBRK (never TIOCSTI) */
+                ALLOW_ARG_IN(c, SCMP_SYS(ioctl), 1, 0x5401, 0x5402, 0x5403, 0x5404, 0x5413, 0x5414, 0x5410,
+                             0x540f, 0x540b, 0x540a, 0x5409, 0x5427);
+        }
+        if (HAS(INET)) {
+                SOURCE(c, PROMISE_INET);
+                add_inet_like(c, false);
+        }
+        if (HAS(ANET)) {
+                SOURCE(c, PROMISE_ANET);
+                add_inet_like(c, true);
+        }
+        if (HAS(UNIX)) {
+                SOURCE(c, PROMISE_UNIX);
+                add_unix(c);
+        }
+        if (HAS(DNS)) {
+                SOURCE(c, PROMISE_DNS);
+                add_dns(c);
+        }
+        if (HAS(RECVFD)) {
+                SOURCE(c, PROMISE_RECVFD);
+                ALLOW_LIST(c, SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg));
+        }
+        if (HAS(SENDFD)) {
+                SOURCE(c, PROMISE_SENDFD);
+                ALLOW_LIST(c, SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg));
+        }
+        if (HAS(PROC)) {
+                SOURCE(c, PROMISE_PROC);
+                add_proc(c);
+        }
+        /* PROMISE_THREAD grants nothing: threads come from stdio's clone rule. */
+        if (HAS(ID)) {
+                SOURCE(c, PROMISE_ID);
+                ALLOW_LIST(c, SCMP_SYS(setuid), SCMP_SYS(setreuid), SCMP_SYS(setresuid), SCMP_SYS(setgid),
+                           SCMP_SYS(setregid), SCMP_SYS(setresgid), SCMP_SYS(setgroups), SCMP_SYS(setfsuid),
+                           SCMP_SYS(setfsgid), SCMP_SYS(prlimit64), SCMP_SYS(setrlimit), SCMP_SYS(getpriority),
+                           SCMP_SYS(setpriority));
+        }
+        if (HAS(SETTIME)) {
+                SOURCE(c, PROMISE_SETTIME);
+                ALLOW_LIST(c, SCMP_SYS(settimeofday), SCMP_SYS(clock_adjtime));
+        }
+        if (HAS(EXEC)) {
+                SOURCE(c, PROMISE_EXEC);
+                ALLOW_LIST(c, SCMP_SYS(execve), SCMP_SYS(execveat));
+        }
+        if (flags & SECCOMP_COMPILE_ALLOW_EXEC) {
+                SOURCE(c, SECCOMP_SOURCE_ALLOW_EXEC);
+                ALLOW_LIST(c, SCMP_SYS(execve), SCMP_SYS(execveat));
+        }
+        if (HAS(PROT_EXEC)) {
+                SOURCE(c, PROMISE_PROT_EXEC);
+                allow(c, SCMP_SYS(mprotect));
+                allow1(c, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK | MAP_HUGETLB, 0));
+        }
+        /* The launch of a dynamic program maps its libraries PROT_EXEC; only prot_exec lets an
+         * existing mapping become executable (an executable-stack library makes ld.so ask for
+         * that, and fails to load without it: docs/promises.md). The preload helper narrows every
+         * thread at once: exactly TSYNC, no listener, no log. */
+        if (flags & SECCOMP_COMPILE_LAUNCH) {
+                SOURCE(c, SECCOMP_SOURCE_LAUNCH);
+                allow1(c, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK | MAP_HUGETLB, 0));
+                allow2(c, SCMP_SYS(seccomp), SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+                       SCMP_A1(SCMP_CMP_EQ, SECCOMP_FILTER_FLAG_TSYNC));
+        }
+        if (flags & SECCOMP_COMPILE_CONFIRM) {
+                SOURCE(c, SECCOMP_SOURCE_CONFIRM);
+                add(c, (flags & SECCOMP_COMPILE_NOTIFY) ? SCMP_ACT_NOTIFY : SCMP_ACT_ALLOW, SCMP_SYS(prctl), 2,
+                    (const struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, SECCOMP_CONFIRM_OPTION),
+                                                    SCMP_A1(SCMP_CMP_EQ, SECCOMP_CONFIRM_MAGIC) });
+        }
+        /* The kernel reads the protocol as an int: compare the low 32 bits only. */
+        if (flags & SECCOMP_COMPILE_NO_MPTCP) {
+                SOURCE(c, SECCOMP_SOURCE_NO_MPTCP);
+                add(c, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 1,
+                    &SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffU, IPPROTO_MPTCP));
+        }
+        if (HAS(UNVEIL)) {
+                SOURCE(c, PROMISE_UNVEIL);
+                ALLOW_LIST(c, SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
+                           SCMP_SYS(landlock_restrict_self));
+        }
+        if (HAS(VMINFO)) {
+                SOURCE(c, PROMISE_VMINFO);
+                allow(c, SCMP_SYS(sched_yield));
+        }
+        if (HAS(TMPPATH)) {
+                SOURCE(c, PROMISE_TMPPATH);
+                ALLOW_LIST(c, SCMP_SYS(lstat), SCMP_SYS(unlink), SCMP_SYS(unlinkat));
+        }
+        /* A filter that holds the listener (docs/learn.md): the calls the init answers. */
+        if (flags & (SECCOMP_COMPILE_NOTIFY_EXEC | SECCOMP_COMPILE_NOTIFY_LISTEN)) {
+                SOURCE(c, SECCOMP_SOURCE_SUPERVISE);
+                if (flags & SECCOMP_COMPILE_NOTIFY_EXEC) {
+                        add(c, SCMP_ACT_NOTIFY, SCMP_SYS(execve), 0, NULL);
+                        add(c, SCMP_ACT_NOTIFY, SCMP_SYS(execveat), 0, NULL);
+                }
+                if (flags & SECCOMP_COMPILE_NOTIFY_LISTEN)
+                        add(c, SCMP_ACT_NOTIFY, SCMP_SYS(listen), 0, NULL);
+        }
+}
+
+/* The init answers listen(2) itself where TCP bind rules are set: the supervise rule replaces
+ * every promise's allow. A rule whose action is the default one is the default (libseccomp
+ * refuses it: EACCES). */
+static bool superseded(const SeccompRule *r, unsigned flags, uint32_t def) {
+        return r->action == def || ((flags & SECCOMP_COMPILE_NOTIFY_LISTEN) && r->nr == SCMP_SYS(listen) &&
+                                    r->source != SECCOMP_SOURCE_SUPERVISE);
+}
+
 int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *ret, SbxError *err) {
-        Compiler c = {};
+        Compiler c = { .grow = true };
+        scmp_filter_ctx ctx;
         int r;
 
         if (promises & ~(PROMISE_BIT(_PROMISE_MAX) - 1))
                 return sbx_error(err, EINVAL, "seccomp: unknown promise bits 0x%" PRIx64, promises);
 
-        c.ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-        if (!c.ctx)
-                return sbx_error(err, ENOMEM, "seccomp: cannot create a filter context");
-
-        /* Our prologue already kills a foreign architecture before libseccomp's code runs; this
-         * only keeps libseccomp's own check consistent. It fails where libseccomp cannot query the
-         * kernel's seccomp API (e.g. under valgrind), which changes nothing. */
-        (void) seccomp_attr_set(c.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-
-        /* A binary tree over syscall numbers instead of a linear list. libseccomp refuses it when
-         * it cannot query the kernel's seccomp API (e.g. under valgrind); the linear program is
-         * equivalent, only longer. */
-        (void) seccomp_attr_set(c.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-
-        /* Always: exit (so that even the empty promise set can end), arch_prctl (x86_64 TLS). */
-        allow(&c, SCMP_SYS(exit));
-        allow(&c, SCMP_SYS(arch_prctl));
-
-        /* Closed with ENOSYS so that libc falls back to the older calls we can check. */
-        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
-        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0, NULL);
-        add(&c, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(memfd_create), 0, NULL);
-
-        if (HAS(STDIO))
-                add_stdio(&c);
-        if (HAS(RPATH))
-                add_rpath(&c);
-        if (HAS(WPATH))
-                add_wpath(&c);
-        if (HAS(CPATH))
-                add_cpath(&c);
-        if (HAS(DPATH))
-                ALLOW_LIST(&c, SCMP_SYS(mknod), SCMP_SYS(mknodat));
-        if (HAS(FLOCK)) {
-                allow(&c, SCMP_SYS(flock));
-                /* F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW */
-                ALLOW_ARG_IN(&c, SCMP_SYS(fcntl), 1, 5, 6, 7, 0x24, 0x25, 0x26);
-        }
-        if (HAS(FATTR)) {
-                ALLOW_LIST(&c, SCMP_SYS(utime), SCMP_SYS(utimes), SCMP_SYS(futimesat), SCMP_SYS(utimensat));
-                chmod_rule(&c);
-        }
-        if (HAS(CHOWN))
-                ALLOW_LIST(&c, SCMP_SYS(chown), SCMP_SYS(fchown), SCMP_SYS(lchown), SCMP_SYS(fchownat));
-        if (HAS(TTY))
-                /* TCGETS TCSETS TCSETSW TCSETSF TIOCGWINSZ TIOCSWINSZ TIOCSPGRP TIOCGPGRP TCFLSH
-                 * TCXONC TCSBRK TIOCSBRK (never TIOCSTI) */
-                ALLOW_ARG_IN(&c, SCMP_SYS(ioctl), 1, 0x5401, 0x5402, 0x5403, 0x5404, 0x5413, 0x5414, 0x5410,
-                             0x540f, 0x540b, 0x540a, 0x5409, 0x5427);
-        if (HAS(INET))
-                add_inet_like(&c, false);
-        if (HAS(ANET))
-                add_inet_like(&c, true);
-        if (HAS(UNIX))
-                add_unix(&c);
-        if (HAS(DNS))
-                add_dns(&c);
-        if (HAS(RECVFD))
-                ALLOW_LIST(&c, SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg));
-        if (HAS(SENDFD))
-                ALLOW_LIST(&c, SCMP_SYS(sendmsg), SCMP_SYS(sendmmsg));
-        if (HAS(PROC))
-                add_proc(&c);
-        /* PROMISE_THREAD grants nothing: threads come from stdio's clone rule. */
-        if (HAS(ID))
-                ALLOW_LIST(&c, SCMP_SYS(setuid), SCMP_SYS(setreuid), SCMP_SYS(setresuid), SCMP_SYS(setgid),
-                           SCMP_SYS(setregid), SCMP_SYS(setresgid), SCMP_SYS(setgroups), SCMP_SYS(setfsuid),
-                           SCMP_SYS(setfsgid), SCMP_SYS(prlimit64), SCMP_SYS(setrlimit), SCMP_SYS(getpriority),
-                           SCMP_SYS(setpriority));
-        if (HAS(SETTIME))
-                ALLOW_LIST(&c, SCMP_SYS(settimeofday), SCMP_SYS(clock_adjtime));
-        if (HAS(EXEC) || (flags & SECCOMP_COMPILE_ALLOW_EXEC))
-                ALLOW_LIST(&c, SCMP_SYS(execve), SCMP_SYS(execveat));
-        if (HAS(PROT_EXEC))
-                allow(&c, SCMP_SYS(mprotect));
-        /* The launch of a dynamic program maps its libraries PROT_EXEC; only prot_exec lets an
-         * existing mapping become executable (an executable-stack library makes ld.so ask for
-         * that, and fails to load without it: docs/promises.md). */
-        if (HAS(PROT_EXEC) || (flags & SECCOMP_COMPILE_LAUNCH))
-                allow1(&c, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_LOCKED | MAP_NONBLOCK | MAP_HUGETLB, 0));
-        /* The preload helper narrows every thread at once. Exactly TSYNC: no listener, no log. */
-        if (flags & SECCOMP_COMPILE_LAUNCH)
-                allow2(&c, SCMP_SYS(seccomp), SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
-                       SCMP_A1(SCMP_CMP_EQ, SECCOMP_FILTER_FLAG_TSYNC));
-        if (flags & SECCOMP_COMPILE_CONFIRM)
-                allow2(&c, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, SECCOMP_CONFIRM_OPTION),
-                       SCMP_A1(SCMP_CMP_EQ, SECCOMP_CONFIRM_MAGIC));
-        /* The kernel reads the protocol as an int: compare the low 32 bits only. */
-        if (flags & SECCOMP_COMPILE_NO_MPTCP)
-                add(&c, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 1,
-                    &SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffU, IPPROTO_MPTCP));
-        if (HAS(UNVEIL))
-                ALLOW_LIST(&c, SCMP_SYS(landlock_create_ruleset), SCMP_SYS(landlock_add_rule),
-                           SCMP_SYS(landlock_restrict_self));
-        if (HAS(VMINFO))
-                allow(&c, SCMP_SYS(sched_yield));
-        if (HAS(TMPPATH))
-                ALLOW_LIST(&c, SCMP_SYS(lstat), SCMP_SYS(unlink), SCMP_SYS(unlinkat));
-
+        emit(&c, promises, flags);
         if (c.error < 0) {
                 char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, c.error_nr);
                 r = sbx_error_errno(err, -c.error, "seccomp: rule for %s", name ?: "?");
                 free(name);
-                seccomp_release(c.ctx);
+                free(c.rules);
                 return r;
         }
+
+        /* With a listener, what no rule allows goes to the init (which answers EPERM and says
+         * which promise was missing, or records it while learning); else it is EPERM. */
+        uint32_t def = (flags & SECCOMP_COMPILE_NOTIFY) ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
+        ctx = seccomp_init(def);
+        if (!ctx) {
+                free(c.rules);
+                return sbx_error(err, ENOMEM, "seccomp: cannot create a filter context");
+        }
+
+        /* Our prologue already kills a foreign architecture before libseccomp's code runs; this
+         * only keeps libseccomp's own check consistent. It fails where libseccomp cannot query the
+         * kernel's seccomp API (e.g. under valgrind), which changes nothing. */
+        (void) seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+
+        /* A binary tree over syscall numbers instead of a linear list. libseccomp refuses it when
+         * it cannot query the kernel's seccomp API (e.g. under valgrind); the linear program is
+         * equivalent, only longer. */
+        (void) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+        static const enum scmp_compare ops[] = {
+                [SECCOMP_CMP_NE] = SCMP_CMP_NE, [SECCOMP_CMP_LT] = SCMP_CMP_LT, [SECCOMP_CMP_LE] = SCMP_CMP_LE,
+                [SECCOMP_CMP_EQ] = SCMP_CMP_EQ, [SECCOMP_CMP_GE] = SCMP_CMP_GE, [SECCOMP_CMP_GT] = SCMP_CMP_GT,
+                [SECCOMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+        };
+        for (size_t i = 0; i < c.n; i++) {
+                const SeccompRule *x = &c.rules[i];
+                struct scmp_arg_cmp cmp[ELEMENTSOF(x->cmp)];
+                if (superseded(x, flags, def))
+                        continue;
+                for (unsigned k = 0; k < x->n_cmp; k++)
+                        cmp[k] = (struct scmp_arg_cmp) { .arg = x->cmp[k].arg, .op = ops[x->cmp[k].op],
+                                                         .datum_a = x->cmp[k].a, .datum_b = x->cmp[k].b };
+                r = seccomp_rule_add_array(ctx, x->action, x->nr, x->n_cmp, cmp);
+                if (r < 0) {
+                        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, x->nr);
+                        r = sbx_error_errno(err, -r, "seccomp: rule for %s", name ?: "?");
+                        free(name);
+                        free(c.rules);
+                        seccomp_release(ctx);
+                        return r;
+                }
+        }
+        free(c.rules);
 
         /* libseccomp 2.5 can only export to a file descriptor. */
         _cleanup_close_ int fd = memfd_create("sandbox-bpf", MFD_CLOEXEC);
         if (fd < 0) {
                 r = sbx_error_errno(err, errno, "seccomp: memfd_create");
-                seccomp_release(c.ctx);
+                seccomp_release(ctx);
                 return r;
         }
-        r = seccomp_export_bpf(c.ctx, fd);
-        seccomp_release(c.ctx);
+        r = seccomp_export_bpf(ctx, fd);
+        seccomp_release(ctx);
         if (r < 0)
                 return sbx_error_errno(err, -r, "seccomp: export");
 
@@ -479,6 +616,85 @@ int seccomp_compile_promises(uint64_t promises, unsigned flags, SeccompProgram *
 
         *ret = (SeccompProgram) { .insns = insns, .len = total };
         return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The table read backwards: which promise would allow a call                                 */
+
+/* Every rule, built once into static storage: the sandbox's init reads it without allocating
+ * (it inherits it from its caller, which builds it before the clone; the init gives its brk
+ * heap back, never its data segment). */
+static SeccompRule table[SECCOMP_RULES_MAX];
+static size_t table_n;
+
+const SeccompRule *seccomp_rules_all(size_t *ret_n) {
+        if (table_n == 0) {
+                Compiler c = { .rules = table, .cap = ELEMENTSOF(table) };
+                emit(&c, PROMISE_BIT(_PROMISE_MAX) - 1,
+                     SECCOMP_COMPILE_ALLOW_EXEC | SECCOMP_COMPILE_LAUNCH | SECCOMP_COMPILE_CONFIRM |
+                             SECCOMP_COMPILE_NO_MPTCP);
+                if (c.error != 0)
+                        abort(); /* SECCOMP_RULES_MAX too small: test-seccomp fails first */
+                table_n = c.n;
+        }
+        if (ret_n)
+                *ret_n = table_n;
+        return table;
+}
+
+bool seccomp_rule_matches(const SeccompRule *r, const struct seccomp_data *d, uint32_t pid) {
+        if (d->arch != AUDIT_ARCH_X86_64 || (int32_t) d->nr != r->nr)
+                return false;
+        for (unsigned i = 0; i < r->n_cmp; i++) {
+                const SeccompCmp *k = &r->cmp[i];
+                uint64_t v = d->args[k->arg], a = k->a;
+                /* the filter is patched with the task's pid before it is loaded */
+                if (k->op == SECCOMP_CMP_EQ && a == SECCOMP_PID_PLACEHOLDER)
+                        a = pid;
+                bool ok;
+                switch (k->op) {
+                case SECCOMP_CMP_NE:
+                        ok = v != a;
+                        break;
+                case SECCOMP_CMP_LT:
+                        ok = v < a;
+                        break;
+                case SECCOMP_CMP_LE:
+                        ok = v <= a;
+                        break;
+                case SECCOMP_CMP_EQ:
+                        ok = v == a;
+                        break;
+                case SECCOMP_CMP_GE:
+                        ok = v >= a;
+                        break;
+                case SECCOMP_CMP_GT:
+                        ok = v > a;
+                        break;
+                case SECCOMP_CMP_MASKED_EQ:
+                        ok = (v & a) == k->b;
+                        break;
+                default:
+                        ok = false;
+                        break;
+                }
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+uint64_t seccomp_sources_allowing(const struct seccomp_data *d, uint32_t pid) {
+        size_t n;
+        const SeccompRule *rules = seccomp_rules_all(&n);
+        uint64_t m = 0;
+
+        if (d->nr >= SYSCALL_NR_NEW)
+                return 0; /* our prologue answers these: ENOSYS whatever the promises */
+        for (size_t i = 0; i < n; i++)
+                if (rules[i].action == SCMP_ACT_ALLOW && seccomp_rule_matches(&rules[i], d, pid))
+                        m |= SECCOMP_SOURCE_BIT(rules[i].source);
+        return m;
 }
 
 /* ---------------------------------------------------------------------------------------- */
