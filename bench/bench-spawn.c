@@ -60,7 +60,7 @@ static int cycle(const char *promises, const char *user, char **cmd, int null_fd
                 goto fail;
         for (;;) {
                 InitMsg m;
-                r = sandbox_process_read(&proc, &m);
+                r = sandbox_process_read(&proc, &m, NULL);
                 if (r <= 0)
                         break;
                 if (m.type == INIT_MSG_SETUP_FAILED || m.type == INIT_MSG_EXITED) {

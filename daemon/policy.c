@@ -94,6 +94,7 @@ typedef enum Key {
         KEY_MAX_IMPORTANCE,
         KEY_RLIMITS,
         KEY_BASELINE_FILTER,
+        KEY_EXPLAIN_DENIALS,
         _KEY_MAX,
 } Key;
 
@@ -124,6 +125,7 @@ struct PolicyDriver {
         bool allow_unenforced_limits;
         bool landlock_best_effort;
         bool baseline_filter;
+        bool explain_denials;
         int min_oom_score_adj;
         Importance max_importance;
         CeilRlimit rlimits[SPEC_MAX_RLIMITS];
@@ -418,6 +420,7 @@ static PolicyDriver *driver_new(const char *name, unsigned line) {
         d->promises = ALL_PROMISES;
         d->unveil_defaults = true;
         d->baseline_filter = true;
+        d->explain_denials = true;
         /* host: a Nomad job without a group network block runs in the host namespace, as it does
          * under the pledge driver and exec2; its promises (inet) and tcp_* rules still apply */
         d->networks = 1u << NET_NONE | 1u << NET_HOST | 1u << NET_JOIN;
@@ -534,6 +537,8 @@ static bool *bool_for(Parser *ps, Key k) {
                 return &ps->d->allow_unenforced_limits;
         case KEY_BASELINE_FILTER:
                 return &ps->d->baseline_filter;
+        case KEY_EXPLAIN_DENIALS:
+                return &ps->d->explain_denials;
         default:
                 return NULL;
         }
@@ -829,6 +834,7 @@ static const struct KeyDef {
         [KEY_MAX_IMPORTANCE] = { "max_importance", S_DRIVER, false, parse_max_importance },
         [KEY_RLIMITS] = { "rlimits", S_DRIVER, true, parse_rlimits },
         [KEY_BASELINE_FILTER] = { "baseline_filter", S_DRIVER, false, parse_bool_key },
+        [KEY_EXPLAIN_DENIALS] = { "explain_denials", S_DRIVER, false, parse_bool_key },
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1274,6 +1280,10 @@ bool policy_default_promises(const PolicyDriver *d, uint64_t *ret) {
 
 unsigned policy_log_reader_timeout_ms(const Policy *p) {
         return p->log_reader_timeout_ms;
+}
+
+bool policy_explain_denials(const PolicyDriver *d) {
+        return d->explain_denials;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1797,6 +1807,7 @@ char *policy_format(const Policy *p) {
                 fprintf(f, "allow_unenforced_limits = %s\n", yes_no(d->allow_unenforced_limits));
                 fprintf(f, "landlock = %s\n", d->landlock_best_effort ? "best-effort" : "required");
                 fprintf(f, "baseline_filter = %s\n", yes_no(d->baseline_filter));
+                fprintf(f, "explain_denials = %s\n", yes_no(d->explain_denials));
                 fprintf(f, "min_oom_score_adj = %d\n", d->min_oom_score_adj);
                 fprintf(f, "max_importance = %s\n", importance_to_string(d->max_importance));
                 _cleanup_strv_free_ char **rl = rlimits_strv(d);

@@ -109,6 +109,7 @@ bool policy_host_view(const PolicyDriver *d);            /* true = tasks keep th
 /* The promises a task gets when its request names none (default_promises). false: none, the
  * task runs without promises (only the baseline filter, exec2's behaviour); *ret is untouched then. */
 bool policy_default_promises(const PolicyDriver *d, uint64_t *ret);
+bool policy_explain_denials(const PolicyDriver *d);      /* say which promise a refused call needed */
 
 /* A connecting peer (SO_PEERCRED). uid 0 is always allowed; otherwise its uid must be in
  * allowed_uids or its gid in allowed_gids of [daemon]. Names in those lists match only once

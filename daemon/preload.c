@@ -16,7 +16,11 @@
  * sandbox on a false one, and kills it when no confirmation comes before its deadline.
  *
  * Fail closed: this never returns without narrowing. Whatever goes wrong is reported to the
- * init (which records it and kills the sandbox) and the process exits 125. */
+ * init (which records it and kills the sandbox) and the process exits 125.
+ *
+ * SANDBOX_SECCOMP_FD=none: the task's one filter already holds its promises and sends what they
+ * refuse to the init, which keeps the launch window open itself (explaining denials or learning,
+ * docs/learn.md). There is nothing to stack; the confirmation is what closes the window. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -48,6 +52,17 @@ __attribute__((noreturn)) static void die(const char *what, int e) {
         _exit(125);
 }
 
+/* The helper itself came in as /proc/self/fd/N: ld.so is done with that fd. */
+static void close_preload_fd(void) {
+        const char *pre = getenv("LD_PRELOAD");
+        char *end;
+        if (pre && strncmp(pre, "/proc/self/fd/", 14) == 0) {
+                long pfd = strtol(pre + 14, &end, 10);
+                if (!*end && pfd >= 3 && pfd <= 65535)
+                        (void) close((int) pfd);
+        }
+}
+
 __attribute__((constructor)) static void sandbox_preload_narrow(void) {
         const char *v = getenv("SANDBOX_SECCOMP_FD");
         size_t got = 0;
@@ -57,6 +72,15 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
          * the launch filter. */
         if (!v)
                 die("SANDBOX_SECCOMP_FD is not set", ENOENT);
+
+        if (strcmp(v, "none") == 0) {
+                (void) unsetenv("SANDBOX_SECCOMP_FD");
+                close_preload_fd();
+                (void) unsetenv("LD_PRELOAD");
+                if (confirm(0) != 0)
+                        die("confirmation", errno);
+                return;
+        }
 
         errno = 0;
         long fd = strtol(v, &end, 10);
@@ -94,13 +118,7 @@ __attribute__((constructor)) static void sandbox_preload_narrow(void) {
                 die("seccomp(SECCOMP_FILTER_FLAG_TSYNC): a thread has a filter of its own", ESRCH);
 
         (void) close((int) fd);
-        /* The helper itself came in as /proc/self/fd/N: ld.so is done with that fd. */
-        const char *pre = getenv("LD_PRELOAD");
-        if (pre && strncmp(pre, "/proc/self/fd/", 14) == 0) {
-                long pfd = strtol(pre + 14, &end, 10);
-                if (!*end && pfd >= 3 && pfd <= 65535)
-                        (void) close((int) pfd);
-        }
+        close_preload_fd();
         (void) unsetenv("SANDBOX_SECCOMP_FD");
         (void) unsetenv("LD_PRELOAD");
 

@@ -15,21 +15,21 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 
 #include "client.h"
 #include "config.h"
+#include "explain.h"
 #include "macro.h"
 #include "promises.h"
+#include "sandboxctl.h"
 #include "spawn.h"
-
-#define EXIT_USAGE 2
-#define EXIT_SETUP 125
 
 static const char *program_name = "sandboxctl";
 
-_printf_(1, 2) static void error_line(const char *fmt, ...) {
+void error_line(const char *fmt, ...) {
         va_list ap;
         fprintf(stderr, "%s: ", program_name);
         va_start(ap, fmt);
@@ -46,6 +46,8 @@ static void help_to(FILE *out) {
                "\n"
                "Commands:\n"
                "  run [OPTIONS] -- COMMAND [ARG]...   run COMMAND in the sandbox here, wait, exit with its code\n"
+               "  learn [OPTIONS] -- COMMAND [ARG]...  run COMMAND in the sandbox here, recording what it does;\n"
+               "                           print the job's config block for it (learn --help)\n"
                "  start --name NAME [OPTIONS] -- COMMAND [ARG]...   start a task through sandboxd\n"
                "  exec NAME [-t] [--env K=V] -- COMMAND [ARG]...   run COMMAND inside the task's sandbox\n"
                "                           (-t: in a new terminal, as `nomad alloc exec -t`)\n"
@@ -67,8 +69,9 @@ static void help_to(FILE *out) {
                "                           the baseline filter\n"
                "  --no-baseline-filter     run: no baseline filter for a task without promises (start:\n"
                "                           the daemon's policy decides)\n"
-               "  --narrow-timeout MS      run: how long a dynamically linked program with promises may\n"
-               "                           take to narrow its filter before it is killed (default 10000)\n"
+               "  --narrow-timeout MS      run: how long the launch window of a dynamically linked program\n"
+               "                           with promises may last (default 10000)\n"
+               "  --no-explain             run: do not say which promise a refused call needed\n"
                "  --unveil LETTERS:PATH    allow PATH with r, w, x, c (repeatable)\n"
                "  --no-unveil-defaults     do not add the default unveil set\n"
                "  --no-landlock            no Landlock at all (unveil ignored)\n"
@@ -253,6 +256,7 @@ enum {
         ARG_RESOLV_CONF,
         ARG_NO_BASELINE_FILTER,
         ARG_NARROW_TIMEOUT,
+        ARG_NO_EXPLAIN,
 };
 
 static const struct option run_options[] = {
@@ -280,6 +284,7 @@ static const struct option run_options[] = {
         { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
         { "no-baseline-filter", no_argument, NULL, ARG_NO_BASELINE_FILTER },
         { "narrow-timeout", required_argument, NULL, ARG_NARROW_TIMEOUT },
+        { "no-explain", no_argument, NULL, ARG_NO_EXPLAIN },
         {}
 };
 
@@ -345,6 +350,11 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
                                 s->narrow_timeout_ms = (unsigned) ms;
                         break;
                 }
+                case ARG_NO_EXPLAIN:
+                        if (a->for_daemon)
+                                r = sbx_error(&err, EINVAL, "the daemon's policy decides (explain_denials in sandboxd.conf)");
+                        s->explain = false;
+                        break;
                 case ARG_TCP_BIND:
                         r = port_list_parse(optarg, &s->bind_tcp, &err);
                         break;
@@ -450,19 +460,47 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
         return 0;
 }
 
-static int forward_signals_and_wait(SandboxProcess *proc, const sigset_t *mask, SandboxResult *ret) {
-        _cleanup_close_ int sfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+/* Explained denials go to stderr as they come; learning, every note goes to learn. */
+static InitNote note;
+
+/* Copies what the task wrote to the relay pipe to our stderr. */
+static void relay(int *fd) {
+        char buf[8192];
+        ssize_t n = read(*fd, buf, sizeof(buf));
+        if (n <= 0) {
+                if (n == 0 || (errno != EINTR && errno != EAGAIN))
+                        *fd = safe_close(*fd);
+                return;
+        }
+        (void) !write(STDERR_FILENO, buf, (size_t) n);
+}
+
+static int forward_signals_and_wait(SandboxProcess *proc, const sigset_t *mask, LearnRun *learn, int relay_fd,
+                                    SandboxResult *ret) {
+        _cleanup_close_ int sfd = signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK), timer_fd = -1;
         bool have_result = false;
+        unsigned timeouts = 0;
         SandboxResult res = {};
 
         if (sfd < 0)
                 return -errno;
+        /* learn --timeout: SIGTERM when it is up, SIGKILL 5 s later. */
+        unsigned timeout = learn ? learn_timeout_ms(learn) : 0;
+        if (timeout) {
+                struct itimerspec its = { .it_value = { .tv_sec = timeout / 1000, .tv_nsec = (long) (timeout % 1000) * 1000000 },
+                                          .it_interval = { .tv_sec = 5 } };
+                timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) < 0)
+                        return -errno;
+        }
         for (;;) {
-                struct pollfd pfd[2] = {
+                struct pollfd pfd[4] = {
                         { .fd = proc->ctl_fd, .events = POLLIN },
                         { .fd = sfd, .events = POLLIN },
+                        { .fd = timer_fd, .events = POLLIN },
+                        { .fd = relay_fd, .events = POLLIN },
                 };
-                if (poll(pfd, 2, -1) < 0) {
+                if (poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
@@ -473,19 +511,35 @@ static int forward_signals_and_wait(SandboxProcess *proc, const sigset_t *mask, 
                                 if (si.ssi_signo != SIGCHLD)
                                         (void) syscall(SYS_pidfd_send_signal, proc->pidfd, si.ssi_signo, NULL, 0);
                 }
+                if (pfd[2].revents & POLLIN) {
+                        uint64_t ticks;
+                        (void) !read(timer_fd, &ticks, sizeof(ticks));
+                        (void) syscall(SYS_pidfd_send_signal, proc->pidfd, timeouts++ ? SIGKILL : SIGTERM, NULL, 0);
+                }
+                if (pfd[3].revents & (POLLIN | POLLHUP))
+                        relay(&relay_fd);
                 if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
                         InitMsg m;
-                        int r = sandbox_process_read(proc, &m);
+                        int r = sandbox_process_read(proc, &m, &note);
                         if (r < 0)
                                 return r;
                         if (r == 0)
                                 break;
+                        if (m.type == INIT_MSG_NOTE && learn)
+                                learn_note(learn, &note);
+                        else if (m.type == INIT_MSG_NOTE && note.kind == NOTE_DENIED) {
+                                char line[512];
+                                explain_note(&note, line, sizeof(line));
+                                error_line("%s", line);
+                        }
                         if (m.type == INIT_MSG_SETUP_FAILED || m.type == INIT_MSG_EXITED) {
                                 sandbox_result_from_msg(&m, &res);
                                 have_result = true;
                         }
                 }
         }
+        while (relay_fd >= 0)
+                relay(&relay_fd);
 
         siginfo_t si = {};
         if (waitid((idtype_t) P_PIDFD, (id_t) proc->pidfd, &si, WEXITED) < 0)
@@ -499,9 +553,9 @@ static int forward_signals_and_wait(SandboxProcess *proc, const sigset_t *mask, 
         return 0;
 }
 
-static int verb_run(int argc, char **argv) {
+int run_sandbox(int argc, char **argv, LearnRun *learn, SandboxResult *ret_result) {
         _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
-        _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1;
+        _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1, relay_r = -1, relay_w = -1;
         SandboxProcess proc = { .pidfd = -1, .ctl_fd = -1 };
         RunArgs a = {};
         SbxError err = {};
@@ -517,18 +571,25 @@ static int verb_run(int argc, char **argv) {
                 code = r < 0 ? 0 : r;
                 goto finish;
         }
+        if (learn && learn_check_spec(learn, s) < 0) {
+                code = EXIT_USAGE;
+                goto finish;
+        }
         /* New namespaces, another user, a cgroup: clone() would say only "Operation not
          * permitted". */
         if (geteuid() != 0) {
-                error_line("run: needs root (it builds the sandbox itself: namespaces, the task's user); "
-                           "try sudo sandboxctl run ...");
+                const char *verb = learn ? "learn" : "run";
+                error_line("%s: needs root (it builds the sandbox itself: namespaces, the task's user); "
+                           "try sudo sandboxctl %s ...",
+                           verb, verb);
                 code = EXIT_SETUP;
                 goto finish;
         }
 
         if (!s->user) {
                 char uid[16];
-                snprintf(uid, sizeof(uid), "%u", (unsigned) getuid());
+                /* learn: the user a Nomad task gets by default, not the caller (root) */
+                snprintf(uid, sizeof(uid), learn ? "nobody" : "%u", (unsigned) getuid());
                 r = spec_set_user(s, uid, &err);
                 if (r < 0) {
                         error_line("--user: %s", err.msg);
@@ -546,7 +607,15 @@ static int verb_run(int argc, char **argv) {
         }
         if (a.unveil_defaults)
                 unveil_list_add_defaults(&s->unveil);
-        s->private_tmp = a.private_tmp == 1;
+        /* learn: a private /tmp by default, as every Nomad task of the driver has */
+        s->private_tmp = a.private_tmp == 1 || (learn && a.private_tmp == -1);
+        if (learn && s->private_tmp && path_beneath(s->cwd, "/tmp")) {
+                error_line("learn: the command would start in %s, which its private /tmp hides (as under Nomad): "
+                           "pass --cwd DIR, or --no-private-tmp",
+                           s->cwd);
+                code = EXIT_USAGE;
+                goto finish;
+        }
         if (a.resolv_conf) {
                 resolv_fd = open(a.resolv_conf, O_PATH | O_CLOEXEC);
                 if (resolv_fd < 0) {
@@ -567,6 +636,20 @@ static int verb_run(int argc, char **argv) {
         s->stdin_fd = STDIN_FILENO;
         s->stdout_fd = STDOUT_FILENO;
         s->stderr_fd = STDERR_FILENO;
+        if (learn && learn_relay_output(learn)) {
+                /* As under Nomad: no terminal (stdin /dev/null, output into a pipe we copy to our
+                 * stderr), and our stdout keeps only the suggestion. */
+                int pfd[2];
+                if (pipe2(pfd, O_CLOEXEC) < 0) {
+                        error_line("learn: pipe: %s", strerror(errno));
+                        code = EXIT_SETUP;
+                        goto finish;
+                }
+                relay_r = pfd[0];
+                relay_w = pfd[1];
+                s->stdin_fd = -1;
+                s->stdout_fd = s->stderr_fd = relay_w;
+        }
         if (a.stdout_path) {
                 r = open_output(a.stdout_path, &out_fd, &err);
                 if (r < 0) {
@@ -594,6 +677,8 @@ static int verb_run(int argc, char **argv) {
                 code = EXIT_SETUP;
                 goto finish;
         }
+        if (learn)
+                learn_prepared(learn, s, &prep);
 
         /* Block the signals we forward before the clone, so none is lost in between. */
         sigset_t mask, old;
@@ -616,7 +701,8 @@ static int verb_run(int argc, char **argv) {
                 goto finish;
         }
 
-        r = forward_signals_and_wait(&proc, &mask, &res);
+        relay_w = safe_close(relay_w);
+        r = forward_signals_and_wait(&proc, &mask, learn, TAKE_FD(relay_r), &res);
         sandbox_process_done(&proc);
         if (r < 0) {
                 error_line("waiting for the sandbox: %s", strerror(-r));
@@ -628,11 +714,17 @@ static int verb_run(int argc, char **argv) {
                 error_line("%s", msg);
         }
         code = sandbox_result_exit_code(&res);
+        if (ret_result)
+                *ret_result = res;
 
 finish:
         strv_free(a.env_extra);
         sandbox_spec_done(s);
         return code;
+}
+
+static int verb_run(int argc, char **argv) {
+        return run_sandbox(argc, argv, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -754,6 +846,22 @@ static json_object *task_json(const Sandboxd__V1__TaskInfo *t) {
                 json_object_object_add(e, "error", t->exit->error[0] ? json_object_new_string(t->exit->error) : NULL);
                 json_object_object_add(o, "exit", e);
         }
+        if (t->n_denials) {
+                json_object *d = json_object_new_array();
+                for (size_t i = 0; i < t->n_denials; i++) {
+                        const Sandboxd__V1__Denial *x = t->denials[i];
+                        json_object *j = json_object_new_object();
+                        json_object_object_add(j, "time_ns", json_object_new_int64(x->time_ns));
+                        json_object_object_add(j, "message", json_object_new_string(x->message));
+                        json_object_object_add(j, "syscall", json_object_new_string(x->syscall));
+                        json_object_object_add(j, "promises", strv_json(x->promises, x->n_promises));
+                        json_object_object_add(j, "pid", json_object_new_int(x->pid));
+                        json_object_object_add(j, "comm", json_object_new_string(x->comm));
+                        json_object_object_add(j, "exec_session", json_object_new_boolean(x->exec_session));
+                        json_object_array_add(d, j);
+                }
+                json_object_object_add(o, "denials", d);
+        }
         return o;
 }
 
@@ -792,6 +900,8 @@ static void print_task(const Sandboxd__V1__TaskInfo *t) {
                 if (t->exit->error[0])
                         printf("error:     %s\n", t->exit->error);
         }
+        for (size_t i = 0; i < t->n_denials; i++)
+                printf("denied:    %s%s\n", t->denials[i]->message, t->denials[i]->exec_session ? " (exec session)" : "");
 }
 
 /* Parses the daemon commands' common options; returns the index of the first operand or -exit. */
@@ -1584,6 +1694,8 @@ int main(int argc, char **argv) {
         }
         if (streq(argv[1], "run"))
                 return verb_run(argc - 1, argv + 1);
+        if (streq(argv[1], "learn"))
+                return verb_learn(argc - 1, argv + 1);
         if (streq(argv[1], "start"))
                 return verb_start(argc - 1, argv + 1);
         if (streq(argv[1], "exec"))

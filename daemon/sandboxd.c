@@ -30,6 +30,7 @@
 
 #include "cgroup.h"
 #include "config.h"
+#include "explain.h"
 #include "frame.h"
 #include "landlock.h"
 #include "log.h"
@@ -37,6 +38,7 @@
 #include "policy.h"
 #include "promises.h"
 #include "request.h"
+#include "seccomp-program.h"
 #include "signals.h"
 #include "spawn.h"
 #include "task.h"
@@ -48,6 +50,7 @@
 #define MAX_PENDING_PER_CONN 8192 /* waits/stops a single peer may have outstanding */
 #define STOP_DEFAULT_TIMEOUT_MS 5000
 #define STOP_MAX_TIMEOUT_MS (24ull * 3600 * 1000)
+#define TASK_DENIALS 16 /* explained denials kept per task (inspect) */
 
 typedef struct Daemon Daemon;
 typedef struct Conn Conn;
@@ -79,6 +82,10 @@ struct Task {
          * with its path ("chdir: /x: No such file or directory"). */
         SandboxSpec *start_spec;
         SandboxPrepared *start_prep;
+        /* The most recent explained denials (a ring), and pointers to them oldest first. */
+        Sandboxd__V1__Denial denials[TASK_DENIALS];
+        Sandboxd__V1__Denial *denials_order[TASK_DENIALS];
+        size_t n_denials, next_denial;
         Task *next;
 };
 
@@ -209,6 +216,8 @@ static void reply_task(Conn *c, uint64_t id, const Task *t) {
         Frame f = SANDBOXD__V1__FRAME__INIT;
 
         task_info_fill(t, &i, &e, &n);
+        i.n_denials = t->n_denials;
+        i.denials = (Sandboxd__V1__Denial **) t->denials_order;
         resp.id = id;
         resp.result_case = SANDBOXD__V1__RESPONSE__RESULT_TASK;
         resp.task = &i;
@@ -270,8 +279,11 @@ static void task_forget_start(Task *t) {
         }
 }
 
+static void task_denials_free(Task *t);
+
 static void task_free(Task *t) {
         task_forget_start(t);
+        task_denials_free(t);
         for (Pending *p = t->pending, *n; p; p = n) {
                 n = p->next;
                 pending_free(p);
@@ -325,6 +337,66 @@ static void broadcast_exit(Daemon *d, const Task *t) {
 
         task_info_fill(t, &i, &e, &n);
         ev.exited = &i;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_EVENT;
+        f.event = &ev;
+        for (Conn *c = d->conns; c; c = c->next)
+                if (c->subscribed && conn_may_see(c, t))
+                        conn_send(c, &f);
+}
+
+static void denial_done(Sandboxd__V1__Denial *x) {
+        free(x->task);
+        free(x->message);
+        free(x->syscall);
+        free(x->comm);
+        strv_free(x->promises);
+        sandboxd__v1__denial__init(x);
+}
+
+static void task_denials_free(Task *t) {
+        for (size_t i = 0; i < TASK_DENIALS; i++)
+                denial_done(&t->denials[i]);
+        t->n_denials = t->next_denial = 0;
+}
+
+/* A call the task's promises refused, explained by its init: kept (the last TASK_DENIALS, for
+ * inspect), logged, and sent to subscribers (the shim makes it a Nomad task event). */
+static void task_denied(Daemon *d, Task *t, const InitNote *note, bool exec_session) {
+        char line[512], name[32];
+        Sandboxd__V1__Denial *x = &t->denials[t->next_denial];
+
+        explain_note(note, line, sizeof(line));
+        denial_done(x);
+        x->task = xstrdup(t->rec.name);
+        x->time_ns = now_ns();
+        x->message = xstrdup(line);
+        x->syscall = xstrdup(explain_syscall_name(note->nr, name));
+        x->comm = xstrndup(note->comm, sizeof(note->comm));
+        x->pid = note->pid;
+        x->exec_session = exec_session;
+        x->dropped = note->dropped;
+        _cleanup_free_ char *p = promises_format(note->sources & SECCOMP_SOURCES_PROMISES);
+        for (const char *w = p; w && *w;) {
+                size_t len = strcspn(w, " ");
+                strv_consume(&x->promises, xstrndup(w, len));
+                x->n_promises++;
+                w += len + (w[len] == ' ');
+        }
+        t->next_denial = (t->next_denial + 1) % TASK_DENIALS;
+        if (t->n_denials < TASK_DENIALS)
+                t->n_denials++;
+        for (size_t i = 0; i < t->n_denials; i++)
+                t->denials_order[i] = &t->denials[(t->next_denial + TASK_DENIALS - t->n_denials + i) % TASK_DENIALS];
+        log_task(LOG_NOTICE, &t->rec, "task '%s'%s: %s", t->rec.name, exec_session ? " (exec)" : "", line);
+
+        Sandboxd__V1__TaskInfo i;
+        Sandboxd__V1__ExitResult e;
+        Sandboxd__V1__NomadMeta n;
+        Sandboxd__V1__Event ev = SANDBOXD__V1__EVENT__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        task_info_fill(t, &i, &e, &n);
+        ev.denial = x;
+        ev.nomad = &n;
         f.kind_case = SANDBOXD__V1__FRAME__KIND_EVENT;
         f.event = &ev;
         for (Conn *c = d->conns; c; c = c->next)
@@ -419,16 +491,21 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
+/* A note of a task's init: a refused call explained. */
+static InitNote note;
+
 static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Task *t = userdata;
         InitMsg m;
-        int r = sandbox_process_read(&t->proc, &m);
+        int r = sandbox_process_read(&t->proc, &m, &note);
 
         if (r <= 0) {
                 /* EOF: the init exited; the pidfd event finishes the task. */
                 t->ctl_src = sd_event_source_disable_unref(t->ctl_src);
                 return 0;
         }
+        if (m.type == INIT_MSG_NOTE && note.kind == NOTE_DENIED)
+                task_denied(t->d, t, &note, false);
         if (m.type == INIT_MSG_RUNNING) {
                 task_forget_start(t);
                 t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
@@ -963,6 +1040,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 return;
         }
         s.baseline = policy_baseline_filter(pd);
+        s.explain = policy_explain_denials(pd);
         /* A volume's source is reached through the mount as if unveiled r (rw: rwc). */
         for (size_t i = 0; i < s.n_mounts; i++) {
                 unsigned perms = s.mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C;
@@ -1296,6 +1374,7 @@ typedef struct ExecSession {
         sd_event_source *pid_src, *ctl_src;
         InitMsg msg; /* the last report of the session's supervisor */
         bool have_msg;
+        char *task; /* the task's name: its explained denials are the task's */
         struct ExecSession *next;
 } ExecSession;
 
@@ -1333,6 +1412,7 @@ static void exec_session_free(ExecSession *x) {
         sandbox_process_done(&x->proc);
         sandbox_prepared_done(&x->prep);
         sandbox_spec_done(&x->spec);
+        free(x->task);
         free(x);
 }
 
@@ -1363,15 +1443,22 @@ static int exec_session_cancel(Conn *c, uint64_t id) {
         return 0;
 }
 
+static void exec_denied(ExecSession *x, const InitMsg *m) {
+        Task *t = m->type == INIT_MSG_NOTE && note.kind == NOTE_DENIED ? task_find(x->d, x->task) : NULL;
+        if (t)
+                task_denied(x->d, t, &note, true);
+}
+
 static int on_exec_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ExecSession *x = userdata;
         InitMsg m;
-        int r = sandbox_process_read(&x->proc, &m);
+        int r = sandbox_process_read(&x->proc, &m, &note);
         if (r <= 0) {
                 x->ctl_src = sd_event_source_disable_unref(x->ctl_src);
                 return 0;
         }
-        if (m.type != INIT_MSG_RUNNING) {
+        exec_denied(x, &m);
+        if (m.type != INIT_MSG_RUNNING && m.type != INIT_MSG_NOTE) {
                 x->msg = m;
                 x->have_msg = true;
         }
@@ -1387,8 +1474,8 @@ static int on_exec_exit(sd_event_source *s, int fd, uint32_t revents, void *user
         (void) waitid((idtype_t) P_PIDFD, (id_t) x->proc.pidfd, &si, WEXITED);
         /* A report may still sit in the control socket. */
         InitMsg m;
-        while (x->ctl_src && sandbox_process_read(&x->proc, &m) > 0)
-                if (m.type != INIT_MSG_RUNNING) {
+        while (x->ctl_src && sandbox_process_read(&x->proc, &m, &note) > 0)
+                if ((exec_denied(x, &m), m.type != INIT_MSG_RUNNING && m.type != INIT_MSG_NOTE)) {
                         x->msg = m;
                         x->have_msg = true;
                 }
@@ -1477,6 +1564,7 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         ExecSession *x = xcalloc(1, sizeof(ExecSession));
         *x = (ExecSession) { .d = d, .conn = c, .id = id, .prep = SANDBOX_PREPARED_INIT,
                              .proc = { .pidfd = -1, .ctl_fd = -1 } };
+        x->task = xstrdup(t->rec.name);
         x->next = d->sessions;
         d->sessions = x;
         sandbox_spec_init(&x->spec);
@@ -1553,6 +1641,7 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         if ((r = check_launch(pd, s, &field, &err)) < 0)
                 goto fail;
         s->baseline = policy_baseline_filter(pd);
+        s->explain = policy_explain_denials(pd);
         field = "";
         if ((r = sandbox_plan(s, &x->prep, &err)) < 0)
                 goto fail;

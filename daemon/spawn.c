@@ -296,8 +296,14 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
         if (r < 0)
                 return r;
         p.dynamic = elf.dynamic;
-        p.narrow = s->has_promises && p.dynamic;
-        if (p.narrow && access(sandbox_preload_path(), R_OK) < 0) {
+        /* A dynamically linked program with promises runs the preload helper. Explaining or
+         * learning, the task's promise filter holds the listener itself and the init keeps the
+         * program's launch window (the helper only confirms); otherwise the helper narrows the
+         * launch filter and the init verifies it (docs/promises.md, "The launch window"). */
+        p.preload = s->has_promises && p.dynamic;
+        p.notify = s->has_promises && (s->explain || s->learn);
+        p.narrow = p.preload && !p.notify;
+        if (p.preload && access(sandbox_preload_path(), R_OK) < 0) {
                 const char *note = sandbox_preload_note();
                 return sbx_error(err, errno, "seccomp: preload helper %s: %s%s%s%s", sandbox_preload_path(),
                                  strerror(errno), note[0] ? " (" : "", note, note[0] ? ")" : "");
@@ -305,7 +311,8 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
 
         /* The kernel makes the stack executable for such a program: code on it runs without
          * any mmap or mprotect the filter could refuse. */
-        if (elf.exec_stack && s->has_promises && !(s->promises & PROMISE_BIT(PROMISE_PROT_EXEC)))
+        p.exec_stack = elf.exec_stack;
+        if (elf.exec_stack && s->has_promises && !s->learn && !(s->promises & PROMISE_BIT(PROMISE_PROT_EXEC)))
                 return sbx_error(err, EPERM,
                                  "exec: %s asks for an executable stack (PT_GNU_STACK with PF_X), which needs the "
                                  "prot_exec promise",
@@ -346,7 +353,7 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err) {
                                 ->resolved = xstrdup(s->mounts[i].source);
         }
         p.n_task_rules = p.unveil.n;
-        add_launch_rules(&p.unveil, s->exec_path, &elf, p.narrow);
+        add_launch_rules(&p.unveil, s->exec_path, &elf, p.preload);
 
         for (size_t i = 0; i < p.unveil.n; i++) {
                 UnveilRule *u = &p.unveil.rules[i];
@@ -431,7 +438,24 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
                 return sbx_error(err, EINVAL, "landlock: TCP port rules need Landlock, which is disabled");
 
         bool ports = s->bind_tcp.set || s->connect_tcp.set;
-        if (s->has_promises) {
+        if (p->notify) {
+                /* One filter: the promises, with the launch execve (exec-once), listen(2) under
+                 * bind rules, the preload's confirmation and every call the promises refuse sent
+                 * to the init (docs/learn.md). Allowed calls never reach it. */
+                bool exec = s->promises & PROMISE_BIT(PROMISE_EXEC);
+                unsigned flags = SECCOMP_COMPILE_NOTIFY | (exec ? 0 : SECCOMP_COMPILE_NOTIFY_EXEC) |
+                                 (ports ? SECCOMP_COMPILE_NO_MPTCP : 0) |
+                                 (s->bind_tcp.set ? SECCOMP_COMPILE_NOTIFY_LISTEN : 0) |
+                                 (p->dynamic ? SECCOMP_COMPILE_CONFIRM : 0);
+                r = compile_cached(s->promises, flags, &p->supervisor, NULL, err);
+                if (r < 0)
+                        return r;
+                p->watch = s->learn ? WATCH_LEARN : WATCH_EXPLAIN;
+                p->supervise = (exec ? 0 : SUPERVISE_EXEC) | (s->bind_tcp.set ? SUPERVISE_LISTEN : 0) |
+                              (p->dynamic ? SUPERVISE_CONFIRM : 0);
+                /* The init reads the table backwards; built here, before the clone. */
+                (void) seccomp_rules_all(NULL);
+        } else if (s->has_promises) {
                 bool exec = s->promises & PROMISE_BIT(PROMISE_EXEC);
                 unsigned flags = (exec ? 0 : SECCOMP_COMPILE_ALLOW_EXEC) | (ports ? SECCOMP_COMPILE_NO_MPTCP : 0);
                 uint64_t launch = s->promises;
@@ -468,7 +492,7 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
          * rules never see: the init checks each listen of a task with bind rules. */
         if (s->bind_tcp.set)
                 p->supervise |= SUPERVISE_LISTEN;
-        if (p->supervise) {
+        if (p->supervise && !p->watch) {
                 r = seccomp_supervisor_program(p->supervise, &p->supervisor);
                 if (r < 0)
                         return sbx_error_errno(err, -r, "seccomp: the supervisor filter");
@@ -489,14 +513,18 @@ int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err) {
         p->envp = strv_copy(s->env);
         if (s->private_tmp && !strv_env_get(p->envp, "TMPDIR"))
                 strv_push(&p->envp, "TMPDIR=/tmp");
-        if (p->narrow_fd >= 0) {
+        if (p->preload) {
                 /* Through an fd opened here, so a private /tmp or a volume over the helper's
-                 * directory cannot hide it from ld.so (Landlock's rule is on its inode). */
+                 * directory cannot hide it from ld.so (Landlock's rule is on its inode). With a
+                 * listener filter there is nothing to stack ("none"): it only confirms. */
                 p->preload_fd = open(sandbox_preload_path(), O_RDONLY | O_CLOEXEC);
                 if (p->preload_fd < 0)
                         return sbx_error_errno(err, errno, "seccomp: preload helper %s", sandbox_preload_path());
                 strv_consume(&p->envp, xasprintf("LD_PRELOAD=/proc/self/fd/%d", p->preload_fd));
-                strv_consume(&p->envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p->narrow_fd));
+                if (p->narrow_fd >= 0)
+                        strv_consume(&p->envp, xasprintf("SANDBOX_SECCOMP_FD=%d", p->narrow_fd));
+                else
+                        strv_push(&p->envp, "SANDBOX_SECCOMP_FD=none");
         }
         return 0;
 }
@@ -536,8 +564,10 @@ typedef struct TaskReport {
 
 #define TASK_REPORT_LISTENER (-1)
 
-static int send_listener(int report_fd, int listener) {
-        TaskReport m = { .step = TASK_REPORT_LISTENER, .index = (int32_t) getpid() };
+/* Sent by the handover process: the task's pid as it sees itself in index, the sender's own
+ * (which the init reaps at once) in err_no. */
+static int send_listener(int report_fd, int listener, pid_t task) {
+        TaskReport m = { .step = TASK_REPORT_LISTENER, .err_no = (int32_t) syscall(SYS_getpid), .index = (int32_t) task };
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -611,6 +641,53 @@ static bool exec_session;
 /* What the caller sends the init over the control socket: release a held init, end an exec
  * session (sandbox_process_go, sandbox_process_kill). */
 enum { CTL_GO = 1, CTL_KILL = 2 };
+
+/* Handing the listener over. Once the task has loaded a filter that sends everything its
+ * promises refuse to the init (SECCOMP_COMPILE_NOTIFY), it cannot send the listener itself: its
+ * next call would wait for an init that does not have it yet. So a helper process started
+ * before the load carries it: it shares the task's memory and file table (CLONE_VM,
+ * CLONE_FILES) but not its filter (a filter belongs to the thread that loads it and to what that
+ * thread starts afterwards), waits for the listener's number and sends it. It is the init's
+ * child (CLONE_PARENT), so the program never sees it, and it keeps the task's old file table
+ * when the task's execve unshares it: the listener stays alive until the init has it, however
+ * early the program's first refused call comes. The same path serves the supervisor filter
+ * that allows everything but a few calls. */
+static struct {
+        int fd;         /* -1: not loaded yet; -2: the load failed (the task reports it) */
+        int report_fd;
+        pid_t task;     /* the task's pid as it sees itself */
+} handover = { .fd = -1, .report_fd = -1 };
+static char handover_stack[64 * 1024] __attribute__((aligned(16)));
+
+static int handover_main(void *arg) {
+        int fd;
+        while ((fd = __atomic_load_n(&handover.fd, __ATOMIC_ACQUIRE)) == -1)
+                (void) syscall(SYS_sched_yield);
+        if (fd >= 0 && send_listener(handover.report_fd, fd, handover.task) < 0) {
+                /* Without the listener the task's refused calls would fail ENOSYS: end it, saying
+                 * why. */
+                TaskReport m = { .step = STEP_EXEC_ONCE, .err_no = errno ?: EIO, .index = -1 };
+                (void) !write(handover.report_fd, &m, sizeof(m));
+                (void) syscall(SYS_kill, handover.task, SIGKILL);
+        }
+        (void) syscall(SYS_exit, 0);
+        return 0;
+}
+
+static int start_handover(int report_fd) {
+        handover.report_fd = report_fd;
+        handover.fd = -1;
+        handover.task = getpid();
+        /* The helper keeps this memory after the task's execve: no process of the task's user
+         * may ptrace it or take its fds (pidfd_getfd), not even a root task without
+         * capabilities (the program's own memory, after the execve, is dumpable as usual). */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return -1;
+        return clone(handover_main, handover_stack + sizeof(handover_stack),
+                     CLONE_VM | CLONE_FILES | CLONE_PARENT | SIGCHLD, NULL) < 0
+                       ? -1
+                       : 0;
+}
 
 _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p, int report_fd, LandlockPin *pins) {
         size_t index = 0;
@@ -699,20 +776,22 @@ _noreturn_ static void task_main(const SandboxSpec *s, const SandboxPrepared *p,
          * under the wider launch filter. */
         char self_fd[64];
         snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", p->preload_fd);
-        if (p->narrow_fd >= 0 && (p->preload_fd < 0 || access(self_fd, R_OK) < 0))
-                task_fail(report_fd, STEP_SECCOMP, p->preload_fd < 0 ? EBADF : errno, -1);
+        if (p->preload_fd >= 0 && access(self_fd, R_OK) < 0)
+                task_fail(report_fd, STEP_SECCOMP, errno, -1);
 
         /* The supervisor filter goes first, so the launch filter need not allow seccomp(2). Its
          * listener goes to the init, which stays free of filters (it could not verify the
-         * narrowing under one); without the init answering, a notified call fails ENOSYS. */
-        if (p->supervise) {
-                int listener = seccomp_program_load(&p->supervisor, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+         * narrowing under one); without the init answering, a notified call fails ENOSYS.
+         * The handover thread carries the listener over (see handover_main). */
+        if (p->supervise || p->watch) {
+                if (start_handover(report_fd) < 0)
+                        task_fail(report_fd, STEP_EXEC_ONCE, errno, -1);
+                SeccompProgram prog = p->supervisor;
+                (void) seccomp_program_patch_pid(&prog, getpid());
+                int listener = seccomp_program_load(&prog, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+                __atomic_store_n(&handover.fd, listener < 0 ? -2 : listener, __ATOMIC_RELEASE);
                 if (listener < 0)
                         task_fail(report_fd, STEP_EXEC_ONCE, -listener, -1);
-                r = send_listener(report_fd, listener);
-                if (r < 0)
-                        task_fail(report_fd, STEP_EXEC_ONCE, -r, -1);
-                (void) close(listener);
         }
 
         /* Last before execve, so the filter has to allow nothing but execve itself. The program
@@ -1336,6 +1415,10 @@ setup_done:
                 .notify_fd = -1,
                 .proc_fd = proc_fd,
                 .sfd = sfd,
+                .watch = p->watch,
+                .promises = s->promises,
+                .window_at_launch = p->watch && (p->supervise & SUPERVISE_CONFIRM),
+                .note_fd = ctl_fd,
         };
         if (p->narrow_fd >= 0 && supervisor_expect_narrow(&sv, &p->narrow_prog) < 0)
                 supervisor_fail(&sv, E2BIG, -1);
@@ -1385,6 +1468,15 @@ setup_done:
                         if (n == sizeof(m) && m.step == TASK_REPORT_LISTENER && c && c->cmsg_type == SCM_RIGHTS) {
                                 memcpy(&sv.notify_fd, CMSG_DATA(c), sizeof(int));
                                 sv.task_ns_pid = m.index;
+                                /* The handover process is done: reap it now, so that the
+                                 * narrowing check finds the program alone beneath us. */
+                                if (m.err_no > 0)
+                                        (void) waitpid(m.err_no, NULL, __WALL);
+                                /* Until now only our own code ran in the task; the program's
+                                 * launch window opens before its first call can reach us. */
+                                if (sv.window_at_launch) {
+                                        sv.window = true;
+                                }
                                 continue;
                         }
                         if (n == sizeof(m)) {
@@ -1400,9 +1492,10 @@ setup_done:
                                 (void) !send(ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
                                 reported = true;
                                 drop_inherited_heap();
-                                /* The program runs: until the init has verified its narrowing, it
-                                 * has the launch window's rights, and only for so long. */
-                                if (sv.narrow) {
+                                /* The program runs: until the init has verified its narrowing (or
+                                 * closed the window itself), it has the launch window's rights, and
+                                 * only for so long. */
+                                if (sv.narrow || sv.window_at_launch) {
                                         struct itimerspec its = { .it_value = { .tv_sec = narrow_ms / 1000,
                                                                                 .tv_nsec = (long) (narrow_ms % 1000) * 1000000 } };
                                         timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1413,9 +1506,11 @@ setup_done:
                         report_fd = safe_close(report_fd);
                 }
 
-                if ((pfd[4].revents & POLLIN) && !sv.verified)
+                if ((pfd[4].revents & POLLIN) && sv.watch)
+                        supervisor_close_window(&sv); /* the program runs on, with its promises only */
+                else if ((pfd[4].revents & POLLIN) && !sv.verified)
                         supervisor_fail(&sv, ETIMEDOUT, (int) narrow_ms);
-                if (timer_fd >= 0 && (sv.verified || sv.failure.type))
+                if (timer_fd >= 0 && (sv.verified || sv.failure.type || (sv.watch && !sv.window_at_launch)))
                         timer_fd = safe_close(timer_fd);
 
                 if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -1594,16 +1689,25 @@ void sandbox_process_done(SandboxProcess *p) {
         p->ctl_fd = safe_close(p->ctl_fd);
 }
 
-int sandbox_process_read(SandboxProcess *p, InitMsg *ret) {
-        InitMsg m;
-        ssize_t n = recv(p->ctl_fd, &m, sizeof(m), 0);
+int sandbox_process_read(SandboxProcess *p, InitMsg *ret, InitNote *ret_note) {
+        union {
+                InitMsg m;
+                InitNote note;
+        } u;
+        ssize_t n = recv(p->ctl_fd, &u, sizeof(u), 0);
         if (n < 0)
                 return errno == ECONNRESET ? 0 : -errno;
         if (n == 0)
                 return 0;
-        if (n != sizeof(m))
+        if (n == sizeof(u.note) && u.note.type == INIT_MSG_NOTE) {
+                if (ret_note)
+                        *ret_note = u.note;
+                *ret = (InitMsg) { .type = INIT_MSG_NOTE };
+                return 1;
+        }
+        if (n != sizeof(u.m) || u.m.type == INIT_MSG_NOTE)
                 return -EBADMSG;
-        *ret = m;
+        *ret = u.m;
         return 1;
 }
 

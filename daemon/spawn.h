@@ -63,6 +63,13 @@ typedef enum SpawnStep {
 
 const char *spawn_step_to_string(SpawnStep s);
 
+/* What the init does with the calls the task's listener filter sends it beyond exec-once,
+ * listen and the confirmation (SECCOMP_COMPILE_NOTIFY, docs/learn.md). */
+enum {
+        WATCH_EXPLAIN = 1, /* EPERM, and a note saying which promise would have allowed it */
+        WATCH_LEARN,       /* record it (a note), and let it run if any promise would allow it */
+};
+
 #define SANDBOX_MAX_BINDS 8
 
 /* A directory Nomad gave the task that a tmpfs of the task's view would hide (the dev agent's
@@ -84,13 +91,18 @@ typedef struct SandboxPrepared {
         int landlock_fd;         /* -1: no Landlock */
         LandlockInfo landlock_info;
         bool dynamic;            /* the program needs the dynamic loader */
-        bool narrow;             /* the preload helper narrows the launch filter */
+        bool preload;            /* the preload helper runs in the task (promises, dynamic program) */
+        bool notify;             /* the promise filter sends what it refuses to the init (explain, learn) */
+        bool narrow;             /* the preload helper narrows the launch filter (preload, not notify) */
         bool filter;             /* the task loads `launch` right before execve */
         SeccompProgram launch;   /* the promise filter (plus the launch window of a dynamic program),
                                   * or without promises the baseline filter */
         unsigned supervise;      /* SUPERVISE_*: the task loads `supervisor` (before `launch`) and
                                   * hands its listener to the init */
         SeccompProgram supervisor;
+        unsigned watch;          /* WATCH_*: `supervisor` is the task's promise filter itself
+                                  * (SECCOMP_COMPILE_NOTIFY), the only one it loads */
+        bool exec_stack;         /* the program asks for an executable stack (learn: prot_exec) */
         SeccompProgram narrow_prog; /* what the preload stacks; the init verifies it on every thread */
         int narrow_fd;           /* memfd with the exact-promises filter for the preload, or -1 */
         int preload_fd;          /* the preload helper, opened here: LD_PRELOAD=/proc/self/fd/N works
@@ -185,6 +197,7 @@ typedef enum InitMsgType {
         INIT_MSG_RUNNING = 1,
         INIT_MSG_SETUP_FAILED,
         INIT_MSG_EXITED,
+        INIT_MSG_NOTE, /* sandbox_process_read got an InitNote (a denial explained, or a call learned) */
 } InitMsgType;
 
 typedef struct InitMsg {
@@ -196,6 +209,39 @@ typedef struct InitMsg {
         int32_t oom_kills; /* EXITED: the sandbox's cgroup counted OOM kills (read by the init,
                             * which is in the cgroup, before it leaves it) */
 } InitMsg;
+
+/* What the init tells its caller about one system call of the task (docs/learn.md):
+ *   NOTE_DENIED   the task's promises refused it (EPERM); once per distinct cause, rate-limited
+ *   NOTE_LEARNED  while learning: a call the candidate promises do not allow, with the path it
+ *                 names (resolved, as the task sees it) and the TCP port it binds or connects to */
+enum { NOTE_DENIED = 1, NOTE_LEARNED };
+enum {
+        NOTE_WINDOW = 1 << 0,  /* made in the launch window of a dynamic program (ld.so, ...) */
+        NOTE_EXISTED = 1 << 1, /* the path named an existing file or directory before the call */
+        NOTE_DIR = 1 << 2,     /* ... a directory */
+        NOTE_BIND = 1 << 3,    /* port: a TCP bind */
+        NOTE_CONNECT = 1 << 4, /* port: a TCP connect */
+        NOTE_FUTILE = 1 << 5,  /* the call fails whatever the promises: a terminal ioctl on no
+                                * terminal (isatty() in every stdio library), a connect to a unix
+                                * socket that does not exist (glibc's probe for nscd) */
+        NOTE_UNIX = 1 << 6,    /* bind/connect with a unix socket address */
+};
+#define NOTE_PATH_MAX 4096
+
+typedef struct InitNote {
+        uint32_t type;      /* INIT_MSG_NOTE */
+        uint32_t kind;      /* NOTE_DENIED, NOTE_LEARNED */
+        uint32_t flags;     /* NOTE_* */
+        int32_t pid;        /* the caller, as the sandbox's init sees it */
+        int32_t nr;         /* x86_64 system call number */
+        uint32_t letters;   /* LEARNED: UNVEIL_* the call needs on path */
+        uint32_t port;      /* LEARNED: with NOTE_BIND / NOTE_CONNECT */
+        uint32_t dropped;   /* DENIED: denials not reported since the last note (rate, bound) */
+        uint64_t args[6];
+        uint64_t sources;   /* seccomp_sources_allowing(): which promise would allow it */
+        char comm[16];
+        char path[NOTE_PATH_MAX];
+} InitNote;
 
 typedef struct SandboxResult {
         enum { RESULT_EXITED, RESULT_SIGNALED, RESULT_SETUP_FAILED } kind;
@@ -209,8 +255,9 @@ typedef struct SandboxResult {
 int sandbox_read_exit_record(int dir_fd, InitMsg *ret);
 int sandbox_parse_exit_record(const char *text, InitMsg *ret);
 
-/* Reads one message; returns 1 and fills *ret on a message, 0 on EOF, -errno on error. */
-int sandbox_process_read(SandboxProcess *p, InitMsg *ret);
+/* Reads one message; returns 1 and fills *ret on a message, 0 on EOF, -errno on error. A note
+ * (ret->type INIT_MSG_NOTE) is copied to *ret_note if that is not NULL, else dropped. */
+int sandbox_process_read(SandboxProcess *p, InitMsg *ret, InitNote *ret_note);
 /* Turns a message (or, at EOF without EXITED, the init's own wait status) into a result. */
 void sandbox_result_from_msg(const InitMsg *m, SandboxResult *ret);
 void sandbox_result_from_init_status(int wstatus, SandboxResult *ret);

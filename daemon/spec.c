@@ -19,6 +19,7 @@ void sandbox_spec_init(SandboxSpec *s) {
         *s = (SandboxSpec) {
                 .landlock = true,
                 .baseline = true,
+                .explain = true,
                 .net = NET_NONE,
                 .stdin_fd = -1,
                 .stdout_fd = -1,

@@ -65,6 +65,10 @@ typedef struct SandboxSpec {
                             * operator's choice: policy baseline_filter, sandboxctl run
                             * --no-baseline-filter). With promises it is part of their filter. */
         unsigned narrow_timeout_ms; /* 0 = SANDBOX_NARROW_TIMEOUT_MS */
+        bool explain;      /* a call the promises refuse is explained (which promise would allow
+                            * it) to the caller as a note; default on (docs/learn.md) */
+        bool learn;        /* sandboxctl learn: calls the promises refuse are recorded and run if
+                            * any promise allows them */
 
         bool landlock;     /* false: no Landlock at all (operator choice) */
         UnveilList unveil; /* user rules + defaults + Nomad's dirs; sandbox_plan adds the rest */

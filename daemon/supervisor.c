@@ -14,13 +14,17 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "promises.h"
 #include "supervisor.h"
+#include "unveil.h"
 
 #ifndef PTRACE_SECCOMP_GET_FILTER
 #  define PTRACE_SECCOMP_GET_FILTER 0x420c
@@ -125,6 +129,17 @@ static pid_t read_tgid(int proc_fd, pid_t tid) {
         buf[len] = 0;
         const char *t = strstr(buf, "\nTgid:");
         return t ? (pid_t) strtol(t + 6, NULL, 10) : -1;
+}
+
+static int open_pidfd(Supervisor *sv, pid_t pid) {
+        int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
+                /* Not a thread-group leader (PIDFD_THREAD needs Linux 6.9; 6.18 says ENOENT,
+                 * older kernels EINVAL): its process. */
+                pid_t tgid = read_tgid(sv->proc_fd, pid);
+                pidfd = tgid > 0 ? (int) syscall(SYS_pidfd_open, tgid, 0) : -1;
+        }
+        return pidfd;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -387,12 +402,422 @@ out:
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Explaining and learning (a listener filter that holds the promises)                        */
+
+#define EXPLAIN_CAUSES 64      /* distinct causes told per sandbox; further ones are counted */
+#define EXPLAIN_BURST 8        /* notes at once ... */
+#define EXPLAIN_REFILL_MS 250  /* ... and one more per this much time */
+
+static InitNote note; /* 4 KiB: static, so the init's stack stays small */
+static struct {
+        int32_t nr;
+        uint64_t sources;
+} causes[EXPLAIN_CAUSES];
+static size_t n_causes;
+static unsigned tokens = EXPLAIN_BURST;
+static int64_t refilled_ms;
+static uint32_t dropped;
+
+static void note_start(const Supervisor *sv, const struct seccomp_notif *req, uint32_t kind, uint64_t sources) {
+        char path[32];
+
+        memset(&note, 0, offsetof(InitNote, path));
+        note.path[0] = 0;
+        note.type = INIT_MSG_NOTE;
+        note.kind = kind;
+        note.pid = (int32_t) req->pid;
+        note.nr = req->data.nr;
+        note.sources = sources;
+        memcpy(note.args, req->data.args, sizeof(note.args));
+        if (sv->window)
+                note.flags |= NOTE_WINDOW;
+        snprintf(path, sizeof(path), "%d/comm", (int) req->pid);
+        int fd = openat(sv->proc_fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                ssize_t n = read(fd, note.comm, sizeof(note.comm) - 1);
+                if (n > 0 && note.comm[n - 1] == '\n')
+                        n--;
+                note.comm[n > 0 ? n : 0] = 0;
+                (void) close(fd);
+        }
+}
+
+/* Explaining never waits for the reader (a slow or restarting caller loses notes, the task never
+ * stalls); learning does (nothing may be lost, and the task waits anyway). */
+static void note_send(const Supervisor *sv) {
+        if (sv->note_fd >= 0)
+                (void) send(sv->note_fd, &note, sizeof(note),
+                            MSG_NOSIGNAL | (sv->watch == WATCH_LEARN ? 0 : MSG_DONTWAIT));
+}
+
+/* Tells the caller which promise would have allowed a refused call: once per cause (the call
+ * and the promises that allow it), at most EXPLAIN_CAUSES causes, at most EXPLAIN_BURST at once. */
+static void explain(Supervisor *sv, const struct seccomp_notif *req, uint64_t sources) {
+        sources &= SECCOMP_SOURCES_PROMISES;
+        for (size_t i = 0; i < n_causes; i++)
+                if (causes[i].nr == (int32_t) req->data.nr && causes[i].sources == sources)
+                        return;
+        int64_t t = now_ms();
+        if (tokens < EXPLAIN_BURST && t - refilled_ms >= EXPLAIN_REFILL_MS) {
+                int64_t add = (t - refilled_ms) / EXPLAIN_REFILL_MS;
+                tokens = (unsigned) MIN((int64_t) EXPLAIN_BURST, (int64_t) tokens + add);
+                refilled_ms = t;
+        }
+        if (n_causes >= EXPLAIN_CAUSES || tokens == 0) {
+                dropped++;
+                return;
+        }
+        if (tokens == EXPLAIN_BURST)
+                refilled_ms = t;
+        tokens--;
+        causes[n_causes].nr = (int32_t) req->data.nr;
+        causes[n_causes++].sources = sources;
+        note_start(sv, req, NOTE_DENIED, sources);
+        note.dropped = dropped;
+        dropped = 0;
+        note_send(sv);
+}
+
+/* A string in the task's memory (through /proc/PID/mem, page by page). */
+static int read_string(const Supervisor *sv, pid_t pid, uint64_t addr, char *buf, size_t size) {
+        char path[32];
+        size_t have = 0;
+
+        snprintf(path, sizeof(path), "%d/mem", (int) pid);
+        int fd = openat(sv->proc_fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (have + 1 < size) {
+                size_t chunk = 4096 - (size_t) ((addr + have) & 4095);
+                chunk = MIN(chunk, size - 1 - have);
+                ssize_t n = pread(fd, buf + have, chunk, (off_t) (addr + have));
+                if (n <= 0)
+                        break;
+                bool end = memchr(buf + have, 0, (size_t) n) != NULL;
+                have += (size_t) n;
+                if (end) {
+                        (void) close(fd);
+                        return 0;
+                }
+        }
+        (void) close(fd);
+        return -EFAULT;
+}
+
+static int read_mem(const Supervisor *sv, pid_t pid, uint64_t addr, void *buf, size_t size) {
+        char path[32];
+        snprintf(path, sizeof(path), "%d/mem", (int) pid);
+        int fd = openat(sv->proc_fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = pread(fd, buf, size, (off_t) addr);
+        (void) close(fd);
+        return n == (ssize_t) size ? 0 : -EFAULT;
+}
+
+/* Removes "." and empty components and resolves ".." lexically (a learned rule is a
+ * suggestion; Landlock resolves the real path when it is used). */
+static void normalize(char *p) {
+        char *out = p, *in = p;
+        while (*in) {
+                while (*in == '/')
+                        in++;
+                char *e = in;
+                while (*e && *e != '/')
+                        e++;
+                size_t len = (size_t) (e - in);
+                if (len == 0 || (len == 1 && in[0] == '.')) {
+                        in = e;
+                        continue;
+                }
+                if (len == 2 && in[0] == '.' && in[1] == '.') {
+                        while (out > p && *--out != '/')
+                                ;
+                        in = e;
+                        continue;
+                }
+                *out++ = '/';
+                memmove(out, in, len);
+                out += len;
+                in = e;
+        }
+        if (out == p)
+                *out++ = '/';
+        *out = 0;
+}
+
+/* The absolute path a call names, as the task sees it (relative to its cwd or to dirfd). */
+static int task_path(const Supervisor *sv, pid_t pid, int dirfd, uint64_t addr, char *out, size_t size) {
+        static char rel[NOTE_PATH_MAX], base[NOTE_PATH_MAX];
+        char link[48];
+        int r = read_string(sv, pid, addr, rel, sizeof(rel));
+        if (r < 0)
+                return r;
+        if (rel[0] == '/')
+                snprintf(out, size, "%s", rel);
+        else {
+                if (dirfd == AT_FDCWD)
+                        snprintf(link, sizeof(link), "%d/cwd", (int) pid);
+                else
+                        snprintf(link, sizeof(link), "%d/fd/%d", (int) pid, dirfd);
+                ssize_t n = readlinkat(sv->proc_fd, link, base, sizeof(base) - 1);
+                if (n <= 0)
+                        return -errno;
+                base[n] = 0;
+                if (base[0] != '/')
+                        return -ENOTDIR; /* "socket:[...]", "anon_inode:..." */
+                if (snprintf(out, size, "%s/%s", base, rel) >= (int) size)
+                        return -ENAMETOOLONG;
+        }
+        normalize(out);
+        return 0;
+}
+
+static void parent_dir(char *p) {
+        char *s = strrchr(p, '/');
+        if (s == p)
+                p[1] = 0;
+        else if (s)
+                *s = 0;
+}
+
+/* Sends the current note for a path the call names: letters on the path itself, or with
+ * `in_parent` (creating, removing, renaming an entry) UNVEIL_C and extra on its directory. */
+static void learn_path(Supervisor *sv, const struct seccomp_notif *req, int dirfd, uint64_t addr, unsigned letters,
+                       bool in_parent) {
+        struct stat st;
+        if (task_path(sv, (pid_t) req->pid, dirfd, addr, note.path, sizeof(note.path)) < 0)
+                return;
+        /* The path was read from memory the task controls: only if the call is still waiting
+         * did that memory belong to it (and not to a recycled pid). */
+        if (ioctl(sv->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+                return;
+        if (in_parent)
+                parent_dir(note.path);
+        note.flags &= ~(uint32_t) (NOTE_EXISTED | NOTE_DIR);
+        if (stat(note.path, &st) == 0)
+                note.flags |= NOTE_EXISTED | (S_ISDIR(st.st_mode) ? NOTE_DIR : 0);
+        note.letters = letters | (in_parent ? UNVEIL_C : 0);
+        note_send(sv);
+        note.path[0] = 0;
+}
+
+#ifndef O_TMPFILE_BIT
+#  define O_TMPFILE_BIT 020000000
+#endif
+
+static void learn_open(Supervisor *sv, const struct seccomp_notif *req, int dirfd, uint64_t addr, uint64_t flags) {
+        struct stat st;
+        unsigned acc = (flags & O_ACCMODE) == O_RDONLY ? UNVEIL_R
+                       : (flags & O_ACCMODE) == O_WRONLY ? UNVEIL_W
+                                                          : UNVEIL_R | UNVEIL_W;
+        if (flags & O_PATH)
+                return; /* Landlock does not check O_PATH */
+        if (flags & O_TRUNC)
+                acc |= UNVEIL_W;
+        if (flags & O_TMPFILE_BIT) {
+                learn_path(sv, req, dirfd, addr, acc | UNVEIL_C, false); /* the directory itself */
+                return;
+        }
+        if (task_path(sv, (pid_t) req->pid, dirfd, addr, note.path, sizeof(note.path)) < 0)
+                return;
+        bool exists = stat(note.path, &st) == 0;
+        note.path[0] = 0;
+        if (!exists && !(flags & O_CREAT))
+                return; /* ENOENT, with a rule or without */
+        learn_path(sv, req, dirfd, addr, acc, !exists);
+}
+
+/* bind(2)/connect(2): read the address before the call's note goes out, which says whether it
+ * is a unix socket's (NOTE_UNIX) and whether the connect can only fail (no such socket:
+ * NOTE_FUTILE, as glibc's probe for nscd in every name lookup). */
+static struct sockaddr_storage sock_addr;
+static size_t sock_len;
+
+static void peek_socket(Supervisor *sv, const struct seccomp_notif *req, bool bind) {
+        struct stat st;
+        uint64_t len = req->data.args[2];
+
+        sock_len = 0;
+        memset(&sock_addr, 0, sizeof(sock_addr));
+        if (len < sizeof(sa_family_t) || len > sizeof(sock_addr) ||
+            read_mem(sv, (pid_t) req->pid, req->data.args[1], &sock_addr, (size_t) len) < 0)
+                return;
+        sock_len = (size_t) len;
+        if (sock_addr.ss_family != AF_UNIX)
+                return;
+        note.flags |= NOTE_UNIX;
+        struct sockaddr_un *u = (struct sockaddr_un *) &sock_addr;
+        if (bind || len <= offsetof(struct sockaddr_un, sun_path) || u->sun_path[0] == 0)
+                return;
+        if (task_path(sv, (pid_t) req->pid, AT_FDCWD, req->data.args[1] + offsetof(struct sockaddr_un, sun_path),
+                      note.path, sizeof(note.path)) == 0 &&
+            stat(note.path, &st) < 0 && errno == ENOENT)
+                note.flags |= NOTE_FUTILE;
+        note.path[0] = 0;
+}
+
+/* ... and after it: a unix socket's path (binding creates it), or a TCP port. */
+static void learn_socket(Supervisor *sv, const struct seccomp_notif *req, bool bind) {
+        note.flags &= ~(uint32_t) (NOTE_UNIX | NOTE_FUTILE);
+        if (sock_len == 0)
+                return;
+        if (sock_addr.ss_family == AF_UNIX) {
+                struct sockaddr_un *u = (struct sockaddr_un *) &sock_addr;
+                if (!bind || sock_len <= offsetof(struct sockaddr_un, sun_path) || u->sun_path[0] == 0)
+                        return; /* connecting needs no rule; an abstract name is no path */
+                learn_path(sv, req, AT_FDCWD, req->data.args[1] + offsetof(struct sockaddr_un, sun_path), 0, true);
+                return;
+        }
+        if (sock_addr.ss_family != AF_INET && sock_addr.ss_family != AF_INET6)
+                return;
+        /* Landlock's port rules see TCP only: is it a TCP socket? */
+        int pidfd = open_pidfd(sv, (pid_t) req->pid), fd = -1, proto = 0;
+        socklen_t l = sizeof(proto);
+        if (pidfd >= 0)
+                fd = (int) syscall(SYS_pidfd_getfd, pidfd, (int) (uint32_t) req->data.args[0], 0);
+        bool tcp = fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 && proto == IPPROTO_TCP;
+        safe_close(fd);
+        safe_close(pidfd);
+        if (!tcp)
+                return;
+        note.port = ntohs(sock_addr.ss_family == AF_INET ? ((struct sockaddr_in *) &sock_addr)->sin_port
+                                                         : ((struct sockaddr_in6 *) &sock_addr)->sin6_port);
+        note.flags |= bind ? NOTE_BIND : NOTE_CONNECT;
+        note_send(sv);
+        note.flags &= ~(uint32_t) (NOTE_BIND | NOTE_CONNECT);
+}
+
+/* Records one call for `sandboxctl learn`: a note for the call, and one for each path or port
+ * it names, with what unveil letters or port rules it needs. */
+void supervisor_learn(Supervisor *sv, const struct seccomp_notif *req, uint64_t sources) {
+        const __u64 *a = req->data.args;
+        int fd0 = (int) (uint32_t) a[0], fd2 = (int) (uint32_t) a[2], fd1 = (int) (uint32_t) a[1];
+
+        note_start(sv, req, NOTE_LEARNED, sources);
+        if (req->data.nr == __NR_ioctl && (sources & PROMISE_BIT(PROMISE_TTY))) {
+                int pidfd = open_pidfd(sv, (pid_t) req->pid), fd = -1;
+                if (pidfd >= 0)
+                        fd = (int) syscall(SYS_pidfd_getfd, pidfd, fd0, 0);
+                if (fd >= 0 && !isatty(fd))
+                        note.flags |= NOTE_FUTILE;
+                safe_close(fd);
+                safe_close(pidfd);
+        }
+        if (req->data.nr == __NR_bind || req->data.nr == __NR_connect)
+                peek_socket(sv, req, req->data.nr == __NR_bind);
+        note_send(sv);
+        note.flags &= ~(uint32_t) NOTE_FUTILE;
+        switch (req->data.nr) {
+        case __NR_open:
+                learn_open(sv, req, AT_FDCWD, a[0], a[1]);
+                break;
+        case __NR_openat:
+                learn_open(sv, req, fd0, a[1], a[2]);
+                break;
+        case __NR_creat:
+                learn_open(sv, req, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC);
+                break;
+        case __NR_execve:
+                learn_path(sv, req, AT_FDCWD, a[0], UNVEIL_R | UNVEIL_X, false);
+                break;
+        case __NR_execveat:
+                learn_path(sv, req, fd0, a[1], UNVEIL_R | UNVEIL_X, false);
+                break;
+        case __NR_truncate:
+                learn_path(sv, req, AT_FDCWD, a[0], UNVEIL_W, false);
+                break;
+        case __NR_mkdir:
+        case __NR_rmdir:
+        case __NR_unlink:
+        case __NR_mknod:
+                learn_path(sv, req, AT_FDCWD, a[0], 0, true);
+                break;
+        case __NR_mkdirat:
+        case __NR_unlinkat:
+        case __NR_mknodat:
+                learn_path(sv, req, fd0, a[1], 0, true);
+                break;
+        case __NR_rename:
+                learn_path(sv, req, AT_FDCWD, a[0], 0, true);
+                learn_path(sv, req, AT_FDCWD, a[1], 0, true);
+                break;
+        case __NR_renameat:
+        case __NR_renameat2:
+                learn_path(sv, req, fd0, a[1], 0, true);
+                learn_path(sv, req, fd2, a[3], 0, true);
+                break;
+        case __NR_link:
+        case __NR_symlink:
+                learn_path(sv, req, AT_FDCWD, a[1], 0, true);
+                break;
+        case __NR_linkat:
+                learn_path(sv, req, fd2, a[3], 0, true);
+                break;
+        case __NR_symlinkat:
+                learn_path(sv, req, fd1, a[2], 0, true);
+                break;
+        case __NR_bind:
+                learn_socket(sv, req, true);
+                break;
+        case __NR_connect:
+                learn_socket(sv, req, false);
+                break;
+        default:
+                break;
+        }
+}
+
+/* A call the listener filter sent because the promises do not allow it. */
+static void judge(Supervisor *sv, const struct seccomp_notif *req, struct seccomp_notif_resp *resp) {
+        uint64_t sources = seccomp_sources_allowing(&req->data, (uint32_t) sv->task_ns_pid);
+        /* ld.so and the libraries' constructors, before the preload helper confirms: what the
+         * launch filter gives them (docs/promises.md, "The launch window"). */
+        bool launch = sv->window &&
+                      (sources & (PROMISE_BIT(PROMISE_RPATH) | SECCOMP_SOURCE_BIT(SECCOMP_SOURCE_LAUNCH)));
+
+        if (sv->watch == WATCH_LEARN) {
+                supervisor_learn(sv, req, sources);
+                /* Whatever some promise allows runs (registers only decide, so CONTINUE is safe);
+                 * what none allows fails as it would under any promises. */
+                if ((sources & SECCOMP_SOURCES_PROMISES) || launch)
+                        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                else
+                        resp->error = -EPERM;
+                return;
+        }
+        if (launch) {
+                resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                return;
+        }
+        resp->error = -EPERM;
+        explain(sv, req, sources);
+}
+
+void supervisor_close_window(Supervisor *sv) {
+        sv->window = false;
+        sv->window_at_launch = false;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* The notifications                                                                          */
 
 static void answer_confirm(Supervisor *sv, const struct seccomp_notif *req, struct seccomp_notif_resp *resp) {
         uint64_t code = req->data.args[2];
 
         resp->error = -EPERM;
+        if (sv->watch) {
+                /* The listener filter holds the promises: the launch window is ours to close.
+                 * Whoever asks, closing it only takes rights away; once the deadline closed it,
+                 * a late confirmation is answered all the same. */
+                if (code != 0) {
+                        supervisor_fail(sv, code < 4096 ? (int) code : EIO, NARROW_INDEX_PRELOAD);
+                        return;
+                }
+                supervisor_close_window(sv);
+                resp->error = 0;
+                return;
+        }
         if (!sv->narrow || sv->failure.type == INIT_MSG_SETUP_FAILED)
                 return;
         if (sv->verified) {
@@ -419,12 +844,7 @@ static void answer_confirm(Supervisor *sv, const struct seccomp_notif *req, stru
 static void answer_listen(Supervisor *sv, const struct seccomp_notif *req, struct seccomp_notif_resp *resp) {
         int pidfd, fd = -1;
 
-        pidfd = (int) syscall(SYS_pidfd_open, (pid_t) req->pid, 0);
-        if (pidfd < 0 && errno == EINVAL) {
-                /* Not a thread-group leader (PIDFD_THREAD needs Linux 6.9): its process. */
-                pid_t tgid = read_tgid(sv->proc_fd, (pid_t) req->pid);
-                pidfd = tgid > 0 ? (int) syscall(SYS_pidfd_open, tgid, 0) : -1;
-        }
+        pidfd = open_pidfd(sv, (pid_t) req->pid);
         if (pidfd < 0) {
                 resp->error = -ESRCH;
                 return;
@@ -466,6 +886,10 @@ out:
         safe_close(pidfd);
 }
 
+static bool is_confirm(const struct seccomp_notif *req) {
+        return req->data.args[0] == SECCOMP_CONFIRM_OPTION && req->data.args[1] == SECCOMP_CONFIRM_MAGIC;
+}
+
 void supervisor_handle(Supervisor *sv) {
         struct seccomp_notif req;
         struct seccomp_notif_resp resp;
@@ -483,17 +907,35 @@ void supervisor_handle(Supervisor *sv) {
                         /* The launch of the task itself. Nothing is checked, so CONTINUE is safe. */
                         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
                         sv->first_exec_done = true;
-                } else
+                } else if (sv->watch == WATCH_LEARN) {
+                        supervisor_learn(sv, &req, seccomp_sources_allowing(&req.data, (uint32_t) sv->task_ns_pid));
+                        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                } else {
                         resp.error = -EPERM; /* no `exec` promise: no further program */
+                        if (sv->watch == WATCH_EXPLAIN)
+                                explain(sv, &req, seccomp_sources_allowing(&req.data, (uint32_t) sv->task_ns_pid));
+                }
                 break;
         case __NR_listen:
-                answer_listen(sv, &req, &resp);
+                /* Here either because TCP bind rules are set, or because the promises refuse it. */
+                if (sv->watch && !(seccomp_sources_allowing(&req.data, (uint32_t) sv->task_ns_pid) & sv->promises))
+                        judge(sv, &req, &resp);
+                else
+                        answer_listen(sv, &req, &resp);
                 break;
         case __NR_prctl:
-                answer_confirm(sv, &req, &resp);
+                if (is_confirm(&req))
+                        answer_confirm(sv, &req, &resp);
+                else if (sv->watch)
+                        judge(sv, &req, &resp);
+                else
+                        resp.error = -EPERM;
                 break;
         default:
-                resp.error = -ENOSYS;
+                if (sv->watch)
+                        judge(sv, &req, &resp);
+                else
+                        resp.error = -ENOSYS;
                 break;
         }
         /* ENOENT when the caller is gone, or restarted its call (the check interrupted it). */

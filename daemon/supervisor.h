@@ -12,8 +12,15 @@
  *                    of the program (ptrace), reads each one's filters from the kernel
  *                    (PTRACE_SECCOMP_GET_FILTER), requires the exact narrow program on every
  *                    one, and requires that no other process exists in the sandbox yet.
- * A failed check kills the sandbox and records why (STEP_NARROW). Runs in the init, between
- * clone and exit: no allocation. */
+ * A failed check kills the sandbox and records why (STEP_NARROW).
+ *
+ * With a listener filter that is the task's promise filter itself (SECCOMP_COMPILE_NOTIFY), every
+ * call the promises refuse comes here too: explaining, the init answers EPERM and sends a note
+ * naming the promise that would have allowed it (once per cause, rate-limited); learning, it
+ * sends a note for each call (with the path or port it names) and lets it run if any promise
+ * would allow it. A dynamic program's launch window is then the init's to keep: rpath and
+ * executable mappings continue until the preload helper confirms (or the deadline passes).
+ * Runs in the init, between clone and exit: no allocation. */
 #pragma once
 
 #include <stdbool.h>
@@ -36,6 +43,14 @@ typedef struct Supervisor {
         bool task_exited;             /* ... and the task was reaped here, with task_status */
         int task_status;
         InitMsg failure;              /* SETUP_FAILED at STEP_NARROW once the sandbox must die */
+        /* With a listener filter that holds the promises (WATCH_*, docs/learn.md): */
+        unsigned watch;               /* WATCH_EXPLAIN, WATCH_LEARN, or 0 */
+        uint64_t promises;            /* what the filter allows on its own */
+        bool window;                  /* a dynamic program's launch window is open: rpath and
+                                       * executable mappings continue, until the preload confirms
+                                       * or the deadline passes */
+        bool window_at_launch;        /* the window opens when the listener arrives */
+        int note_fd;                  /* notes (InitNote) go there: the control socket */
 } Supervisor;
 
 /* For STEP_NARROW failures, InitMsg.index tells who found the problem. */
@@ -44,6 +59,13 @@ typedef struct Supervisor {
 /* The program the preload helper must stack, copied now: the init gives its inherited heap
  * back once the task runs (drop_inherited_heap), and the caller's copy lives there. */
 int supervisor_expect_narrow(Supervisor *sv, const SeccompProgram *narrow);
+
+/* Records one call for `sandboxctl learn` (notes with the paths and ports it names). */
+struct seccomp_notif;
+void supervisor_learn(Supervisor *sv, const struct seccomp_notif *req, uint64_t sources);
+
+/* Closes the launch window (its deadline passed): from now on the task has its promises only. */
+void supervisor_close_window(Supervisor *sv);
 
 /* Answers one notification (or none, if the notifying thread died meanwhile). */
 void supervisor_handle(Supervisor *sv);

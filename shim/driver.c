@@ -264,14 +264,66 @@ static void h_fingerprint(Call *c, const uint8_t *buf, size_t len) {
         timer_arm(&s->timer, FINGERPRINT_TICK_MS);
 }
 
-/* ---- TaskEvents: open until Nomad closes it; sandboxd's failures reach Nomad as exit results */
+/* ---- TaskEvents: open until Nomad closes it. sandboxd's failures reach Nomad as exit results;
+ * what comes here are the calls of a task its promises refused, with the promise that would
+ * have allowed them (sandboxd's Denial events), which `nomad alloc status` lists. */
+typedef struct EventStream {
+        Call *call;
+        struct EventStream *next;
+} EventStream;
+static EventStream *event_streams;
+
 static void events_closed(Call *c) {
+        EventStream *s = c->data;
+        for (EventStream **p = &event_streams; *p; p = &(*p)->next)
+                if (*p == s) {
+                        *p = s->next;
+                        break;
+                }
+        c->data = NULL;
+        free(s);
         call_unref(c);
 }
 
 static void h_task_events(Call *c, const uint8_t *buf, size_t len) {
+        EventStream *s = xcalloc(1, sizeof *s);
+        s->call = c;
         call_ref(c);
+        c->data = s;
         c->on_close = events_closed;
+        s->next = event_streams;
+        event_streams = s;
+}
+
+static void timestamp_from_ns(Google__Protobuf__Timestamp *ts, int64_t ns);
+
+void driver_task_denied(const Sandboxd__V1__Denial *d, const Sandboxd__V1__NomadMeta *nomad) {
+        D(DriverTaskEvent) ev = DI(DRIVER_TASK_EVENT__INIT);
+        Google__Protobuf__Timestamp ts;
+        D(DriverTaskEvent__AnnotationsEntry) a[3], *ap[3];
+        char promises[256] = "";
+        size_t off = 0;
+
+        for (size_t i = 0; i < d->n_promises && off < sizeof promises; i++)
+                off += (size_t) snprintf(promises + off, sizeof promises - off, "%s%s", i ? " " : "", d->promises[i]);
+        timestamp_from_ns(&ts, d->time_ns);
+        ev.task_id = d->task;
+        ev.alloc_id = nomad && nomad->alloc_id ? nomad->alloc_id : (char *) "";
+        ev.task_name = nomad && nomad->task_name ? nomad->task_name : (char *) "";
+        ev.timestamp = &ts;
+        ev.message = d->message;
+        const char *kv[3][2] = { { "syscall", d->syscall }, { "promises", promises }, { "source", "sandbox" } };
+        for (size_t i = 0; i < 3; i++) {
+                d_(driver_task_event__annotations_entry__init)(&a[i]);
+                a[i].key = (char *) kv[i][0];
+                a[i].value = (char *) kv[i][1];
+                ap[i] = &a[i];
+        }
+        ev.n_annotations = 3;
+        ev.annotations = ap;
+        for (EventStream *s = event_streams; s; s = s->next)
+                if (call_open(s->call))
+                        call_send(s->call, &ev.base);
 }
 
 /* ---- the common shape of a forwarded request */

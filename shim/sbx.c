@@ -265,6 +265,20 @@ static void flush_queue(void) {
         }
 }
 
+static void subscribed(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
+        if (err)
+                log_warn("cannot subscribe to sandboxd's events: no task events for denials", "error", err->msg);
+}
+
+/* Every connection: the denials sandboxd explains reach Nomad as task events. */
+static void subscribe(void) {
+        Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
+        Sandboxd__V1__SubscribeRequest sub = SANDBOXD__V1__SUBSCRIBE_REQUEST__INIT;
+        r.op_case = SANDBOXD__V1__REQUEST__OP_SUBSCRIBE;
+        r.subscribe = &sub;
+        sbx_submit(&r, NULL, 0, 0, 30000, subscribed, NULL);
+}
+
 bool sbx_try_connect(void) {
         if (connected)
                 return true;
@@ -289,6 +303,7 @@ bool sbx_try_connect(void) {
         last_error[0] = 0;
         log_info("connected to sandboxd", "socket", shim.config.socket, "daemon_version", c.hello->daemon_version);
         timer_cancel(&reconnect_timer);
+        subscribe();
         flush_queue();
         reactor_wake();
         driver_health_changed();
@@ -386,8 +401,13 @@ void sbx_cancel(SbxReq *r) {
 }
 
 static void on_frame(Frame *f) {
+        /* Events: explained denials become Nomad task events; exits the shim asks for with wait. */
+        if (f->kind_case == SANDBOXD__V1__FRAME__KIND_EVENT && f->event && f->event->denial) {
+                driver_task_denied(f->event->denial, f->event->nomad);
+                return;
+        }
         if (f->kind_case != SANDBOXD__V1__FRAME__KIND_RESPONSE || !f->response)
-                return; /* events: the shim asks for exits with wait */
+                return;
         const Sandboxd__V1__Response *resp = f->response;
         for (SbxReq *r = reqs; r; r = r->next) {
                 if (!r->sent || r->id != resp->id)

@@ -161,3 +161,5 @@ bool sbx_try_connect(void);
 void sbx_reset(void);
 /* Called when the connection goes up or down (fingerprint streams resend). */
 void driver_health_changed(void);
+/* sandboxd explained a refused call of a task: a TaskEvent on every open TaskEvents stream. */
+void driver_task_denied(const Sandboxd__V1__Denial *d, const Sandboxd__V1__NomadMeta *nomad);

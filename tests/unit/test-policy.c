@@ -241,7 +241,8 @@ static void test_defaults(void) {
                             "promises = all\nrequire_promises = no\ndefault_promises = none\nunveil =\nunveil_defaults = yes\nhost_view = no\n"
                             "networks = none host group\n"
                             "netns_dirs = /run/netns /var/run/netns\nnamespaces = *\njobs = *\n"
-                            "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nmin_oom_score_adj = 0\n"
+                            "allow_unenforced_limits = no\nlandlock = required\nbaseline_filter = yes\nexplain_denials = yes\n"
+                            "min_oom_score_adj = 0\n"
                             "max_importance = normal\nrlimits = RTPRIO=0 NICE=0\nmax_tasks = 0\n") != NULL,
                "the effective defaults, as policy_format prints them");
         policy_free(p);
@@ -622,6 +623,12 @@ static void test_checks(void) {
                 char m[SBX_ERROR_MAX];
                 _cleanup_(policy_freep) Policy *nb = parse("[driver a]\nbaseline_filter = no\n", m, sizeof(m));
                 tap_ok(nb && !policy_baseline_filter(policy_driver(nb, "a")), "baseline_filter = no %s", m);
+        }
+        tap_ok(policy_explain_denials(d), "explain_denials defaults to yes");
+        {
+                char m[SBX_ERROR_MAX];
+                _cleanup_(policy_freep) Policy *ne = parse("[driver a]\nexplain_denials = no\n", m, sizeof(m));
+                tap_ok(ne && !policy_explain_denials(policy_driver(ne, "a")), "explain_denials = no %s", m);
         }
 
         /* Unveil. */
