@@ -92,6 +92,7 @@ __asm__(".text\n"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -1454,6 +1455,104 @@ static int cmd_echo_err(int argc, char **argv) {
 
 /* ---------------------------------------------------------------------------------------- */
 
+/* ---- Explaining and learning (tests/root/test-learn.sh) ---- */
+
+/* Is one of our own fds a seccomp listener? A task that held the listener of its own filter
+ * could answer its own refused calls "continue". Exit 0 if none is, EEXIST if one is. */
+static int cmd_find_listener(int argc, char **argv) {
+        char path[64], target[128];
+        for (int fd = 0; fd < 1024; fd++) {
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                ssize_t n = readlink(path, target, sizeof(target) - 1);
+                if (n <= 0)
+                        continue;
+                target[n] = 0;
+                if (strstr(target, "seccomp")) {
+                        put(1, "fd %d: %s\n", fd, target);
+                        return EEXIST;
+                }
+        }
+        return 0;
+}
+
+/* pidfd_getfd(pidfd_open(PID), FD) for FD = 0..63: any fd of another process (the init's
+ * listener). Exit 0 if none could be taken, else the first errno other than EBADF seen... or
+ * EEXIST when an fd was taken. */
+static int cmd_steal_fds(int argc, char **argv) {
+        long pid;
+        if (!parse_long(argv[0], &pid))
+                return usage("steal-fds PID");
+        int pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        if (pidfd < 0)
+                return fail_what("pidfd_open", errno);
+        int e = EBADF;
+        for (int fd = 0; fd < 64; fd++) {
+                int got = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+                if (got >= 0) {
+                        put(1, "took fd %d of pid %ld\n", fd, pid);
+                        return EEXIST;
+                }
+                if (errno != EBADF)
+                        e = errno;
+        }
+        return e == EBADF ? fail_what("pidfd_getfd", EBADF) : fail_what("pidfd_getfd", e);
+}
+
+/* Loads a filter of our own that sends everything to a listener we would hold: only one
+ * listener per filter stack (EBUSY), and no promise allows seccomp(2) (EPERM). */
+static int cmd_new_listener(int argc, char **argv) {
+        static struct sock_filter notify_all[] = { { 0x06, 0, 0, 0x7fc00000U /* SECCOMP_RET_USER_NOTIF */ } };
+        struct sock_fprog prog = { .len = 1, .filter = notify_all };
+        (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        long fd = syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 8 /* FLAG_NEW_LISTENER */, &prog);
+        if (fd < 0)
+                return fail_what("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", errno);
+        put(1, "own listener: fd %ld\n", fd);
+        return EEXIST;
+}
+
+/* Refused calls in bulk: mknod N times (one cause), then a row of distinct calls no promise
+ * allows. Exit 0 when every one failed with EPERM. */
+static int cmd_deny_flood(int argc, char **argv) {
+        static const long nrs[] = { SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot, SYS_swapon, SYS_swapoff,
+                                    SYS_reboot, SYS_sethostname, SYS_setdomainname, SYS_iopl, SYS_ioperm,
+                                    SYS_init_module, SYS_delete_module, SYS_quotactl, SYS_acct, SYS_syslog,
+                                    SYS_vhangup, SYS_kexec_load, SYS_bpf, SYS_userfaultfd };
+        long n;
+        if (!parse_long(argv[0], &n) || n < 1)
+                return usage("deny-flood N");
+        for (long i = 0; i < n; i++)
+                if (syscall(SYS_mknodat, -1, (void *) 1, 0, 0) == 0 || errno != EPERM)
+                        return fail_what("mknodat", errno ? errno : EINVAL);
+        for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+                if (syscall(nrs[i], 0, 0, 0, 0, 0) == 0 || errno != EPERM)
+                        return fail_what("a refused call", errno ? errno : EINVAL);
+        return 0;
+}
+
+static void *listen_thread(void *arg) {
+        int *fd = arg;
+        fd[1] = listen(fd[0], 1) < 0 ? errno : 0;
+        return NULL;
+}
+
+/* Binds 127.0.0.1:PORT here and listens from another thread: the init answers a thread's
+ * listen(2) under --tcp-bind too. Exit: listen's errno. */
+static int cmd_thread_listen(int argc, char **argv) {
+        long port;
+        int fd[2], r;
+        pthread_t t;
+        if (!parse_long(argv[0], &port) || port <= 0 || port > 65535)
+                return usage("thread-listen PORT");
+        r = loopback_listener(port, &fd[0]);
+        if (r)
+                return r;
+        if (pthread_create(&t, NULL, listen_thread, fd) != 0 || pthread_join(t, NULL) != 0)
+                return fail_what("pthread", EAGAIN);
+        (void) close(fd[0]);
+        return fd[1] ? fail_what("listen", fd[1]) : 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct {
@@ -1507,6 +1606,11 @@ static const struct {
         { "unix-connect", 1, 1, cmd_unix_connect, "PATH: connect to the unix socket at PATH (stream or seqpacket)" },
         { "socket", 2, 3, cmd_socket, "FAMILY TYPE [PROTO]: create and close a socket" },
         { "ioctl", 1, 1, cmd_ioctl, "NAME: ioctl on a pipe (allowed: 0 or ENOTTY)" },
+        { "find-listener", 0, 0, cmd_find_listener, ": EEXIST if one of our fds is a seccomp listener" },
+        { "steal-fds", 1, 1, cmd_steal_fds, "PID: pidfd_getfd of its fds 0..63; EEXIST if one is taken" },
+        { "new-listener", 0, 0, cmd_new_listener, ": load a notify-everything filter with a listener of our own" },
+        { "deny-flood", 1, 1, cmd_deny_flood, "N: mknodat N times, then 20 distinct calls no promise allows" },
+        { "thread-listen", 1, 1, cmd_thread_listen, "PORT: bind 127.0.0.1:PORT, listen(2) from a thread" },
         { "kill", 2, 2, cmd_kill, "PID SIGNAL" },
         { "kill-self", 0, 1, cmd_kill_self, "[SIGNAL]: kill(getpid(), SIGNAL or 0)" },
         { "kill-child", 0, 0, cmd_kill_child, ": fork a child and SIGTERM it" },

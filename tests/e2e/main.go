@@ -448,6 +448,7 @@ func main() {
 	fsviewChecks(sh)
 	devAgentChecks()
 	nomadChecks(sh)
+	denialChecks(sh)
 	fmt.Printf("1..%d\n", nTest)
 	cleanup()
 	if nFail > 0 {

@@ -154,11 +154,14 @@ expect_stdout_match "$EPERM" "main ran" "control: ... and is narrowed to 'stdio'
         sbx "${L[@]}" --unveil "r:$T/d" --promises "stdio" -- "$LAUNCH_HELPER_EVIL" read "$T/d/file"
 
 # narrowed ATTACK DESC [sandboxctl options...] -- PROGRAM: killed with REASON, main() never ran.
+# Without explaining (--no-explain), the preload helper stacks the narrow filter and the init
+# verifies it on every thread; explaining, the task's one filter holds the promises and the init
+# keeps the window itself (checked below).
 narrowed() {
         local reason=$1 desc=$2
         shift 2
         expect_stderr_match 125 "narrow: $reason \\(the sandbox was killed\\)" "$desc: killed, reason recorded" -- \
-                sbx "${L[@]}" --unveil "r:$T/d" "$@"
+                sbx "${L[@]}" --no-explain --unveil "r:$T/d" "$@"
         check "$([[ $OUT != *"main ran"* && $OUT != *"un-narrowed"* ]]; echo $?)" \
                 "$desc: main() never ran, nothing ran un-narrowed" "stdout: $OUT"
 }
@@ -181,8 +184,38 @@ narrowed "the program did not confirm a narrowed seccomp filter within 1000 ms o
         "a constructor stalls past the deadline" \
         --narrow-timeout 1000 --promises "stdio" --env SBXTEST_EVIL=stall -- "$LAUNCH_HELPER_EVIL" read "$T/d/file"
 expect_stdout_match 0 "thread: narrowed" "a thread started before the narrowing is narrowed too (TSYNC), and verified" -- \
-        sbx "${L[@]}" --promises "stdio" --env SBXTEST_EVIL=thread -- "$LAUNCH_HELPER_EVIL" sleep
+        sbx "${L[@]}" --no-explain --promises "stdio" --env SBXTEST_EVIL=thread -- "$LAUNCH_HELPER_EVIL" sleep
 check "$([[ $OUT != *un-narrowed* ]]; echo $?)" "... it never maps memory executable" "$OUT"
+
+# Explaining (the default): the init holds the window open until the preload helper confirms or
+# the deadline passes, for every process and thread at once; whatever a constructor does, the
+# window only closes earlier, and main() has the promises alone.
+windowed() { # windowed DESC WANT-EXIT [options...]: the program's output has no "un-narrowed"
+        local desc=$1 want=$2
+        shift 2
+        expect_exit "$want" "explaining: $desc" -- sbx "${L[@]}" --unveil "r:$T/d" "$@"
+        check "$([[ $OUT != *"un-narrowed"* ]]; echo $?)" "explaining: $desc: nothing ran with the window's rights after it" \
+                "stdout: $OUT"
+}
+windowed "a DT_NEEDED constructor renames SANDBOX_SECCOMP_FD: the helper refuses to go on (125), main() never ran" 125 \
+        --promises "stdio" --env SBXTEST_EVIL=rename -- "$LAUNCH_HELPER_EVIL" read "$T/d/file"
+check "$([[ $OUT != *"main ran"* ]]; echo $?)" "explaining: ... main() never ran" "$OUT"
+windowed "a constructor stacks an allow-all filter and confirms by itself: the window closes, main() reads nothing" 125 \
+        --promises "stdio" --env SBXTEST_EVIL=allowall -- "$LAUNCH_HELPER_EVIL" read "$T/d/file"
+check "$([[ $OUT != *"read ok"* ]]; echo $?)" "explaining: ... no read succeeded" "$OUT"
+expect_stdout_match 0 "child: narrowed" \
+        "explaining: a constructor's child that outlives the window has the promises only (mmap PROT_EXEC refused)" -- \
+        sbx "${L[@]}" --promises "stdio proc" --env SBXTEST_EVIL=fork -- "$LAUNCH_HELPER_EVIL" sleep
+check "$([[ $OUT != *"un-narrowed"* ]]; echo $?)" "explaining: ... it never maps memory executable" "$OUT"
+expect_stdout_match "$EPERM" "main ran" \
+        "explaining: a constructor stalls past the deadline: the window closes, main() runs with the promises (read: EPERM)" -- \
+        sbx "${L[@]}" --unveil "r:$T/d" --narrow-timeout 1000 --promises "stdio" --env SBXTEST_EVIL=stall -- \
+        "$LAUNCH_HELPER_EVIL" read "$T/d/file"
+expect_stdout_match 0 "thread: narrowed" "explaining: a thread started in the window has the promises only after it" -- \
+        sbx "${L[@]}" --promises "stdio" --env SBXTEST_EVIL=thread -- "$LAUNCH_HELPER_EVIL" sleep
+expect_stdout_match 0 "read ok" "explaining: a slow start within the deadline is fine" -- \
+        sbx "${L[@]}" --unveil "r:$T/d" --narrow-timeout 20000 --promises "stdio rpath" --env SBXTEST_EVIL=stall -- \
+        "$LAUNCH_HELPER_EVIL" read "$T/d/file"
 expect_stdout_match 0 "read ok" "a slow start within the deadline is fine (3 s stall, 20 s deadline)" -- \
         sbx "${L[@]}" --unveil "r:$T/d" --narrow-timeout 20000 --promises "stdio rpath" --env SBXTEST_EVIL=stall -- \
         "$LAUNCH_HELPER_EVIL" read "$T/d/file"
@@ -279,6 +312,10 @@ unveil = r:/ rx:$LAUNCH_LIB_DIR rwxc:$V rx:$(dirname "$SANDBOX_PRELOAD")
 [driver nobase]
 baseline_filter = no
 unveil = rx:$V
+
+[driver verified]
+unveil = r:/ rx:$LAUNCH_LIB_DIR rwxc:$V rx:$(dirname "$SANDBOX_PRELOAD")
+explain_denials = no
 EOF
 chmod 644 "$CONF"
 DAEMON_PID=
@@ -332,11 +369,20 @@ expect_stderr_match 125 "narrow: the preload helper could not narrow the seccomp
         "exec: a command whose constructor renames SANDBOX_SECCOMP_FD is killed, reason given" -- \
         "${CTL[@]}" --driver wide exec ex --env SBXTEST_EVIL=rename -- "$LAUNCH_HELPER_EVIL" read "$V/d/file"
 check "$([[ $OUT != *"main ran"* ]]; echo $?)" "exec: ... its main() never ran" "$OUT"
-expect_stderr_match 125 "narrow: another process was started" \
-        "exec: a command whose constructor forks past the narrowing is killed" -- \
-        "${CTL[@]}" --driver wide exec ex --env SBXTEST_EVIL=fork -- "$LAUNCH_HELPER_EVIL" read "$V/d/file"
+expect_stdout_match 0 "child: narrowed" \
+        "exec: a command whose constructor forks: the child has the promises only after the window" -- \
+        "${CTL[@]}" --driver wide exec ex --env SBXTEST_EVIL=fork -- "$LAUNCH_HELPER_EVIL" sleep
+check "$([[ $OUT != *"un-narrowed"* ]]; echo $?)" "exec: ... it never maps memory executable" "$OUT"
 expect_stdout_match 0 "RUNNING|running" "exec: the task itself keeps running" -- "${CTL[@]}" --driver wide inspect ex
 "${CTL[@]}" destroy --force ex >/dev/null 2>&1
+# explain_denials = no: the narrowing, verified
+"${CTL[@]}" --driver verified start --name exv --user nobody --promises "stdio rpath proc" "${L[@]}" --unveil "r:$V/d" -- \
+        "$V/probe" sleep 1000 >/dev/null
+sleep 0.3
+expect_stderr_match 125 "narrow: another process was started" \
+        "exec, explain_denials = no: a command whose constructor forks past the narrowing is killed" -- \
+        "${CTL[@]}" --driver verified exec exv --env SBXTEST_EVIL=fork -- "$LAUNCH_HELPER_EVIL" read "$V/d/file"
+"${CTL[@]}" destroy --force exv >/dev/null 2>&1
 
 "${CTL[@]}" --driver strict start --name sx --user nobody --promises "stdio rpath" -- "$V/probe" sleep 1000 >/dev/null
 sleep 0.3
