@@ -115,29 +115,47 @@ void explain_call(int nr, const uint64_t args[6], char *buf, size_t size) {
         }
 }
 
-/* Narrowest first: what grants least comes first, so that a call several promises allow is
- * explained (and learned) with the one that gives away least beyond it. */
-static const Promise preference[] = {
-        PROMISE_STDIO,  PROMISE_VMINFO, PROMISE_TMPPATH, PROMISE_RECVFD,    PROMISE_SENDFD, PROMISE_RPATH,
-        PROMISE_WPATH,  PROMISE_CPATH,  PROMISE_DPATH,   PROMISE_FATTR,     PROMISE_FLOCK,  PROMISE_CHOWN,
-        PROMISE_TTY,    PROMISE_UNIX,   PROMISE_DNS,     PROMISE_ANET,      PROMISE_INET,   PROMISE_PROC,
-        PROMISE_ID,     PROMISE_PROT_EXEC, PROMISE_EXEC, PROMISE_SETTIME,   PROMISE_UNVEIL, PROMISE_THREAD,
+/* What each promise gives away, roughly: how many calls, and how far they reach (a network
+ * client beyond a file reader, dns beyond rpath since it also opens files, inet beyond anet and
+ * dns). Learning picks the set that costs least; a call several promises allow is explained
+ * with the cheapest first. thread grants nothing, and is never needed. */
+static const unsigned weight[_PROMISE_MAX] = {
+        [PROMISE_STDIO] = 1,  [PROMISE_VMINFO] = 1, [PROMISE_TMPPATH] = 2, [PROMISE_RECVFD] = 2,
+        [PROMISE_SENDFD] = 2, [PROMISE_FLOCK] = 2,  [PROMISE_RPATH] = 3,   [PROMISE_FATTR] = 3,
+        [PROMISE_TTY] = 3,    [PROMISE_WPATH] = 4,  [PROMISE_DPATH] = 4,   [PROMISE_CHOWN] = 4,
+        [PROMISE_CPATH] = 5,  [PROMISE_UNVEIL] = 6, [PROMISE_UNIX] = 8,    [PROMISE_ANET] = 8,
+        [PROMISE_DNS] = 9,    [PROMISE_INET] = 10,  [PROMISE_PROC] = 10,   [PROMISE_ID] = 10,
+        [PROMISE_PROT_EXEC] = 10, [PROMISE_EXEC] = 12, [PROMISE_SETTIME] = 12, [PROMISE_THREAD] = 50,
 };
 
+/* The promises by weight, lightest first (ties: in enum order). */
+static void preference(Promise out[static _PROMISE_MAX]) {
+        for (int p = 0; p < _PROMISE_MAX; p++)
+                out[p] = p;
+        for (int i = 1; i < _PROMISE_MAX; i++)
+                for (int j = i; j > 0 && weight[out[j - 1]] > weight[out[j]]; j--) {
+                        Promise t = out[j];
+                        out[j] = out[j - 1];
+                        out[j - 1] = t;
+                }
+}
+
 int explain_pick(uint64_t mask) {
-        for (size_t i = 0; i < ELEMENTSOF(preference); i++)
-                if (mask & PROMISE_BIT(preference[i]))
-                        return preference[i];
+        Promise order[_PROMISE_MAX];
+        preference(order);
+        for (size_t i = 0; i < _PROMISE_MAX; i++)
+                if (mask & PROMISE_BIT(order[i]))
+                        return order[i];
         return -1;
 }
 
-/* Lower is better: fewer promises, then narrower ones (by their place in `preference`). */
+/* Lower is better: the weight of the set, then fewer promises. */
 static uint64_t cost(uint64_t set) {
-        uint64_t c = (uint64_t) __builtin_popcountll(set) << 32;
-        for (size_t i = 0; i < ELEMENTSOF(preference); i++)
-                if (set & PROMISE_BIT(preference[i]))
-                        c += UINT64_C(1) << i;
-        return c;
+        uint64_t w = 0;
+        for (int p = 0; p < _PROMISE_MAX; p++)
+                if (set & PROMISE_BIT(p))
+                        w += weight[p];
+        return (w << 8) | (uint64_t) __builtin_popcountll(set);
 }
 
 uint64_t explain_minimal(const uint64_t *constraints, size_t n, uint64_t forced) {
@@ -171,10 +189,12 @@ uint64_t explain_minimal(const uint64_t *constraints, size_t n, uint64_t forced)
                 return chosen;
 
         /* Exact search over subsets of the promises the open constraints name (a handful). */
+        Promise order[_PROMISE_MAX];
         int cand[_PROMISE_MAX], n_cand = 0;
-        for (size_t i = 0; i < ELEMENTSOF(preference); i++)
-                if (open_union & PROMISE_BIT(preference[i]))
-                        cand[n_cand++] = preference[i];
+        preference(order);
+        for (size_t i = 0; i < _PROMISE_MAX; i++)
+                if (open_union & PROMISE_BIT(order[i]))
+                        cand[n_cand++] = order[i];
         if (n_cand > 16) {
                 for (size_t k = 0; k < n_open; k++)
                         if (!(open[k] & chosen))
@@ -208,11 +228,13 @@ void explain_note(const InitNote *n, char *buf, size_t size) {
         else if (__builtin_popcountll(m) == 1)
                 snprintf(need, sizeof(need), "needs promise '%s'", promise_to_string(explain_pick(m)));
         else {
+                Promise order[_PROMISE_MAX];
+                preference(order);
                 size_t off = (size_t) snprintf(need, sizeof(need), "needs one of the promises");
-                for (size_t i = 0; i < ELEMENTSOF(preference) && off < sizeof(need); i++)
-                        if (m & PROMISE_BIT(preference[i]))
+                for (size_t i = 0; i < _PROMISE_MAX && off < sizeof(need); i++)
+                        if (m & PROMISE_BIT(order[i]))
                                 off += (size_t) snprintf(need + off, sizeof(need) - off, " '%s'",
-                                                         promise_to_string(preference[i]));
+                                                         promise_to_string(order[i]));
         }
         int k = snprintf(buf, size, "%s[%d]: %s: refused, %s", n->comm[0] ? n->comm : "?", (int) n->pid, call, need);
         if (n->dropped > 0 && k > 0 && (size_t) k < size)

@@ -16,13 +16,13 @@ const char *explain_syscall_name(int nr, char buf[static 32]);
  * "socket(AF_INET, SOCK_STREAM, 0)", "ioctl(request 0x5412)", ... */
 void explain_call(int nr, const uint64_t args[6], char *buf, size_t size);
 
-/* Of the promises in `mask`, the one to suggest: the narrowest, by a fixed order (rpath before
- * wpath and dns, tmppath before cpath, dns before inet, ...). -1 if mask is empty. */
+/* Of the promises in `mask`, the one to suggest: the one that gives away least, by a fixed weight
+ * (rpath before wpath and dns, tmppath before cpath, dns before inet, ...). -1 if mask is empty. */
 int explain_pick(uint64_t mask);
 
-/* The smallest set of promises that meets every constraint (each a mask of promises, any one of
- * which allows a call), ties broken by explain_pick's order. `forced` is part of the answer
- * whatever the constraints say. */
+/* The lightest set of promises that meets every constraint (each a mask of promises, any one of
+ * which allows a call), by the same weights. `forced` is part of the answer whatever the
+ * constraints say. */
 uint64_t explain_minimal(const uint64_t *constraints, size_t n, uint64_t forced);
 
 /* One line for a NOTE_DENIED note:

@@ -26,7 +26,8 @@ static void add_port(uint16_t **l, size_t *n, uint16_t port) {
         (*l)[(*n)++] = port;
 }
 
-static void add_call(Learned *l, LearnedCall **calls, size_t *n_calls, int nr, uint64_t sources) {
+static void add_call(Learned *l, LearnedCall **calls, size_t *n_calls, const InitNote *n, uint64_t sources) {
+        int nr = n->nr;
         for (size_t i = 0; i < *n_calls; i++)
                 if ((*calls)[i].nr == nr && (*calls)[i].sources == sources) {
                         (*calls)[i].count++;
@@ -35,7 +36,8 @@ static void add_call(Learned *l, LearnedCall **calls, size_t *n_calls, int nr, u
         if (*n_calls >= LEARN_MAX_CALLS)
                 return;
         *calls = xrealloc(*calls, (*n_calls + 1) * sizeof(**calls));
-        (*calls)[(*n_calls)++] = (LearnedCall) { .nr = nr, .sources = sources, .count = 1 };
+        (*calls)[*n_calls] = (LearnedCall) { .nr = nr, .sources = sources, .count = 1 };
+        memcpy((*calls)[(*n_calls)++].args, n->args, sizeof(n->args));
 }
 
 void learned_add(Learned *l, const InitNote *n) {
@@ -77,7 +79,7 @@ void learned_add(Learned *l, const InitNote *n) {
         /* It fails whatever the promises: no constraint (and under the suggestion it fails
          * with EPERM instead, which is no difference a verify should count). */
         if (n->flags & NOTE_FUTILE) {
-                add_call(l, &l->futile_calls, &l->n_futile, n->nr, sources);
+                add_call(l, &l->futile_calls, &l->n_futile, n, sources);
                 return;
         }
         if (n->flags & NOTE_UNIX)
@@ -85,10 +87,10 @@ void learned_add(Learned *l, const InitNote *n) {
         /* A unix socket made only to probe for a daemon that is not there (glibc asks nscd in
          * every name lookup) needs no promise: counted only if some unix socket was used. */
         if (n->nr == __NR_socket && n->args[0] == AF_UNIX) {
-                add_call(l, &l->unix_sockets, &l->n_unix_sockets, n->nr, sources);
+                add_call(l, &l->unix_sockets, &l->n_unix_sockets, n, sources);
                 return;
         }
-        add_call(l, &l->calls, &l->n_calls, n->nr, sources);
+        add_call(l, &l->calls, &l->n_calls, n, sources);
 }
 
 void learned_done(Learned *l) {
@@ -153,8 +155,8 @@ int learn_result(const Learned *l, const LearnOptions *o, LearnResult *ret) {
         for (size_t i = 0; i < l->n_calls; i++) {
                 c[n++] = l->calls[i].sources;
                 if (!l->calls[i].sources) {
-                        r.refused = xrealloc(r.refused, (r.n_refused + 1) * sizeof(int));
-                        r.refused[r.n_refused++] = l->calls[i].nr;
+                        r.refused = xrealloc(r.refused, (r.n_refused + 1) * sizeof(*r.refused));
+                        r.refused[r.n_refused++] = &l->calls[i];
                 }
         }
         for (size_t i = 0; l->unix_used && i < l->n_unix_sockets; i++)
@@ -283,6 +285,10 @@ char *learn_nomad_path(const LearnOptions *o, const char *path) {
 
 bool learned_futile(const Learned *l, int nr, uint64_t sources) {
         sources &= SECCOMP_SOURCES_PROMISES;
+        /* refused while learning too: no promise allows it */
+        for (size_t i = 0; !sources && i < l->n_calls; i++)
+                if (l->calls[i].nr == nr && l->calls[i].sources == 0)
+                        return true;
         for (size_t i = 0; i < l->n_futile; i++)
                 if (l->futile_calls[i].nr == nr && l->futile_calls[i].sources == sources)
                         return true;

@@ -24,6 +24,7 @@ typedef struct LearnedCall {
         int nr;
         uint64_t sources;  /* promises that allow it (0: none) */
         unsigned count;
+        uint64_t args[6];  /* of the first one */
 } LearnedCall;
 
 typedef struct Learned {
@@ -42,6 +43,8 @@ typedef struct Learned {
 } Learned;
 
 /* One note from the init (NOTE_LEARNED); others are ignored. */
+/* Whether a call refused under the suggestion failed while learning too (no promise allows it,
+ * or it could only fail: NOTE_FUTILE, a unix socket never used): no difference a verify counts. */
 bool learned_futile(const Learned *l, int nr, uint64_t sources);
 void learned_add(Learned *l, const InitNote *n);
 void learned_done(Learned *l);
@@ -60,7 +63,7 @@ typedef struct LearnResult {
         uint64_t promises;
         UnveilList unveil;       /* the suggestion, sorted by path */
         PortList bind, connect;  /* .set where any was seen */
-        int *refused;            /* syscalls no promise allows, as numbers */
+        const LearnedCall **refused; /* calls no promise allows (pointers into the Learned) */
         size_t n_refused;
 } LearnResult;
 

@@ -199,13 +199,10 @@ static void print_hcl(const LearnRun *l, int code, int verify_code) {
         char ports[512];
 
         printf("# sandboxctl learn: %zu calls recorded; the command exited with code %d\n", l->learned.notes, code);
-        if (r->n_refused) {
-                printf("# refused under any promises (EPERM in the sandbox too):");
-                for (size_t i = 0; i < r->n_refused; i++) {
-                        char name[32];
-                        printf(" %s", explain_syscall_name(r->refused[i], name));
-                }
-                printf("\n");
+        for (size_t i = 0; i < r->n_refused; i++) {
+                char call[128];
+                explain_call(r->refused[i]->nr, r->refused[i]->args, call, sizeof(call));
+                printf("# refused under any promises (EPERM while learning too): %s\n", call);
         }
         printf("config {\n  command  = ");
         hcl_string(stdout, l->argv[0]);
@@ -266,12 +263,13 @@ static void print_hcl(const LearnRun *l, int code, int verify_code) {
                         printf("\n# verify: run again under this suggestion: exit code %d as learned, no call refused\n",
                                verify_code);
                 else {
-                        printf("\n# verify: FAILED: exit code %d (learned: %d), %zu calls refused:\n", verify_code, code,
-                               l->n_denials);
+                        printf("\n# verify: FAILED: exit code %d (learned: %d)\n", verify_code, code);
                         for (size_t i = 0; i < l->n_denials; i++) {
                                 char line[512];
+                                if (learned_futile(&l->learned, l->denials[i].nr, l->denials[i].sources))
+                                        continue;
                                 explain_note(&l->denials[i], line, sizeof(line));
-                                printf("#   %s\n", line);
+                                printf("#   refused now, not while learning: %s\n", line);
                         }
                 }
         }
@@ -320,7 +318,7 @@ static void print_json(const LearnRun *l, int code, int verify_code) {
 
         for (size_t i = 0; i < r->n_refused; i++) {
                 char name[32];
-                json_object_array_add(refused, json_object_new_string(explain_syscall_name(r->refused[i], name)));
+                json_object_array_add(refused, json_object_new_string(explain_syscall_name(r->refused[i]->nr, name)));
         }
         json_object_object_add(o, "refused", refused);
         /* what each recorded call needed: one of these promises */

@@ -12,6 +12,11 @@ import (
 )
 
 func denialChecks(sh *shim) {
+	// lifecycle() ends with the shim's Shutdown: bring our own
+	if sh == nil || sh.client.Exited() {
+		sh = newShim()
+		defer sh.client.Kill()
+	}
 	ctx, cancel := ctxT(60 * time.Second)
 	defer cancel()
 	stream, err := sh.s.drv.TaskEvents(ctx, &drvpb.TaskEventsRequest{})

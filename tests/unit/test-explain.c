@@ -401,6 +401,18 @@ static void minimal(void) {
         t = promises_format(explain_minimal(c2, ELEMENTSOF(c2), 0));
         TAP_EQ_STR(t, "stdio inet", "an HTTP client's sockets: 'inet' alone, not 'anet unix dns'");
         free(t);
+        /* curl reads files too: open {rpath dns}; 'rpath inet', not 'unix dns' (dns opens files
+         * and connects anywhere; unix is no network client) */
+        uint64_t c2b[] = { parse("stdio"), parse("rpath dns"), parse("inet anet dns"), parse("inet unix dns"),
+                           parse("inet anet unix") };
+        t = promises_format(explain_minimal(c2b, ELEMENTSOF(c2b), 0));
+        TAP_EQ_STR(t, "stdio rpath inet", "an HTTP client that reads files: 'rpath inet'");
+        free(t);
+        /* a TCP server reading files: 'rpath anet' (anet has no connect, no UDP) */
+        uint64_t c2c[] = { parse("rpath dns"), parse("inet anet dns"), parse("inet anet unix") };
+        t = promises_format(explain_minimal(c2c, ELEMENTSOF(c2c), 0));
+        TAP_EQ_STR(t, "rpath anet", "a TCP server that reads files: 'rpath anet'");
+        free(t);
         /* a DNS client: socket(INET, DGRAM) {inet dns}, connect {inet unix dns} */
         uint64_t c3[] = { parse("stdio"), parse("inet dns"), parse("inet unix dns") };
         t = promises_format(explain_minimal(c3, ELEMENTSOF(c3), 0));
