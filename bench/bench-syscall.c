@@ -11,18 +11,22 @@
  * getppid and read(fd, buf, 0) are plain calls every promise set allows; fcntl(F_GETFD) and
  * mmap+munmap of one page are argument-checked by the pledge filters (command, prot flags);
  * openat+close of /dev/null is argument-checked by the baseline filter too (set-id modes with
- * O_CREAT), so the kernel's seccomp action cache cannot skip it. */
+ * O_CREAT), so the kernel's seccomp action cache cannot skip it. mknodat with a bad pointer is
+ * refused by most promise sets (EPERM): in the kernel without explaining (--no-explain), with a
+ * round trip to the sandbox's init that explains it otherwise (CALLS/100). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "timing.h"
 
-typedef enum Call { CALL_GETPPID, CALL_READ0, CALL_FCNTL, CALL_MMAP, CALL_OPEN, _CALL_MAX } Call;
+typedef enum Call { CALL_GETPPID, CALL_READ0, CALL_FCNTL, CALL_MMAP, CALL_OPEN, CALL_DENIED, _CALL_MAX } Call;
 
 static const char *const call_names[_CALL_MAX] = {
         [CALL_GETPPID] = "getppid",
@@ -30,6 +34,7 @@ static const char *const call_names[_CALL_MAX] = {
         [CALL_FCNTL] = "fcntl_getfd",
         [CALL_MMAP] = "mmap_munmap",
         [CALL_OPEN] = "open_close",
+        [CALL_DENIED] = "denied_mknodat",
 };
 
 static int cmp_double(const void *a, const void *b) {
@@ -68,6 +73,11 @@ static long run(Call c, long n, int fd) {
                                 failed++;
                         break;
                 }
+                case CALL_DENIED:
+                        /* EPERM from a filter, EFAULT from the kernel without one */
+                        if (syscall(SYS_mknodat, -1, (void *) 1, 0, 0) == 0 || (errno != EPERM && errno != EFAULT))
+                                failed++;
+                        break;
                 case _CALL_MAX:
                 default:
                         abort();
@@ -117,6 +127,8 @@ int main(int argc, char **argv) {
         for (Call k = 0; k < _CALL_MAX; k++) {
                 /* mmap+munmap and open+close cost some 10-20 plain calls: a tenth of the iterations */
                 long calls = k == CALL_MMAP || k == CALL_OPEN ? (n / 10 > 0 ? n / 10 : 1) : n;
+                if (k == CALL_DENIED) /* a round trip to the init when explained */
+                        calls = n / 100 > 0 ? n / 100 : 1;
                 long failed = run(k, calls / 10, p[0]); /* warm-up */
                 for (int r = 0; r < rounds; r++) {
                         long long t = clock_ns();
