@@ -236,7 +236,14 @@ void explain_note(const InitNote *n, char *buf, size_t size) {
                                 off += (size_t) snprintf(need + off, sizeof(need) - off, " '%s'",
                                                          promise_to_string(order[i]));
         }
-        int k = snprintf(buf, size, "%s[%d]: %s: refused, %s", n->comm[0] ? n->comm : "?", (int) n->pid, call, need);
+        /* The name is the task's to choose (PR_SET_NAME): no control characters reach a terminal,
+         * the journal or Nomad through it. */
+        char comm[sizeof(n->comm)];
+        size_t i;
+        for (i = 0; i + 1 < sizeof(comm) && n->comm[i]; i++)
+                comm[i] = (unsigned char) n->comm[i] < 0x20 || (unsigned char) n->comm[i] >= 0x7f ? '?' : n->comm[i];
+        comm[i] = 0;
+        int k = snprintf(buf, size, "%s[%d]: %s: refused, %s", comm[0] ? comm : "?", (int) n->pid, call, need);
         if (n->dropped > 0 && k > 0 && (size_t) k < size)
                 snprintf(buf + k, size - (size_t) k, " (%u more refusals not reported)", n->dropped);
 }

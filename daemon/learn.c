@@ -56,6 +56,13 @@ void learned_add(Learned *l, const InitNote *n) {
                  * (a failed open, a program not found) needs none. */
                 if (!(n->flags & NOTE_EXISTED) || n->letters == 0)
                         return;
+                /* A name with control characters is the program's to choose, and no rule a
+                 * policy could hold: left out, counted. */
+                for (const char *c = n->path; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f) {
+                                l->odd_paths++;
+                                return;
+                        }
                 for (size_t i = 0; i < l->n_paths; i++)
                         if (streq(l->paths[i].path, n->path)) {
                                 l->paths[i].letters |= n->letters;

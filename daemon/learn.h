@@ -40,6 +40,7 @@ typedef struct Learned {
         uint16_t *bind, *connect; /* distinct TCP ports */
         size_t n_bind, n_connect;
         size_t notes;
+        size_t odd_paths;  /* paths with control characters, left out */
 } Learned;
 
 /* One note from the init (NOTE_LEARNED); others are ignored. */

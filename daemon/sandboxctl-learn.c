@@ -204,6 +204,8 @@ static void print_hcl(const LearnRun *l, int code, int verify_code) {
                 explain_call(r->refused[i]->nr, r->refused[i]->args, call, sizeof(call));
                 printf("# refused under any promises (EPERM while learning too): %s\n", call);
         }
+        if (l->learned.odd_paths)
+                printf("# %zu paths with control characters in their names were left out\n", l->learned.odd_paths);
         printf("config {\n  command  = ");
         hcl_string(stdout, l->argv[0]);
         printf("\n");

@@ -372,6 +372,9 @@ static void task_denied(Daemon *d, Task *t, const InitNote *note, bool exec_sess
         x->message = xstrdup(line);
         x->syscall = xstrdup(explain_syscall_name(note->nr, name));
         x->comm = xstrndup(note->comm, sizeof(note->comm));
+        for (char *c = x->comm; *c; c++)
+                if ((unsigned char) *c < 0x20 || (unsigned char) *c >= 0x7f)
+                        *c = '?'; /* the task's to choose: no control characters (nor bad UTF-8) */
         x->pid = note->pid;
         x->exec_session = exec_session;
         x->dropped = note->dropped;

@@ -459,6 +459,9 @@ static void words(void) {
         explain_note(&n, buf, sizeof(buf));
         TAP_EQ_STR(buf, "python3[7]: newfstatat(flags 0x0): refused, needs one of the promises 'rpath' 'wpath' 'dns'",
                    "stat(path): one of rpath wpath dns, narrowest first");
+        snprintf(n.comm, sizeof(n.comm), "\x1b]0;x\x07\xff");
+        explain_note(&n, buf, sizeof(buf));
+        tap_ok(strncmp(buf, "?]0;x??[7]: ", 12) == 0, "a process name's control characters and bytes >= 0x7f are not passed on (%s)", buf);
         d.nr = __NR_kill;
         d.args[0] = 7;
         tap_ok(seccomp_sources_allowing(&d, 7) & PROMISE_BIT(PROMISE_STDIO), "kill(own pid) is stdio's (the pid placeholder)");
