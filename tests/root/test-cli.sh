@@ -35,7 +35,7 @@ check "$([ -z "$OUT" ]; echo $?)" "list --frob: nothing on stdout" "stdout: $OUT
 
 expect_stdout_match 0 "^Usage: sandboxctl COMMAND" "--help: the whole help on stdout, exit 0" -- "$SANDBOXCTL" --help
 whole=$OUT
-for verb in run start exec wait list inspect stats signal stop destroy; do
+for verb in run learn start exec wait list inspect stats signal stop destroy; do
         expect_stdout_match 0 "^Usage: sandboxctl $verb " "$verb --help: that verb's usage first" -- \
                 "$SANDBOXCTL" "$verb" --help
         check "$([[ $OUT != *"Commands:"* ]] && [ "${#OUT}" -lt "${#whole}" ]; echo $?)" \
