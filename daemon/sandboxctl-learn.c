@@ -107,7 +107,7 @@ int learn_check_spec(LearnRun *l, SandboxSpec *s) {
         const char *vars[] = { "NOMAD_TASK_DIR", "NOMAD_ALLOC_DIR", "NOMAD_SECRETS_DIR" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (dirs[i]) {
-                        (void) unveil_list_add(&s->unveil, dirs[i], UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_LAUNCH, NULL);
+                        (void) unveil_list_add(&s->unveil, dirs[i], UNVEIL_R | UNVEIL_W | UNVEIL_C, UNVEIL_ORIGIN_NOMAD, NULL);
                         _cleanup_free_ char *e = xasprintf("%s=%s", vars[i], dirs[i]);
                         (void) spec_env_set(s, e, NULL);
                 }
@@ -115,16 +115,24 @@ int learn_check_spec(LearnRun *l, SandboxSpec *s) {
         return 0;
 }
 
-void learn_prepared(LearnRun *l, const SandboxSpec *s, const SandboxPrepared *p) {
+void learn_prepared(LearnRun *l, SandboxSpec *s, const SandboxPrepared *p) {
         if (l->phase != PHASE_LEARN)
                 return;
         l->dynamic = p->dynamic;
         l->exec_stack = p->exec_stack;
         /* What the task gets anyway, so no rule of its own is needed: the default set (unless
-         * turned off), a private /tmp, the mounts, Nomad's directories, the program itself. */
-        for (size_t i = 0; i < p->unveil.n; i++)
-                (void) unveil_list_add(&l->granted, p->unveil.rules[i].path, p->unveil.rules[i].perms,
-                                       p->unveil.rules[i].origin, NULL);
+         * turned off), a private /tmp and /dev/shm, the mounts, Nomad's directories, the launch
+         * rules (the program, its loader and libraries, the preload helper). Learning runs
+         * without Landlock, and a plan without Landlock lists no rules: these are the ones a
+         * plan with Landlock lists, as the real run will get them. */
+        _cleanup_(sandbox_prepared_done) SandboxPrepared with = SANDBOX_PREPARED_INIT;
+        SbxError err = {};
+        s->landlock = true;
+        int r = sandbox_plan(s, &with, &err);
+        s->landlock = false;
+        const UnveilList *g = r >= 0 ? &with.unveil : &p->unveil;
+        for (size_t i = 0; i < g->n; i++)
+                (void) unveil_list_add(&l->granted, g->rules[i].path, g->rules[i].perms, g->rules[i].origin, NULL);
         (void) unveil_list_add(&l->granted, s->exec_path, UNVEIL_R | UNVEIL_X, UNVEIL_ORIGIN_LAUNCH, NULL);
 }
 

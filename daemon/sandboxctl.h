@@ -25,7 +25,7 @@ int verb_learn(int argc, char **argv);
 
 /* The hooks run_sandbox calls for learn (sandboxctl-learn.c). */
 int learn_check_spec(LearnRun *l, SandboxSpec *s);        /* after parsing: refuse, fill in */
-void learn_prepared(LearnRun *l, const SandboxSpec *s, const SandboxPrepared *p); /* what the program is */
+void learn_prepared(LearnRun *l, SandboxSpec *s, const SandboxPrepared *p); /* what the program is */
 void learn_note(LearnRun *l, const InitNote *n);          /* every note of the init */
 unsigned learn_timeout_ms(const LearnRun *l);             /* 0: until the command exits */
 bool learn_relay_output(const LearnRun *l);               /* its output to our stderr, through a pipe */

@@ -248,11 +248,12 @@ cgroup_backend = cgroupfs
 cgroup_parent = $CG_PARENT
 admin_policy = explained
 
+# (the probe runs from \$V: x there, a launch rule within the ceiling)
 [driver explained]
-unveil = rwc:$V
+unveil = rwxc:$V
 
 [driver quiet]
-unveil = rwc:$V
+unveil = rwxc:$V
 explain_denials = no
 EOF
 chmod 644 "$CONF"
@@ -280,8 +281,8 @@ done
 check "$("$SANDBOXCTL" --socket "$S" list >/dev/null 2>&1; echo $?)" "sandboxd starts" "$(tail -5 "$T/sandboxd.log")"
 CTL=("$SANDBOXCTL" --socket "$S")
 
-"${CTL[@]}" start --name den --user nobody --promises "stdio rpath" --unveil "rw:$V/wfile" -- \
-        "$V/probe" write "$V/wfile" >/dev/null
+expect_stdout_match 0 "^den" "sandboxd: a task that writes without wpath starts" -- \
+        "${CTL[@]}" start --name den --user nobody --promises "stdio rpath" --unveil "rw:$V/wfile" -- "$V/probe" write "$V/wfile"
 expect_exit "$EPERM" "sandboxd: the task's write without wpath: EPERM" -- "${CTL[@]}" wait den
 expect_stdout_match 0 "denied: +probe\\[2\\]: openat\\(flags O_WRONLY\\): refused, needs promise 'wpath'" \
         "sandboxd: inspect lists the explained denial" -- "${CTL[@]}" inspect den
@@ -290,8 +291,9 @@ check "$(/usr/bin/python3 -c 'import json,sys; d=[x for x in json.load(sys.stdin
         "sandboxd: inspect --json: syscall openat, promises [wpath]" "$OUT"
 check "$(grep -q "task 'den': probe\\[2\\]: openat(flags O_WRONLY): refused, needs promise 'wpath'" "$T/sandboxd.log"; echo $?)" \
         "sandboxd: the denial is logged" "$(tail -5 "$T/sandboxd.log")"
-"${CTL[@]}" --driver quiet start --name quiet --user nobody --promises "stdio rpath" --unveil "rw:$V/wfile" -- \
-        "$V/probe" write "$V/wfile" >/dev/null
+expect_stdout_match 0 "^quiet" "explain_denials = no: the same task starts" -- \
+        "${CTL[@]}" --driver quiet start --name quiet --user nobody --promises "stdio rpath" --unveil "rw:$V/wfile" -- \
+        "$V/probe" write "$V/wfile"
 expect_exit "$EPERM" "explain_denials = no: the same write is EPERM" -- "${CTL[@]}" wait quiet
 run "${CTL[@]}" inspect quiet
 check "$([ "$RC" -eq 0 ] && [[ $OUT != *denied:* ]]; echo $?)" "explain_denials = no: inspect lists no denial" "$OUT"
