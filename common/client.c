@@ -76,14 +76,16 @@ int sandboxd_call(SandboxdClient *c, Sandboxd__V1__Request *req, const int *fds,
         req->id = c->next_id++;
         f.kind_case = SANDBOXD__V1__FRAME__KIND_REQUEST;
         f.request = req;
+        c->unanswered = false;
         r = frame_send(c->fd, &f, fds, n_fds);
         if (r < 0)
                 return sbx_error_errno(err, r, "sending the request to sandboxd");
         for (;;) {
                 Frame *in = NULL;
                 r = frame_recv(c->fd, &in, NULL, NULL);
+                c->unanswered = r <= 0;
                 if (r == 0)
-                        return sbx_error(err, ECONNRESET, "sandboxd closed the connection");
+                        return sbx_error(err, ECONNRESET, "sandboxd closed the connection before answering");
                 if (r < 0)
                         return sbx_error_errno(err, r, "reading sandboxd's answer");
                 if (in->kind_case != SANDBOXD__V1__FRAME__KIND_RESPONSE) {

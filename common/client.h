@@ -10,6 +10,8 @@ typedef struct SandboxdClient {
         uint64_t next_id;
         Sandboxd__V1__HelloReply *hello; /* owned by hello_frame */
         Frame *hello_frame;
+        bool unanswered; /* the last call's request went out and no answer came back: the
+                          * connection broke, so whether sandboxd acted on it is unknown */
 } SandboxdClient;
 
 /* Connects and says hello. driver "" = admin view (root only). On a refusal err holds the

@@ -27,6 +27,8 @@
 #include "sandboxctl.h"
 #include "spawn.h"
 
+#define EXIT_UNKNOWN 3 /* start: the request went out, no answer came back */
+
 static const char *program_name = "sandboxctl";
 
 void error_line(const char *fmt, ...) {
@@ -107,6 +109,7 @@ static void help_to(FILE *out) {
                "Exit status: the command's, 128+N if killed by signal N, 125 if the sandbox could not be\n"
                "built (or run is not root), 126 if the command cannot be executed, 127 if it was not found,\n"
                "2 on bad usage.\n"
+               "start: 0 started, 1 refused (nothing runs), 3 outcome unknown (the connection broke).\n"
                "See sandboxctl(1).\n",
                program_name);
 }
@@ -1430,7 +1433,15 @@ static int verb_start(int argc, char **argv) {
         }
         Frame *f = NULL;
         r = call(&c, &req, fds, 3, &f);
+        bool unanswered = c.unanswered;
         sandboxd_disconnect(&c);
+        if (r < 0 && unanswered) {
+                /* Not a refusal: sandboxd may have started the task before it went away. */
+                error_line("start: the outcome is unknown: '%s' may be running; 'sandboxctl inspect %s' tells, "
+                           "'sandboxctl destroy --force %s' makes sure it is not", name, name, name);
+                code = EXIT_UNKNOWN;
+                goto done;
+        }
         if (r < 0) {
                 code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 1;
                 goto done;
