@@ -71,4 +71,5 @@ int cgroup_systemd_attach(Cgroup *c, pid_t pid, void (*done)(Cgroup *c, int erro
 int cgroup_systemd_kill(Cgroup *c);
 int cgroup_systemd_stop(Cgroup *c);
 int cgroup_systemd_open(Cgroup *c, const char *spec, SbxError *err);
+int cgroup_systemd_remove_orphan(CgroupManager *m, const char *name);
 void cgroup_systemd_free(Cgroup *c);

@@ -269,6 +269,17 @@ int cgroup_systemd_open(Cgroup *c, const char *spec, SbxError *err) {
         return 0;
 }
 
+int cgroup_systemd_remove_orphan(CgroupManager *m, const char *name) {
+        _cleanup_free_ char *unit = xasprintf("sandbox-%s.scope", name);
+        /* No such unit is the usual answer: the held init died with us and systemd collected
+         * the empty scope, or it was never made. */
+        (void) sd_bus_call_method(m->bus, SD_DEST, SD_PATH, SD_MANAGER, "KillUnit", NULL, NULL, "ssi", unit, "all",
+                                  (int32_t) SIGKILL);
+        int r = sd_bus_call_method_async(m->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss", unit,
+                                         "replace");
+        return r < 0 ? r : 0;
+}
+
 void cgroup_systemd_free(Cgroup *c) {
         attaching_remove(c->m, c);
         free(c->job);

@@ -926,6 +926,45 @@ Cgroup *cgroup_free(Cgroup *c) {
         return NULL;
 }
 
+/* Kills and removes the directory <dir>, if it exists. */
+static int remove_orphan_dir(const char *dir) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        (void) kill_procs(fd);
+        (void) cg_wait_empty(fd);
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                return -errno;
+        return 1;
+}
+
+int cgroup_remove_orphan(CgroupManager *m, const char *name) {
+        int r, ret = 0;
+        if (!m || !name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+                return 0;
+        switch (m->kind) {
+        case CG_SYSTEMD:
+                return cgroup_systemd_remove_orphan(m, name);
+        case CG_V2: {
+                _cleanup_free_ char *dir = xasprintf("%s/%s", m->parent, name);
+                return remove_orphan_dir(dir);
+        }
+        case CG_V1:
+                /* Each hierarchy separately: the start may have died between two mkdirs. */
+                for (int i = 0; i < V1_MAX; i++) {
+                        if (!m->v1_mnt[i])
+                                continue;
+                        _cleanup_free_ char *dir = xasprintf("%s/%s/%s", m->v1_mnt[i], m->parent, name);
+                        if ((r = remove_orphan_dir(dir)) < 0 && ret >= 0)
+                                ret = r;
+                        else if (r > 0 && ret == 0)
+                                ret = 1;
+                }
+                return ret;
+        }
+        return 0;
+}
+
 int cgroup_open(CgroupManager *m, const char *id, Cgroup **ret, SbxError *err) {
         _cleanup_(cgroup_freep) Cgroup *c = NULL;
         const char *v;

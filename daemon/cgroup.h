@@ -81,6 +81,10 @@ bool cgroup_oom_killed(Cgroup *c);
 /* Kills what is left and removes the cgroup (not one Nomad made). */
 int cgroup_destroy(Cgroup *c);
 Cgroup *cgroup_free(Cgroup *c);
+/* The cgroup cgroup_create() makes for task `name` when Nomad gave none, found by its name
+ * alone: what a start left behind when the daemon died before a record named the cgroup. Kills
+ * what is in it and removes it; 0 also when there is none. */
+int cgroup_remove_orphan(CgroupManager *m, const char *name);
 /* Re-opens a cgroup from cgroup_id() after a daemon restart. Ids: "systemd:<unit>",
  * "cgroupfs-v2:<dir>", "cgroupfs-v2-nomad:<dir>", "cgroupfs-v1:<parent>/<name>[ cpuset=<dir>]". */
 int cgroup_open(CgroupManager *m, const char *id, Cgroup **ret, SbxError *err);

@@ -31,6 +31,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "explain.h"
+#include "fault.h"
 #include "frame.h"
 #include "landlock.h"
 #include "log.h"
@@ -76,8 +77,8 @@ struct Task {
         Cgroup *cg;
         sd_event_source *stop_timer;
         bool killed; /* we sent SIGKILL to the sandbox (stop timeout, destroy --force, signal KILL) */
+        bool start_failed; /* its RUNNING record could not be written: killed, the start fails */
         Pending *pending;
-        bool destroy_after_exit;
         /* Until the task runs: what it was built from, so a failed setup step can be described
          * with its path ("chdir: /x: No such file or directory"). */
         SandboxSpec *start_spec;
@@ -132,11 +133,18 @@ static int64_t now_ns(void) {
         return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static uint64_t now_mono_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Replies                                                                                    */
 
 static void conn_close(Conn *c);
 static void save_request(Task *t, const Sandboxd__V1__StartRequest *req);
+static int task_signal(Task *t, int sig);
 
 static void conn_send(Conn *c, const Frame *f) {
         int r = frame_send(c->fd, f, NULL, 0);
@@ -259,10 +267,12 @@ static bool conn_may_see(const Conn *c, const Task *t) {
         return c->driver[0] == 0 || streq(c->driver, t->rec.driver);
 }
 
-static void task_save(Task *t) {
+static int task_save(Task *t) {
         SbxError err = {};
-        if (task_record_save(t->dir_fd, &t->rec, &err) < 0)
-                log_task(LOG_ERR, &t->rec, "%s", err.msg);
+        int r = task_record_save(t->dir_fd, &t->rec, &err);
+        if (r < 0)
+                log_task(LOG_ERR, &t->rec, "task '%s': %s", t->rec.name, err.msg);
+        return r;
 }
 
 /* The task runs (or ended): its setup is history. */
@@ -309,21 +319,35 @@ static void task_unlink(Task *t) {
                 }
 }
 
-/* Deletes every file sandboxd or the init keeps for the task, then its directory. */
-static void task_dir_remove(Task *t) {
+/* Deletes every file sandboxd or the init keeps for a task, then its directory. state.json goes
+ * first: a directory without one is what recovery removes as the leftover of an unfinished start
+ * or destroy. */
+static void task_files_remove(Daemon *d, int dir_fd, const char *id) {
         static const char *const files[] = { "state.json", "state.json.tmp", "exit", "exit.tmp", "resolv.conf",
                                              "request.pb", "rules.json", "rules.json.tmp", "pins", "pins.tmp" };
-        for (size_t i = 0; i < ELEMENTSOF(files); i++)
-                (void) unlinkat(t->dir_fd, files[i], 0);
-        (void) unlinkat(t->d->tasks_fd, t->rec.id, AT_REMOVEDIR);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                (void) unlinkat(dir_fd, files[i], 0);
+                if (i == 0)
+                        fault_point("destroy-record");
+        }
+        (void) unlinkat(d->tasks_fd, id, AT_REMOVEDIR);
 }
 
-/* Removes the task's directory and forgets it. */
+static void task_dir_remove(Task *t) {
+        task_files_remove(t->d, t->dir_fd, t->rec.id);
+}
+
+/* Removes the task's cgroup and directory, answers the destroys waiting for that (only now: a
+ * destroy acknowledged before its removal could come back after a crash), and forgets it. */
 static void task_remove(Task *t) {
         if (t->cg)
                 (void) cgroup_destroy(t->cg);
+        fault_point("destroy-cgroup");
         task_dir_remove(t);
+        fault_point("destroy-removed");
         log_task(LOG_INFO, &t->rec, "task '%s' removed", t->rec.name);
+        for (Pending *p = t->pending; p; p = p->next)
+                reply_task(p->conn, p->id, t);
         task_unlink(t);
         task_free(t);
 }
@@ -431,6 +455,8 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                         r->exit_error = xstrdup(buf);
                 }
         }
+        if (t->start_failed && !r->exit_error)
+                r->exit_error = xstrdup("state: the task's record could not be written (see sandboxd's log); killed");
         if (m && m->type == INIT_MSG_EXITED && m->oom_kills > 0)
                 r->oom_killed = true;
         if (t->cg) {
@@ -438,7 +464,9 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                 (void) cgroup_kill(t->cg);
         }
         r->state = SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED;
-        task_save(t);
+        r->stop_deadline_us = 0;
+        (void) task_save(t);
+        fault_point("exit-saved");
         log_task(LOG_INFO, r, "task '%s' exited: code %d%s%s%s", r->name, r->exit_code,
                  r->oom_killed ? " (OOM killed)" : "", r->exit_error ? ", " : "", r->exit_error ?: "");
 
@@ -452,9 +480,16 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                 (void) cgroup_destroy(t->cg);
 
         broadcast_exit(t->d, t);
-        bool destroy = t->destroy_after_exit;
+        bool destroy = r->destroying;
+        /* Destroys are answered by task_remove(), once the task is gone for good. */
+        Pending *destroys = NULL;
         for (Pending *p = t->pending, *n; p; p = n) {
                 n = p->next;
+                if (p->kind == PENDING_DESTROY) {
+                        p->next = destroys;
+                        destroys = p;
+                        continue;
+                }
                 if (p->kind == PENDING_START && r->exit_error) {
                         /* Setup failed before the task ran: a start error, with the step. (A task
                          * that merely finished before we read its RUNNING started fine.) */
@@ -467,9 +502,15 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                         reply_task(p->conn, p->id, t);
                 pending_free(p);
         }
-        t->pending = NULL;
+        t->pending = destroys;
         if (destroy)
                 task_remove(t);
+}
+
+/* Whether we sent the sandbox SIGKILL, also as a daemon before a restart: a recorded destroy, or
+ * a recorded stop whose deadline has passed. */
+static bool task_killed_by_us(const Task *t) {
+        return t->killed || t->rec.destroying || (t->rec.stop_deadline_us && now_mono_us() >= t->rec.stop_deadline_us);
 }
 
 static void task_collect(Task *t) {
@@ -480,7 +521,7 @@ static void task_collect(Task *t) {
         (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG);
         if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
                 task_finish(t, &m, NULL);
-        else if (t->killed || (t->cg && cgroup_oom_killed(t->cg))) {
+        else if (task_killed_by_us(t) || (t->cg && cgroup_oom_killed(t->cg))) {
                 /* Our SIGKILL (or the OOM killer, for the whole cgroup) ended the init (PID 1)
                  * before it could write the record; the pid namespace died with it. */
                 InitMsg k = { .type = INIT_MSG_EXITED, .status = SIGKILL };
@@ -512,7 +553,17 @@ static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         if (m.type == INIT_MSG_RUNNING) {
                 task_forget_start(t);
                 t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
-                task_save(t);
+                /* The start is acknowledged only once its record says RUNNING: recovery undoes a
+                 * STARTING one, whose client never heard of it. Without that record, no ack. */
+                if (task_save(t) < 0) {
+                        t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING;
+                        t->start_failed = true;
+                        if (t->cg)
+                                (void) cgroup_kill(t->cg);
+                        (void) task_signal(t, SIGKILL);
+                        return 0;
+                }
+                fault_point("start-running");
                 log_task(LOG_INFO, &t->rec, "task '%s' running (init pid %d)", t->rec.name, (int) t->rec.pid);
                 for (Pending **p = &t->pending; *p;) {
                         if ((*p)->kind == PENDING_START) {
@@ -547,8 +598,14 @@ static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (t->cg)
                 (void) cgroup_kill(t->cg);
         (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+        fault_point("stop-kill");
         t->stop_timer = sd_event_source_disable_unref(t->stop_timer);
         return 0;
+}
+
+static int task_arm_stop_timer(Task *t) {
+        return sd_event_add_time(t->d->event, &t->stop_timer, CLOCK_MONOTONIC, t->rec.stop_deadline_us, 0, on_stop_timer,
+                                 t);
 }
 
 static int task_signal(Task *t, int sig) {
@@ -560,16 +617,22 @@ static int task_signal(Task *t, int sig) {
         return syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
+/* The stop's signal and deadline are recorded before the signal goes out: a daemon restarted in
+ * between sends it again and still kills the task at the deadline. */
 static int task_stop(Task *t, int sig, uint64_t timeout_ms) {
         if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
                 return 0;
-        (void) task_signal(t, sig);
         if (!t->stop_timer) {
-                int r = sd_event_add_time_relative(t->d->event, &t->stop_timer, CLOCK_MONOTONIC, timeout_ms * 1000, 0,
-                                                   on_stop_timer, t);
+                t->rec.stop_signal = sig;
+                t->rec.stop_deadline_us = now_mono_us() + timeout_ms * 1000;
+                (void) task_save(t); /* logged; the stop still happens, its deadline just would not survive a crash */
+                fault_point("stop-intent");
+                int r = task_arm_stop_timer(t);
                 if (r < 0)
                         return r;
         }
+        (void) task_signal(t, sig);
+        fault_point("stop-signal");
         return 1;
 }
 
@@ -962,6 +1025,7 @@ static void on_cgroup_attached(Cgroup *cg, int error, const char *msg, void *use
                 return;
         }
         (void) sandbox_process_go(&t->proc);
+        fault_point("start-go");
 }
 
 /* What a dynamically linked program does before its filter is narrowed counts against the
@@ -1177,6 +1241,11 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 rec->task_group = xstrdup(req->nomad->task_group);
         }
 
+        /* Every step from here on is ordered for a crash of sandboxd at any instant (see "Task
+         * states and crash consistency" in docs/architecture.md): the directory is the intent
+         * (recovery removes one without a record, and the cgroup named after it); the record
+         * names the cgroup before anything runs in it, and the init's pid before the init may
+         * start the task; the start is acknowledged once the record says RUNNING. */
         if (mkdirat(d->tasks_fd, rec->id, 0700) < 0 ||
             (t->dir_fd = openat(d->tasks_fd, rec->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
                 snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(errno));
@@ -1184,11 +1253,13 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 task_free(t);
                 return;
         }
+        fault_point("start-dir");
 
         save_request(t, req);
         /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
          * own command), never re-resolved from paths the task can change since. Before the
-         * spawn: state.json is saved after it, where every heap page written is a COW fault. */
+         * spawn (after it, every heap page written is a COW fault), inside the directory that is
+         * the start's intent: recovery removes it with the directory if no record follows. */
         if (s.landlock && task_rules_save(t->dir_fd, &prep.unveil, prep.n_task_rules, &err) < 0)
                 log_task(LOG_WARNING, rec, "task '%s': saving its unveil rules: %s (exec into it will fail)", rec->name,
                          err.msg);
@@ -1200,25 +1271,30 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                 task_free(t);
                 return;
         }
+        fault_point("start-cgroup");
         if (t->cg)
                 rec->cgroup = xstrdup(cgroup_id(t->cg));
+        if (task_record_save(t->dir_fd, rec, &err) < 0) {
+                reply_error(c, id, EIO, "", err.msg);
+                goto fail_cgroup;
+        }
+        fault_point("start-intent");
 
+        /* Held on every backend until the record has the init's pid: an init that loses us
+         * before that exits by itself (its control socket closes), so nothing runs that no
+         * record names. */
         SpawnOptions opts = SPAWN_OPTIONS_INIT;
         opts.status_dir_fd = t->dir_fd;
         opts.cgroup_fd = t->cg ? cgroup_clone_fd(t->cg) : -1;
+        opts.flags |= SPAWN_HOLD;
         bool attach = t->cg && opts.cgroup_fd < 0;
-        if (attach)
-                opts.flags |= SPAWN_HOLD;
 
         r = sandbox_spawn(&s, &prep, &opts, &t->proc, &err);
         if (r < 0) {
                 reply_error(c, id, r, "", err.msg);
-                if (t->cg)
-                        (void) cgroup_destroy(t->cg);
-                task_dir_remove(t);
-                task_free(t);
-                return;
+                goto fail_cgroup;
         }
+        fault_point("start-clone");
         /* Renamed, not copied: the init may be attaching it right now (see resolv_conf_open). */
         if (resolv_file.name[0] && renameat(d->tasks_fd, resolv_file.name, t->dir_fd, "resolv.conf") < 0)
                 log_task(LOG_WARNING, rec, "task '%s': keeping %s/tasks/%s: %s", req->name, d->state_dir,
@@ -1229,6 +1305,13 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         rec->pid = t->proc.pid;
         (void) proc_start_ticks(rec->pid, &rec->start_ticks);
         rec->started_at_ns = now_ns();
+        if (task_record_save(t->dir_fd, rec, &err) < 0) {
+                reply_error(c, id, EIO, "", err.msg);
+                (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+                (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &(siginfo_t) {}, WEXITED);
+                goto fail_cgroup;
+        }
+        fault_point("start-pid");
 
         /* Kept until the task runs, to describe a failed setup step; the caller's fds stay ours. */
         s.stdin_fd = s.stdout_fd = s.stderr_fd = s.resolv_conf_fd = -1;
@@ -1243,7 +1326,6 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         d->tasks = t;
         d->n_tasks++;
         pending_add(t, c, id, PENDING_START);
-        task_save(t);
         r = task_watch(t);
         if (r < 0)
                 log_task(LOG_ERR, rec, "watching task '%s': %s", rec->name, strerror(-r));
@@ -1256,7 +1338,15 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
                         log_task(LOG_ERR, rec, "task '%s': %s", rec->name, err.msg);
                         (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
                 }
-        }
+        } else
+                on_cgroup_attached(t->cg, 0, NULL, t);
+        return;
+
+fail_cgroup:
+        if (t->cg)
+                (void) cgroup_destroy(t->cg);
+        task_dir_remove(t);
+        task_free(t);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1746,22 +1836,27 @@ static void handle_request(Conn *c, const Sandboxd__V1__Request *req, int *fds, 
         case SANDBOXD__V1__REQUEST__OP_DESTROY:
                 if (!(t = lookup(c, id, req->destroy->name)))
                         return;
-                if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED) {
-                        reply_task(c, id, t);
-                        task_remove(t);
-                        return;
-                }
-                if (!req->destroy->force) {
+                bool exited = t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED;
+                if (!exited && !req->destroy->force) {
                         reply_error(c, id, EBUSY, "force", "the task is running; stop it first or destroy with force");
                         return;
                 }
                 if (pending_full(c, id))
                         return;
-                t->destroy_after_exit = true;
+                /* The intent first: a restarted daemon finishes a destroy it finds recorded. The
+                 * answer comes from task_remove(), after the removal. */
+                t->rec.destroying = true;
+                (void) task_save(t);
+                fault_point("destroy-intent");
                 pending_add(t, c, id, PENDING_DESTROY);
+                if (exited) {
+                        task_remove(t);
+                        return;
+                }
                 if (t->cg)
                         (void) cgroup_kill(t->cg);
                 (void) task_signal(t, SIGKILL);
+                fault_point("destroy-killed");
                 return;
         case SANDBOXD__V1__REQUEST__OP_SIGNAL:
                 if (!(t = lookup(c, id, req->signal->name)))
@@ -1995,8 +2090,19 @@ static void recover_one(Daemon *d, const char *id) {
         t->pidfd = -1;
         t->proc = (SandboxProcess) { .pidfd = -1, .ctl_fd = -1 };
         t->dir_fd = openat(d->tasks_fd, id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (t->dir_fd < 0 || task_record_load(t->dir_fd, &t->rec, &err) < 0) {
-                log_error("state: task directory '%s' unreadable, ignoring: %s", id, err.msg[0] ? err.msg : strerror(errno));
+        int r = t->dir_fd < 0 ? -errno : task_record_load(t->dir_fd, &t->rec, &err);
+        if (r == -ENOENT && t->dir_fd >= 0) {
+                /* No record: a start that died before its first one (nothing ran: the init
+                 * waits for a record with its pid), or a destroy that had removed it. */
+                int k = cgroup_remove_orphan(d->cgroups, id);
+                task_files_remove(d, t->dir_fd, id);
+                log_info("state: removed '%s', left by an unfinished start or destroy%s", id,
+                         k > 0 ? ", and its cgroup" : "");
+                task_free(t);
+                return;
+        }
+        if (r < 0) {
+                log_error("state: task directory '%s' unreadable, ignoring: %s", id, err.msg[0] ? err.msg : strerror(-r));
                 task_free(t);
                 return;
         }
@@ -2009,32 +2115,54 @@ static void recover_one(Daemon *d, const char *id) {
                 log_task(LOG_WARNING, &t->rec, "task '%s': cgroup '%s' not found again: %s", t->rec.name, t->rec.cgroup,
                          err.msg);
 
+        /* Same process? pidfd first, then the start time: if it matches now, the pidfd is pinned
+         * to the right process (a reused pid would have a later start time). */
+        if (t->rec.state != SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED && t->rec.pid > 0) {
+                uint64_t ticks = 0;
+                t->pidfd = (int) syscall(SYS_pidfd_open, t->rec.pid, 0);
+                if (t->pidfd >= 0 && (proc_start_ticks(t->rec.pid, &ticks) < 0 || ticks != t->rec.start_ticks))
+                        t->pidfd = safe_close(t->pidfd);
+        }
+
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING) {
+                /* Never acknowledged: its client was told nothing, or that the outcome is
+                 * unknown, and will not wait for it. Undone, so that "no such task" is true. */
+                log_task(LOG_NOTICE, &t->rec, "task '%s': its start was never acknowledged, undoing it", t->rec.name);
+                (void) task_signal(t, SIGKILL);
+                if (!t->cg)
+                        (void) cgroup_remove_orphan(d->cgroups, id);
+                task_remove(t);
+                return;
+        }
+
         t->next = d->tasks;
         d->tasks = t;
         d->n_tasks++;
 
-        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
-                return;
-
-        /* Same process? pidfd first, then the start time: if it matches now, the pidfd is pinned
-         * to the right process (a reused pid would have a later start time). */
-        uint64_t ticks = 0;
-        t->pidfd = (int) syscall(SYS_pidfd_open, t->rec.pid, 0);
-        if (t->pidfd >= 0 && (proc_start_ticks(t->rec.pid, &ticks) < 0 || ticks != t->rec.start_ticks))
-                t->pidfd = safe_close(t->pidfd);
-        if (t->pidfd < 0) {
-                InitMsg m;
-                if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
-                        task_finish(t, &m, NULL);
-                else
-                        task_finish(t, NULL, "the sandbox init ended without reporting the task's exit (killed?)");
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED) {
+                if (t->rec.destroying)
+                        task_remove(t);
                 return;
         }
-        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING)
-                t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
+        if (t->pidfd < 0) {
+                task_collect(t);
+                return;
+        }
         if (task_watch(t) < 0)
                 log_task(LOG_ERR, &t->rec, "task '%s': cannot watch pid %d", t->rec.name, (int) t->rec.pid);
         log_task(LOG_INFO, &t->rec, "task '%s' recovered (init pid %d)", t->rec.name, (int) t->rec.pid);
+        if (t->rec.destroying) {
+                /* A destroy that did not finish: finish it (the exit removes the task). */
+                if (t->cg)
+                        (void) cgroup_kill(t->cg);
+                (void) task_signal(t, SIGKILL);
+        } else if (t->rec.stop_deadline_us) {
+                /* A stop in progress: its signal again (it may not have gone out), same deadline. */
+                if (t->rec.stop_signal > 0 && now_mono_us() < t->rec.stop_deadline_us)
+                        (void) task_signal(t, t->rec.stop_signal);
+                if (task_arm_stop_timer(t) < 0)
+                        log_task(LOG_ERR, &t->rec, "task '%s': cannot re-arm its stop timer", t->rec.name);
+        }
 }
 
 static int recover(Daemon *d) {
@@ -2046,6 +2174,9 @@ static int recover(Daemon *d) {
         }
         size_t n = 0;
         for (struct dirent *de; (de = readdir(dir));) {
+                /* A task's resolv.conf waits here until its start moves it in (resolv_conf_open). */
+                if (startswith(de->d_name, ".resolv-"))
+                        (void) unlinkat(d->tasks_fd, de->d_name, 0);
                 if (de->d_name[0] == '.')
                         continue;
                 recover_one(d, de->d_name);

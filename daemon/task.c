@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "fault.h"
 #include "macro.h"
 #include "task.h"
 
@@ -78,6 +79,12 @@ char *task_record_to_json(const TaskRecord *t) {
         json_object_object_add(e, "oom_killed", json_object_new_boolean(t->oom_killed));
         put_str(e, "error", t->exit_error);
         json_object_object_add(o, "exit", e);
+        if (t->stop_deadline_us) {
+                json_object_object_add(o, "stop_signal", json_object_new_int(t->stop_signal));
+                json_object_object_add(o, "stop_deadline_us", json_object_new_uint64(t->stop_deadline_us));
+        }
+        if (t->destroying)
+                json_object_object_add(o, "destroying", json_object_new_boolean(true));
 
         char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
@@ -116,6 +123,12 @@ static int get_int(json_object *o, const char *k, int64_t min, int64_t max, int6
                 return sbx_error(err, EBADMSG, "state: '%s' out of range", k);
         *ret = x;
         return 0;
+}
+
+/* An optional number: absent is 0. */
+static int get_int_opt(json_object *o, const char *k, int64_t min, int64_t max, int64_t *ret, SbxError *err) {
+        *ret = 0;
+        return json_object_object_get_ex(o, k, NULL) ? get_int(o, k, min, max, ret, err) : 0;
 }
 
 static int get_bool(json_object *o, const char *k, bool *ret, SbxError *err) {
@@ -211,6 +224,11 @@ int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err) {
         t.exit_signal = (int) v;
         TRY(get_bool(e, "oom_killed", &t.oom_killed, err));
         TRY(get_str(e, "error", false, &t.exit_error, err));
+        TRY(get_int_opt(o, "stop_signal", 0, 64, &v, err));
+        t.stop_signal = (int) v;
+        TRY(get_int_opt(o, "stop_deadline_us", 0, INT64_MAX, &v, err));
+        t.stop_deadline_us = (uint64_t) v;
+        TRY(get_bool(o, "destroying", &t.destroying, err));
 #undef TRY
         json_object_put(o);
         *ret = t;
@@ -231,8 +249,10 @@ static int write_atomic(int dir_fd, const char *name, const char *text, SbxError
         _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return sbx_error_errno(err, errno, "state: creating %s", tmp);
-        if (write(fd, text, len) != (ssize_t) len)
-                return sbx_error_errno(err, errno, "state: writing %s", tmp);
+        ssize_t w = write(fd, text, len);
+        if (w != (ssize_t) len)
+                return sbx_error_errno(err, w < 0 ? errno : ENOSPC, "state: writing %s", tmp);
+        fault_point(streq(name, "state.json") ? "state-tmp" : "rules-tmp");
         if (renameat(dir_fd, tmp, dir_fd, name) < 0)
                 return sbx_error_errno(err, errno, "state: renaming to %s", name);
         return 0;

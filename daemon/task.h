@@ -33,6 +33,10 @@ typedef struct TaskRecord {
         int exit_code, exit_signal;
         bool oom_killed;
         char *exit_error;
+        /* intents a restarted daemon completes (docs/architecture.md, "Task states") */
+        int stop_signal;           /* a stop asked for: its signal ... */
+        uint64_t stop_deadline_us; /* ... and when to kill (CLOCK_MONOTONIC); 0 = no stop */
+        bool destroying;           /* destroy asked for: kill, then remove */
 } TaskRecord;
 
 void task_record_done(TaskRecord *t);
@@ -42,7 +46,7 @@ void task_record_done(TaskRecord *t);
 char *task_record_to_json(const TaskRecord *t);
 int task_record_from_json(const char *text, TaskRecord *ret, SbxError *err);
 
-/* Writes <dir_fd>/state.json atomically (temp file, fsync, rename). */
+/* Writes <dir_fd>/state.json atomically (temp file, rename; no fsync, see task.c). */
 int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err);
 int task_record_load(int dir_fd, TaskRecord *ret, SbxError *err);
 

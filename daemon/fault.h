@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon/fault.h: crash points for the fault-injection suite (tests/root/test-faults.sh).
+ *
+ * fault_point("start-intent") marks the place between two persistent steps of start, stop or
+ * destroy. Only the test binary sandboxd-faults is compiled with SANDBOXD_FAULT_POINTS (see
+ * tests/root/meson.build); there, SANDBOXD_CRASH_AT=NAME[:N] in the environment makes the N-th
+ * (default: first) pass through point NAME SIGKILL the daemon, as a crash or an OOM kill would.
+ * The installed sandboxd is built without it: fault_point() is an empty inline function, the
+ * variable is never read, and the suite checks that the binary does not even contain its name. */
+#pragma once
+
+#ifdef SANDBOXD_FAULT_POINTS
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static inline void fault_point(const char *name) {
+        static long hits;
+        const char *spec = getenv("SANDBOXD_CRASH_AT");
+        if (!spec)
+                return;
+        size_t n = strcspn(spec, ":");
+        if (strlen(name) != n || strncmp(spec, name, n) != 0)
+                return;
+        long want = spec[n] == ':' ? strtol(spec + n + 1, NULL, 10) : 1;
+        if (++hits < want)
+                return;
+        fprintf(stderr, "sandboxd: crash point '%s' reached: SIGKILL\n", name);
+        (void) raise(SIGKILL);
+}
+#else
+static inline void fault_point(const char *name) {
+        (void) name;
+}
+#endif
