@@ -342,6 +342,8 @@ static void task_dir_remove(Task *t) {
 static void task_remove(Task *t) {
         if (t->cg)
                 (void) cgroup_destroy(t->cg);
+        else /* gone with the task's exit, or what a crash in the middle of that left */
+                (void) cgroup_remove_orphan(t->d->cgroups, t->rec.id);
         fault_point("destroy-cgroup");
         task_dir_remove(t);
         fault_point("destroy-removed");
@@ -2111,7 +2113,11 @@ static void recover_one(Daemon *d, const char *id) {
                 task_free(t);
                 return;
         }
-        if (t->rec.cgroup && cgroup_open(d->cgroups, t->rec.cgroup, &t->cg, &err) < 0)
+        /* An exited task's cgroup went with its exit; a crash in the middle of removing it may
+         * have left some of it (cgroup v1: one directory per hierarchy). */
+        if (t->rec.state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED)
+                (void) cgroup_remove_orphan(d->cgroups, id);
+        else if (t->rec.cgroup && cgroup_open(d->cgroups, t->rec.cgroup, &t->cg, &err) < 0)
                 log_task(LOG_WARNING, &t->rec, "task '%s': cgroup '%s' not found again: %s", t->rec.name, t->rec.cgroup,
                          err.msg);
 
