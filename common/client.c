@@ -41,9 +41,12 @@ int sandboxd_connect(const char *socket_path, const char *driver, const char *cl
         hf.kind_case = SANDBOXD__V1__FRAME__KIND_HELLO;
         hf.hello = &h;
         int r = frame_send(fd, &hf, NULL, 0);
-        if (r < 0)
-                return sbx_error_errno(err, r, "sending hello to sandboxd");
+        /* Refused at once (not allowed, too many connections): sandboxd answered and shut the
+         * connection before our hello; its answer waits to be read. */
+        int sent = r;
         r = frame_recv(fd, &f, NULL, NULL);
+        if (sent < 0 && r <= 0)
+                return sbx_error_errno(err, sent, "sending hello to sandboxd");
         if (r == 0)
                 return sbx_error(err, ECONNRESET, "sandboxd closed the connection");
         if (r < 0)

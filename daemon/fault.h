@@ -6,8 +6,11 @@
  * tests/root/meson.build); there, SANDBOXD_CRASH_AT=NAME[:N] in the environment makes the N-th
  * (default: first) pass through point NAME SIGKILL the daemon, as a crash or an OOM kill would.
  * The installed sandboxd is built without it: fault_point() is an empty inline function, the
- * variable is never read, and the suite checks that the binary does not even contain its name. */
+ * variable is never read, and the suite checks that the binary does not even contain its name.
+ * fault_param() likewise reads a lowered limit from the environment only in the test binary. */
 #pragma once
+
+#include <stddef.h>
 
 #ifdef SANDBOXD_FAULT_POINTS
 #include <signal.h>
@@ -29,8 +32,19 @@ static inline void fault_point(const char *name) {
         fprintf(stderr, "sandboxd: crash point '%s' reached: SIGKILL\n", name);
         (void) raise(SIGKILL);
 }
+
+/* A limit the suite lowers to reach it quickly (SANDBOXD_CONN_OUT_MAX=65536). */
+static inline size_t fault_param(const char *var, size_t dflt) {
+        const char *v = getenv(var);
+        return v && *v ? (size_t) strtoull(v, NULL, 10) : dflt;
+}
 #else
 static inline void fault_point(const char *name) {
         (void) name;
+}
+
+static inline size_t fault_param(const char *var, size_t dflt) {
+        (void) var;
+        return dflt;
 }
 #endif

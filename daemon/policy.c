@@ -73,6 +73,9 @@ typedef enum Key {
         KEY_CGROUP_PARENT,
         KEY_ADMIN_POLICY,
         KEY_LOG_READER_TIMEOUT,
+        KEY_MAX_CONNECTIONS_PER_UID,
+        KEY_SOCKET_MODE,
+        KEY_SOCKET_GROUP,
         /* [driver NAME] */
         KEY_USERS,
         KEY_DYNAMIC_USERS,
@@ -149,6 +152,9 @@ struct Policy {
         size_t max_tasks;
         char *admin_policy;
         unsigned log_reader_timeout_ms;
+        size_t max_connections_per_uid;
+        unsigned socket_mode; /* 0 = the build's default */
+        char *socket_group;   /* NULL = the build's default */
 
         PolicyDriver **drivers;
         size_t n_drivers;
@@ -389,6 +395,7 @@ Policy *policy_free(Policy *p) {
         free(p->state_dir);
         free(p->cgroup_parent);
         free(p->admin_policy);
+        free(p->socket_group);
         for (size_t i = 0; i < p->n_drivers; i++)
                 driver_free(p->drivers[i]);
         free(p->drivers);
@@ -444,6 +451,7 @@ static Policy *policy_new(const char *filename) {
         p->cgroup_backend = POLICY_CGROUP_AUTO;
         p->max_tasks = 4096;
         p->log_reader_timeout_ms = POLICY_LOG_READER_TIMEOUT_DEFAULT_MS;
+        p->max_connections_per_uid = POLICY_MAX_CONNECTIONS_PER_UID;
         return p;
 }
 
@@ -560,6 +568,43 @@ static int parse_max_tasks(Parser *ps, Key k, char **tok, size_t n, SbxError *er
                 ps->d->max_tasks = v;
         else
                 ps->p->max_tasks = v;
+        return 0;
+}
+
+static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *ret, SbxError *err) {
+        uint32_t v;
+        if (parse_u32(s, &v) < 0 || v < min || v > max)
+                return sbx_error(err, EINVAL, "'%.64s': expected a number from %" PRIu64 " to %" PRIu64, s, min, max);
+        *ret = v;
+        return 0;
+}
+
+static int parse_max_connections(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        uint64_t v = 0;
+        int r = parse_number(tok[0], 1, POLICY_MAX_CONNECTIONS_LIMIT, &v, err);
+        if (r >= 0)
+                ps->p->max_connections_per_uid = (size_t) v;
+        return r;
+}
+
+/* An octal mode for the socket: read and write for owner, group, others (no x, no special bits). */
+static int parse_socket_mode(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(tok[0], &end, 8);
+        if (errno || end == tok[0] || *end || tok[0][0] == '-' || (v & ~0666UL) || !(v & 0600))
+                return sbx_error(err, EINVAL, "'%.64s': expected an octal mode with only r and w bits, at least 0600 "
+                                              "(e.g. 0660)", tok[0]);
+        ps->p->socket_mode = (unsigned) v;
+        return 0;
+}
+
+static int parse_socket_group(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        for (const char *c = tok[0]; *c; c++)
+                if (!isalnum((unsigned char) *c) && !strchr("_.-", *c))
+                        return sbx_error(err, EINVAL, "'%.64s': not a group name or gid", tok[0]);
+        free(ps->p->socket_group);
+        ps->p->socket_group = xstrdup(tok[0]);
         return 0;
 }
 
@@ -814,6 +859,9 @@ static const struct KeyDef {
         [KEY_CGROUP_PARENT] = { "cgroup_parent", S_DAEMON, false, parse_cgroup_path_key },
         [KEY_ADMIN_POLICY] = { "admin_policy", S_DAEMON, false, parse_admin_policy },
         [KEY_LOG_READER_TIMEOUT] = { "log_reader_timeout", S_DAEMON, false, parse_log_reader_timeout },
+        [KEY_MAX_CONNECTIONS_PER_UID] = { "max_connections_per_uid", S_DAEMON, false, parse_max_connections },
+        [KEY_SOCKET_MODE] = { "socket_mode", S_DAEMON, false, parse_socket_mode },
+        [KEY_SOCKET_GROUP] = { "socket_group", S_DAEMON, false, parse_socket_group },
         [KEY_USERS] = { "users", S_DRIVER, true, parse_ids },
         [KEY_DYNAMIC_USERS] = { "dynamic_users", S_DRIVER, false, parse_dynamic_users },
         [KEY_DEFAULT_USER] = { "default_user", S_DRIVER, false, parse_default_user },
@@ -1252,6 +1300,18 @@ size_t policy_driver_max_tasks(const PolicyDriver *d) {
         return d->max_tasks;
 }
 
+size_t policy_max_connections_per_uid(const Policy *p) {
+        return p->max_connections_per_uid;
+}
+
+unsigned policy_socket_mode(const Policy *p) {
+        return p->socket_mode;
+}
+
+const char *policy_socket_group(const Policy *p) {
+        return p->socket_group;
+}
+
 bool policy_allow_unenforced_limits(const PolicyDriver *d) {
         return d->allow_unenforced_limits;
 }
@@ -1316,6 +1376,7 @@ _printf_(3, 4) static int refuse(SbxError *err, const PolicyDriver *d, const cha
         va_end(ap);
         return sbx_error(err, EPERM, "policy '%s': %s", d->name, msg);
 }
+
 
 int policy_check_driver_peer(const PolicyDriver *d, uid_t uid, gid_t gid, SbxError *err) {
         char a[160], b[160];
@@ -1774,6 +1835,11 @@ char *policy_format(const Policy *p) {
         if (p->admin_policy)
                 fprintf(f, "admin_policy = %s\n", p->admin_policy);
         fprintf(f, "log_reader_timeout = %u\n", p->log_reader_timeout_ms / 1000);
+        fprintf(f, "max_connections_per_uid = %zu\n", p->max_connections_per_uid);
+        if (p->socket_mode)
+                fprintf(f, "socket_mode = %04o\n", p->socket_mode);
+        if (p->socket_group)
+                fprintf(f, "socket_group = %s\n", p->socket_group);
 
         for (size_t i = 0; i < p->n_drivers; i++) {
                 const PolicyDriver *d = p->drivers[i];

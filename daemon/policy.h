@@ -31,6 +31,8 @@
 #define POLICY_MAX_NAME 64            /* driver names */
 #define POLICY_MAX_TASKS_LIMIT 1000000
 #define POLICY_LOG_READER_TIMEOUT_DEFAULT_MS 30000
+#define POLICY_MAX_CONNECTIONS_PER_UID 64 /* default of max_connections_per_uid */
+#define POLICY_MAX_CONNECTIONS_LIMIT 4096
 
 typedef struct Policy Policy;
 typedef struct PolicyDriver PolicyDriver;
@@ -88,6 +90,12 @@ PolicyCgroupBackend policy_cgroup_backend(const Policy *p);
 const char *policy_cgroup_parent(const Policy *p);     /* NULL = the backend's default */
 /* How long a start waits for the reader of its log FIFOs (log_reader_timeout). */
 unsigned policy_log_reader_timeout_ms(const Policy *p);
+/* Connections each peer uid may hold, hello'd or not (root's own are counted separately). */
+size_t policy_max_connections_per_uid(const Policy *p);
+/* The socket's mode and group when sandboxd binds it itself (not socket-activated): 0 / NULL =
+ * not set, the build's defaults apply (meson options socket_mode, socket_group). */
+unsigned policy_socket_mode(const Policy *p);
+const char *policy_socket_group(const Policy *p);
 /* The driver policy that applies to connections that name no driver (root's sandboxctl):
  * admin_policy, or "sandbox" if that section exists, else NULL (admins cannot start tasks). */
 const char *policy_admin_driver(const Policy *p);

@@ -9,6 +9,7 @@
  * and the trust boundary: docs/architecture.md. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
@@ -47,8 +48,18 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/sandboxd/sandboxd.conf"
 #define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
 #define DEFAULT_STATE_DIR "/run/sandboxd"
-#define MAX_CONNECTIONS 256
+/* Connections (docs/sandboxd.conf.md, "Connections"): max_connections_per_uid per peer uid,
+ * hello'd or not; MAX_CONNECTIONS in all, root's not counted, so no other peer can keep root out
+ * and no uid can keep another out. A peer the policy refuses is answered and closed at once. */
+#define MAX_CONNECTIONS 4096
+#define HELLO_TIMEOUT_USEC (5 * 1000000ULL)
 #define MAX_PENDING_PER_CONN 8192 /* waits/stops a single peer may have outstanding */
+/* A peer that does not read its replies: at CONN_OUT_PAUSE_BYTES queued we stop reading its
+ * requests until the queue is empty; at CONN_OUT_MAX_BYTES (its pending waits alone can get
+ * there, or events if it subscribed) the connection is closed with a logged reason. Never a
+ * reply dropped with the connection left open. */
+#define CONN_OUT_PAUSE_BYTES (256u * 1024u)
+#define CONN_OUT_MAX_BYTES (32u * 1024u * 1024u)
 #define STOP_DEFAULT_TIMEOUT_MS 5000
 #define STOP_MAX_TIMEOUT_MS (24ull * 3600 * 1000)
 #define TASK_DENIALS 16 /* explained denials kept per task (inspect) */
@@ -90,10 +101,21 @@ struct Task {
         Task *next;
 };
 
+typedef struct OutFrame {
+        struct OutFrame *next;
+        size_t len;
+        uint8_t data[];
+} OutFrame;
+
 struct Conn {
         Daemon *d;
         int fd;
         sd_event_source *src;
+        sd_event_source *hello_timer; /* until hello */
+        sd_event_source *close_src;   /* a deferred close (set when sending failed for good) */
+        OutFrame *out, **out_tail;    /* replies the socket did not take yet, in order */
+        size_t out_bytes;
+        bool paused;                  /* not reading its requests until out drains */
         uid_t uid;
         gid_t gid;
         pid_t pid;
@@ -101,7 +123,6 @@ struct Conn {
         bool subscribed;
         size_t n_pending;
         char *driver;              /* "" for an admin connection (sees every task) */
-        char *refused;             /* the peer is not allowed: answer its first frame with this, close */
         Conn *next;
 };
 
@@ -120,7 +141,7 @@ struct Daemon {
         Task *tasks;
         size_t n_tasks;
         Conn *conns;
-        size_t n_conns;
+        size_t n_conns, n_root_conns;
         struct ExecSession *sessions;
         struct StartWait *start_waits;
         SeccompProgram cache_prog[16];
@@ -146,10 +167,97 @@ static void conn_close(Conn *c);
 static void save_request(Task *t, const Sandboxd__V1__StartRequest *req);
 static int task_signal(Task *t, int sig);
 
+static size_t conn_out_max = CONN_OUT_MAX_BYTES;
+
+static int on_conn_deferred_close(sd_event_source *s, void *userdata) {
+        conn_close(userdata);
+        return 0;
+}
+
+/* Closes the connection from the event loop, not from under the caller (which may still use it). */
+static void conn_close_later(Conn *c) {
+        if (c->close_src)
+                return;
+        (void) sd_event_source_set_enabled(c->src, SD_EVENT_OFF);
+        if (sd_event_add_defer(c->d->event, &c->close_src, on_conn_deferred_close, c) < 0)
+                c->close_src = NULL; /* out of memory: the next read sees the error instead */
+}
+
+/* Which events to wait for: requests unless paused, the socket's room while replies queue. */
+static void conn_update_events(Conn *c) {
+        uint32_t ev = (c->paused ? 0 : EPOLLIN) | (c->out ? EPOLLOUT : 0);
+        (void) sd_event_source_set_io_events(c->src, ev);
+        (void) sd_event_source_set_enabled(c->src, ev ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* Sends what is queued, in order, until the socket is full. 0, or -errno when the peer is gone. */
+static int conn_flush(Conn *c) {
+        while (c->out) {
+                OutFrame *o = c->out;
+                ssize_t n = send(c->fd, o->data, o->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                c->out = o->next;
+                if (!c->out)
+                        c->out_tail = &c->out;
+                c->out_bytes -= o->len;
+                free(o);
+        }
+        return 0;
+}
+
 static void conn_send(Conn *c, const Frame *f) {
-        int r = frame_send(c->fd, f, NULL, 0);
-        if (r < 0 && r != -EAGAIN)
+        if (c->close_src)
+                return;
+        size_t len = sandboxd__v1__frame__get_packed_size(f);
+        if (len > FRAME_MAX && f->kind_case == SANDBOXD__V1__FRAME__KIND_RESPONSE) {
+                /* The peer could not receive it: tell it so instead (a task's description that
+                 * outgrew a frame). */
+                char msg[128];
+                snprintf(msg, sizeof(msg), "the reply (%zu bytes) does not fit in one frame (%u)", len, FRAME_MAX);
+                Sandboxd__V1__Error e = SANDBOXD__V1__ERROR__INIT;
+                Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+                Frame ef = SANDBOXD__V1__FRAME__INIT;
+                e.code = EMSGSIZE;
+                e.field = (char *) "";
+                e.message = msg;
+                resp.id = f->response->id;
+                resp.error = &e;
+                ef.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+                ef.response = &resp;
+                conn_send(c, &ef);
+                return;
+        }
+        OutFrame *o = xmalloc(sizeof(OutFrame) + (len ? len : 1));
+        o->next = NULL;
+        o->len = len;
+        sandboxd__v1__frame__pack(f, o->data);
+        if (!c->out_tail)
+                c->out_tail = &c->out;
+        *c->out_tail = o;
+        c->out_tail = &o->next;
+        c->out_bytes += len;
+        int r = conn_flush(c);
+        if (r < 0) {
                 log_debug("peer pid %d: send failed: %s", (int) c->pid, strerror(-r));
+                conn_close_later(c);
+                return;
+        }
+        if (c->out_bytes > conn_out_max) {
+                log_warning("peer pid %d uid %u does not read its replies (%zu bytes queued): closing the connection; "
+                            "it must reconnect and ask again",
+                            (int) c->pid, (unsigned) c->uid, c->out_bytes);
+                conn_close_later(c);
+                return;
+        }
+        if (c->out_bytes >= CONN_OUT_PAUSE_BYTES && !c->paused) {
+                log_debug("peer pid %d: %zu bytes of replies queued, not reading its requests until they are sent",
+                          (int) c->pid, c->out_bytes);
+                c->paused = true;
+        }
+        conn_update_events(c);
 }
 
 static void reply_error(Conn *c, uint64_t id, int code, const char *field, const char *msg) {
@@ -1413,8 +1521,10 @@ static void handle_list(Conn *c, uint64_t id, const char *after) {
         Frame f = SANDBOXD__V1__FRAME__INIT;
         f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
         f.response = &resp;
-        if (frame_send(c->fd, &f, NULL, 0) == -EMSGSIZE)
+        if (sandboxd__v1__frame__get_packed_size(&f) > FRAME_MAX)
                 reply_error(c, id, EMSGSIZE, "", "a task's description does not fit in one reply");
+        else
+                conn_send(c, &f);
         free(sorted);
         free(infos);
         free(ptrs);
@@ -1927,13 +2037,40 @@ static void conn_close(Conn *c) {
                 if (*i == c) {
                         *i = c->next;
                         d->n_conns--;
+                        d->n_root_conns -= c->uid == 0;
                         break;
                 }
         sd_event_source_disable_unref(c->src);
+        sd_event_source_disable_unref(c->hello_timer);
+        sd_event_source_disable_unref(c->close_src);
+        for (OutFrame *o = c->out, *n; o; o = n) {
+                n = o->next;
+                free(o);
+        }
         safe_close(c->fd);
         free(c->driver);
-        free(c->refused);
         free(c);
+}
+
+/* Reads and drops whatever the peer sent (fds in it are closed with the datagrams). */
+static void drain(int fd) {
+        char buf[256];
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+        }
+}
+
+/* After an error reply: the peer may have sent more, which must not reset its connection before
+ * it reads our answer (see refuse_fd). */
+static void conn_shutdown_close(Conn *c) {
+        (void) conn_flush(c);
+        (void) shutdown(c->fd, SHUT_RDWR);
+        drain(c->fd);
+        conn_close(c);
 }
 
 static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
@@ -1945,32 +2082,33 @@ static void handle_hello(Conn *c, const Sandboxd__V1__Hello *h) {
                 snprintf(msg, sizeof(msg), "protocol %u not supported (this daemon speaks %u)", h->protocol,
                          SANDBOXD_PROTOCOL_VERSION);
                 reply_error(c, 0, EPROTONOSUPPORT, "protocol", msg);
-                conn_close(c);
+                conn_shutdown_close(c);
                 return;
         }
         /* An empty driver name is the admin view (sandboxctl); it needs root. */
         if (!h->driver[0] && c->uid != 0) {
                 reply_error(c, 0, EPERM, "driver", "only root may connect without a driver name");
-                conn_close(c);
+                conn_shutdown_close(c);
                 return;
         }
         const char *drv = h->driver[0] ? h->driver : policy_admin_driver(d->policy);
         if (h->driver[0] && !policy_driver(d->policy, h->driver)) {
                 snprintf(msg, sizeof(msg), "no policy for driver '%.64s' in %s", h->driver, d->config_path);
                 reply_error(c, 0, EPERM, "driver", msg);
-                conn_close(c);
+                conn_shutdown_close(c);
                 return;
         }
         if (h->driver[0] && policy_check_driver_peer(policy_driver(d->policy, h->driver), c->uid, c->gid, &err) < 0) {
                 log_warning("refused peer pid %d uid %u for driver '%.64s': %s", (int) c->pid, (unsigned) c->uid,
                             h->driver, err.msg);
                 reply_error(c, 0, EPERM, "driver", err.msg);
-                conn_close(c);
+                conn_shutdown_close(c);
                 return;
         }
         free(c->driver);
         c->driver = xstrdup(h->driver[0] ? h->driver : "");
         c->hello = true;
+        c->hello_timer = sd_event_source_disable_unref(c->hello_timer);
 
         Sandboxd__V1__DaemonInfo info = SANDBOXD__V1__DAEMON_INFO__INIT;
         const char *limits[8];
@@ -1998,12 +2136,26 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         size_t n_fds = 0;
         Frame *f = NULL;
 
+        if (revents & EPOLLOUT) {
+                if (conn_flush(c) < 0) {
+                        conn_close(c);
+                        return 0;
+                }
+                if (!c->out && c->paused) {
+                        log_debug("peer pid %d: its replies are out, reading its requests again", (int) c->pid);
+                        c->paused = false;
+                }
+                conn_update_events(c);
+        }
+        if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->paused)
+                return 0;
+
         int r = frame_recv(fd, &f, fds, &n_fds);
         if (r == -EAGAIN)
                 return 0;
         if (r == -EMSGSIZE || r == -EBADMSG) {
                 reply_error(c, 0, -r, "", r == -EMSGSIZE ? "frame larger than 128 KiB" : "malformed frame");
-                conn_close(c);
+                conn_shutdown_close(c);
                 return 0;
         }
         if (r <= 0) {
@@ -2011,27 +2163,16 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 return 0;
         }
 
-        /* A refused peer gets its answer once its hello is read: closing a SEQPACKET socket with
-         * unread data would make the peer's next recv fail with ECONNRESET before our reply. */
-        if (c->refused) {
-                reply_error(c, 0, EPERM, "", c->refused);
-                for (size_t i = 0; i < n_fds; i++)
-                        safe_close(fds[i]);
-                frame_free(f);
-                conn_close(c);
-                return 0;
-        }
-
         if (!c->hello) {
                 if (f->kind_case != SANDBOXD__V1__FRAME__KIND_HELLO) {
                         reply_error(c, 0, EPROTO, "", "the first frame must be hello");
-                        conn_close(c);
+                        conn_shutdown_close(c);
                 } else
                         handle_hello(c, f->hello);
         } else if (f->kind_case != SANDBOXD__V1__FRAME__KIND_REQUEST || !f->request ||
                    f->request->op_case == SANDBOXD__V1__REQUEST__OP__NOT_SET) {
                 reply_error(c, 0, EPROTO, "", "expected a request");
-                conn_close(c);
+                conn_shutdown_close(c);
         } else {
                 /* Every op message must be present (protobuf-c leaves an absent oneof NULL). */
                 handle_request(c, f->request, fds, n_fds);
@@ -2042,11 +2183,41 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
+/* Answers a peer we will not serve and closes its connection at once. The peer stops being able
+ * to send first (SHUT_RD), then what it had sent is drained: a SEQPACKET socket closed with
+ * unread data resets the peer's connection before it could read our answer. */
+static void refuse_fd(int fd, int code, const char *msg) {
+        Sandboxd__V1__Error e = SANDBOXD__V1__ERROR__INIT;
+        Sandboxd__V1__Response resp = SANDBOXD__V1__RESPONSE__INIT;
+        Frame f = SANDBOXD__V1__FRAME__INIT;
+        e.code = code;
+        e.field = (char *) "";
+        e.message = (char *) msg;
+        resp.error = &e;
+        f.kind_case = SANDBOXD__V1__FRAME__KIND_RESPONSE;
+        f.response = &resp;
+        (void) frame_send(fd, &f, NULL, 0);
+        (void) shutdown(fd, SHUT_RDWR);
+        drain(fd);
+        safe_close(fd);
+}
+
+static int on_hello_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Conn *c = userdata;
+        log_debug("peer pid %d uid %u: no hello within %llu s, closing", (int) c->pid, (unsigned) c->uid,
+                  HELLO_TIMEOUT_USEC / 1000000);
+        c->src = sd_event_source_disable_unref(c->src);
+        refuse_fd(TAKE_FD(c->fd), ETIMEDOUT, "no hello in time");
+        conn_close(c);
+        return 0;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Daemon *d = userdata;
         struct ucred cred;
         socklen_t len = sizeof(cred);
         SbxError err = {};
+        char msg[SBX_ERROR_MAX + 64];
 
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0)
@@ -2055,30 +2226,44 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 safe_close(cfd);
                 return 0;
         }
-        Conn *c = xcalloc(1, sizeof(Conn));
-        *c = (Conn) { .d = d, .fd = cfd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid, .driver = xstrdup("") };
-        if (d->n_conns >= MAX_CONNECTIONS) {
-                reply_error(c, 0, EMFILE, "", "too many connections");
-                safe_close(cfd);
-                free(c->driver);
-                free(c);
-                return 0;
-        }
+        /* Not allowed at all: answered and closed now, never counted. */
         if (policy_check_peer(d->policy, cred.uid, cred.gid, &err) < 0) {
                 log_warning("refused peer pid %d uid %u gid %u: %s", (int) cred.pid, (unsigned) cred.uid,
                             (unsigned) cred.gid, err.msg);
-                c->refused = xstrdup(err.msg);
+                refuse_fd(cfd, EPERM, err.msg);
+                return 0;
         }
-        if (sd_event_add_io(d->event, &c->src, cfd, EPOLLIN, on_conn, c) < 0) {
+        /* Each uid has its own share: one peer's connections never keep another uid out. */
+        size_t same = 0, max_uid = policy_max_connections_per_uid(d->policy);
+        for (Conn *i = d->conns; i; i = i->next)
+                same += i->uid == cred.uid;
+        size_t others = d->n_conns - d->n_root_conns;
+        if (same >= max_uid || (cred.uid != 0 && others >= MAX_CONNECTIONS)) {
+                if (same >= max_uid)
+                        snprintf(msg, sizeof(msg), "too many connections from uid %u (max_connections_per_uid = %zu)",
+                                 (unsigned) cred.uid, max_uid);
+                else
+                        snprintf(msg, sizeof(msg), "too many connections (%d)", MAX_CONNECTIONS);
+                log_warning("refused peer pid %d uid %u: %s", (int) cred.pid, (unsigned) cred.uid, msg);
+                refuse_fd(cfd, EMFILE, msg);
+                return 0;
+        }
+        Conn *c = xcalloc(1, sizeof(Conn));
+        *c = (Conn) { .d = d, .fd = cfd, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid, .driver = xstrdup("") };
+        c->out_tail = &c->out;
+        if (sd_event_add_io(d->event, &c->src, cfd, EPOLLIN, on_conn, c) < 0 ||
+            sd_event_add_time_relative(d->event, &c->hello_timer, CLOCK_MONOTONIC, HELLO_TIMEOUT_USEC, 0,
+                                       on_hello_timeout, c) < 0) {
+                sd_event_source_disable_unref(c->src);
                 safe_close(cfd);
                 free(c->driver);
-                free(c->refused);
                 free(c);
                 return 0;
         }
         c->next = d->conns;
         d->conns = c;
         d->n_conns++;
+        d->n_root_conns += c->uid == 0;
         return 0;
 }
 
@@ -2270,11 +2455,30 @@ static int setup_listen(Daemon *d) {
         if (fd < 0)
                 return log_error_errno(-errno, "socket: %m");
         (void) unlink(d->socket_path);
-        /* Peers are authenticated by SO_PEERCRED against the policy, so the socket may be
-         * reachable by the unprivileged shim. */
-        mode_t old = umask(0111);
+        /* Who may connect at all: root and the socket's group (the shim's user; sandboxd.socket
+         * says the same under systemd). Peers that get through are then checked against the
+         * policy by SO_PEERCRED. Bound 0600, then given its group and mode. */
+        mode_t mode = policy_socket_mode(d->policy) ?: SOCKET_MODE;
+        const char *group = policy_socket_group(d->policy) ?: SOCKET_GROUP;
+        gid_t gid = 0;
+        if (group[0] && strspn(group, "0123456789") == strlen(group))
+                gid = (gid_t) strtoul(group, NULL, 10);
+        else if (group[0]) {
+                struct group *g = getgrnam(group);
+                if (g)
+                        gid = g->gr_gid;
+                else if (policy_socket_group(d->policy)) {
+                        safe_close(fd);
+                        return log_error_errno(-ENOENT, "socket_group: no such group '%s'", group);
+                } else
+                        log_warning("the socket's group '%s' does not exist: only root may connect (socket_group in %s)",
+                                    group, d->config_path);
+        }
+        mode_t old = umask(0177);
         int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
         umask(old);
+        if (r >= 0 && (chown(d->socket_path, 0, gid) < 0 || chmod(d->socket_path, mode) < 0))
+                r = -1;
         if (r < 0 || listen(fd, 128) < 0) {
                 r = -errno;
                 safe_close(fd);
@@ -2368,6 +2572,7 @@ int main(int argc, char **argv) {
                 struct rlimit raised = { saved_nofile.rlim_max, saved_nofile.rlim_max };
                 (void) setrlimit(RLIMIT_NOFILE, &raised);
         }
+        conn_out_max = fault_param("SANDBOXD_CONN_OUT_MAX", CONN_OUT_MAX_BYTES);
         r = policy_load(config, &d.policy, &err);
         if (r < 0) {
                 log_error("%s", err.msg);

@@ -96,7 +96,8 @@ static int drop_privileges(const char *user) {
                 fprintf(stderr, "nomad-driver-sandbox: --user: '%s' is root; the shim must run unprivileged\n", user);
                 return -1;
         }
-        if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+        /* The user's own groups: one of them may be sandboxd's socket group (sandboxd.socket). */
+        if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
             setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
                 fprintf(stderr, "nomad-driver-sandbox: dropping to user '%s': %s\n", user, strerror(errno));
                 return -1;

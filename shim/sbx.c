@@ -5,7 +5,9 @@
  * (wait, stop, exec) when they complete. While sandboxd is unreachable (restarting, not yet
  * started) requests queue and the reactor reconnects every 500 ms; idempotent ones (SBX_RESEND:
  * wait, inspect, stop, destroy, recover) are sent again on the new connection, the others fail
- * with ECONNRESET. Each request may carry a deadline. */
+ * with ECONNRESET. Each request may carry a deadline. Sending never blocks the reactor: when the
+ * socket is full (sandboxd stops reading a peer whose replies pile up) the rest waits for POLLOUT
+ * while replies keep being read; if sandboxd gives up on us and closes, we reconnect and re-send. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -114,6 +116,7 @@ struct SbxReq {
 
 static SandboxdClient client = { .fd = -1 };
 static bool connected;
+static bool send_blocked; /* the socket is full: flush_queue() again on POLLOUT */
 static uint64_t next_id = 1;
 static SbxReq *reqs; /* unsent and in flight */
 static Timer reconnect_timer, deadline_timer;
@@ -204,17 +207,12 @@ static int send_req(SbxReq *r) {
                 cm->cmsg_len = CMSG_LEN(sizeof(int) * r->n_fds);
                 memcpy(CMSG_DATA(cm), r->fds, sizeof(int) * r->n_fds);
         }
-        for (int tries = 0;; tries++) {
+        for (;;) {
                 if (sendmsg(client.fd, &mh, MSG_NOSIGNAL) >= 0)
                         break;
                 if (errno == EINTR)
                         continue;
-                if (errno == EAGAIN && tries < 100) { /* the daemon is behind: wait a little */
-                        struct pollfd p = { client.fd, POLLOUT, 0 };
-                        poll(&p, 1, 100);
-                        continue;
-                }
-                return -errno;
+                return -errno; /* -EAGAIN: sandboxd is behind, the caller waits for POLLOUT */
         }
         req_close_fds(r);
         r->sent = true;
@@ -225,6 +223,7 @@ static void disconnect(const char *why) {
         if (!connected)
                 return;
         connected = false;
+        send_blocked = false;
         snprintf(last_error, sizeof last_error, "%s", why);
         log_warn("lost the connection to sandboxd", "reason", why);
         sandboxd_disconnect(&client);
@@ -250,12 +249,19 @@ static void disconnect(const char *why) {
 }
 
 static void flush_queue(void) {
+        send_blocked = false;
         for (SbxReq *r = reqs, *n; r && connected; r = n) {
                 n = r->next;
                 if (r->sent)
                         continue;
                 r->id = next_id++;
                 int k = send_req(r);
+                if (k == -EAGAIN) {
+                        /* in order: this one and the rest go out on POLLOUT */
+                        send_blocked = true;
+                        reactor_wake();
+                        return;
+                }
                 if (k == -EMSGSIZE)
                         req_fail(r, EMSGSIZE, "request larger than sandboxd's 128 KiB frame limit");
                 else if (k < 0) {
@@ -470,7 +476,7 @@ static void *reactor_main(void *arg) {
                         pw = xrealloc(pw, cap * sizeof *pw);
                 }
                 pfd[0] = (struct pollfd) { wake_fd, POLLIN, 0 };
-                pfd[1] = (struct pollfd) { connected ? client.fd : -1, POLLIN, 0 };
+                pfd[1] = (struct pollfd) { connected ? client.fd : -1, POLLIN | (send_blocked ? POLLOUT : 0), 0 };
                 for (size_t i = 0; i < n_watches; i++) {
                         pw[2 + i] = watches[i];
                         pfd[2 + i] = (struct pollfd) { watches[i]->fd, watches[i]->events, 0 };
@@ -494,8 +500,11 @@ static void *reactor_main(void *arg) {
                         uint64_t v;
                         ssize_t _unused_ r = read(wake_fd, &v, sizeof v);
                 }
-                if (k > 0 && connected && pfd[1].fd == client.fd && pfd[1].revents)
+                if (k > 0 && connected && pfd[1].fd == client.fd && pfd[1].revents) {
                         read_frames();
+                        if (connected && send_blocked && (pfd[1].revents & POLLOUT))
+                                flush_queue();
+                }
                 for (size_t i = 2; k > 0 && i < n; i++) {
                         if (!pfd[i].revents)
                                 continue;

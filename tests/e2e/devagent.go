@@ -39,9 +39,10 @@ func devAgentChecks() {
 		}
 	})
 	sock, conf := filepath.Join(tmp, "dev-sandboxd.sock"), filepath.Join(tmp, "dev-sandboxd.conf")
-	// the dev agent's client policy: its data dir, the system's programs, this build's helper
+	// the dev agent's client policy: its data dir, the system's programs, this build's helper;
+	// a socket the shim's user can connect to (no nomad-sandbox group here)
 	policy := "[daemon]\nallowed_uids = 65534 0\nnomad_data_dir = " + data + "\ncgroup_backend = cgroupfs\n" +
-		"cgroup_parent = " + cg + "\n[driver sandbox]\nusers = nobody\n" +
+		"cgroup_parent = " + cg + "\nsocket_mode = 0666\n[driver sandbox]\nusers = nobody\n" +
 		"unveil = rwxc:" + data + "/alloc rx:" + filepath.Dir(os.Getenv("SANDBOX_PRELOAD")) + "\nnetworks = none host\n"
 	if !ok(ioutil.WriteFile(conf, []byte(policy), 0644) == nil, "dev agent: sandboxd's config") {
 		return

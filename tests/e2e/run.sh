@@ -125,6 +125,7 @@ cgroup_backend = cgroupfs
 cgroup_parent = sandboxd-e2e-$$
 # a start waits this long for logmon's FIFO readers (a check runs into it)
 log_reader_timeout = 5
+socket_mode = 0666
 
 [driver sandbox]
 users = nobody 70000-70010

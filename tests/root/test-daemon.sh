@@ -36,6 +36,7 @@ nomad_data_dir = $T/nomad
 cgroup_backend = cgroupfs
 cgroup_parent = $CG_PARENT
 admin_policy = sandbox
+socket_mode = 0666
 
 [driver sandbox]
 users = nobody 70000-70010
@@ -101,7 +102,7 @@ if ! start_daemon; then
         done_testing
 fi
 check 0 "sandboxd starts and answers on its socket"
-check "$([ "$(stat -c %a "$S")" = 666 ]; echo $?)" "the socket is connectable by anyone (policy decides)"
+check "$([ "$(stat -c %a "$S")" = 666 ]; echo $?)" "socket_mode = 0666: connectable by anyone (the policy decides)"
 
 # ------------------------------------------------------------------------------------------
 # Peers

@@ -148,6 +148,14 @@ static void test_parse_errors(void) {
         TAP_EQ_INT(policy_parse(nul, sizeof(nul) - 1, "t.conf", &p, &err), -EINVAL, "a NUL byte is refused");
         TAP_EQ_STR(err.msg, "t.conf:2: control character 0x00 at column 4", "... with its line and column");
         parse_fails("[daemon]\nmax_tasks = \033[31m1\n", "t.conf:2: control character 0x1b at column 13");
+        parse_fails("[daemon]\nmax_connections_per_uid = 0\n",
+                    "t.conf:2: max_connections_per_uid: '0': expected a number from 1 to 4096");
+        parse_fails("[daemon]\nsocket_mode = 0777\n",
+                    "t.conf:2: socket_mode: '0777': expected an octal mode with only r and w bits, at least 0600 (e.g. 0660)");
+        parse_fails("[daemon]\nsocket_mode = 0066\n",
+                    "t.conf:2: socket_mode: '0066': expected an octal mode with only r and w bits, at least 0600 (e.g. 0660)");
+        parse_fails("[daemon]\nsocket_group = a/b\n", "t.conf:2: socket_group: 'a/b': not a group name or gid");
+
 
         char *many = xstrdup("[driver a]\nnamespaces =");
         for (int i = 0; i <= POLICY_MAX_LIST; i++) {
@@ -205,6 +213,8 @@ static void test_defaults(void) {
         if (!p)
                 return;
         TAP_EQ_INT(policy_max_tasks(p), 4096, "max_tasks defaults to 4096");
+        TAP_EQ_INT(policy_max_connections_per_uid(p), 64, "max_connections_per_uid defaults to 64");
+        tap_ok(policy_socket_mode(p) == 0 && policy_socket_group(p) == NULL, "socket_mode, socket_group: the build's");
         tap_ok(policy_socket_path(p) == NULL && policy_state_dir(p) == NULL, "socket and state_dir: the daemon's own");
         TAP_EQ_INT(policy_cgroup_backend(p), POLICY_CGROUP_AUTO, "cgroup_backend defaults to auto");
         tap_ok(policy_cgroup_parent(p) == NULL, "cgroup_parent: the backend's default");
@@ -1129,6 +1139,8 @@ int main(void) {
         test_resolve();
         round_trip(test_config, "the test configuration");
         round_trip("", "an empty file");
+        round_trip("[daemon]\nmax_connections_per_uid = 3\nsocket_mode = 0600\nsocket_group = 42\n[driver a]\n",
+                   "the connection and process keys");
         test_example();
         test_default();
         test_load();

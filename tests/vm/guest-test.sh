@@ -54,6 +54,8 @@ unveil = rwc:/tmp rwc:/var/tmp rx:/
 EOF
 chmod 644 "$conf"
 systemd-tmpfiles --create sandboxd.conf
+# the socket's group (sandboxd.socket SocketGroup; the package creates it with the shim's user)
+getent group nomad-sandbox >/dev/null || groupadd --system nomad-sandbox
 systemctl daemon-reload
 ok "$(t systemctl start sandboxd.socket)" "systemctl start sandboxd.socket"
 ok "$([ "$(systemctl is-active sandboxd.service)" = inactive ]; echo $?)" "sandboxd is not running before the first connection"

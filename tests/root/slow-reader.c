@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/root/slow-reader.c: a client that asks and then does not read.
+ *
+ *   slow-reader SOCKET PAUSE_MS WAITS_PER_TASK NAME...
+ * Sends WAITS_PER_TASK wait requests for each task NAME on one connection (as root, admin view),
+ * sleeps PAUSE_MS without reading (the tasks exit meanwhile and sandboxd's replies pile up),
+ * then reads until every wait is answered, the connection closes, or 30 s pass without a frame.
+ * Prints "sent N answered M duplicates D closed C" (C: 1 if sandboxd closed the connection). */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "client.h"
+#include "macro.h"
+
+int main(int argc, char **argv) {
+        if (argc < 5) {
+                fprintf(stderr, "usage: slow-reader SOCKET PAUSE_MS WAITS_PER_TASK NAME...\n");
+                return 2;
+        }
+        long pause_ms = strtol(argv[2], NULL, 10), per = strtol(argv[3], NULL, 10);
+        size_t n_names = (size_t) argc - 4, sent = 0, answered = 0, dup = 0;
+        int closed = 0;
+        SandboxdClient c;
+        SbxError err = {};
+        if (sandboxd_connect(argv[1], "", "slow-reader", &c, &err) < 0) {
+                fprintf(stderr, "slow-reader: %s\n", err.msg);
+                return 1;
+        }
+        size_t total = n_names * (size_t) per;
+        bool *seen = xcalloc(total + 1, sizeof(bool));
+        for (long k = 0; k < per; k++)
+                for (size_t i = 0; i < n_names; i++) {
+                        Sandboxd__V1__TaskRef ref = SANDBOXD__V1__TASK_REF__INIT;
+                        Sandboxd__V1__Request req = SANDBOXD__V1__REQUEST__INIT;
+                        Frame f = SANDBOXD__V1__FRAME__INIT;
+                        ref.name = argv[4 + i];
+                        req.id = ++sent;
+                        req.op_case = SANDBOXD__V1__REQUEST__OP_WAIT;
+                        req.wait = &ref;
+                        f.kind_case = SANDBOXD__V1__FRAME__KIND_REQUEST;
+                        f.request = &req;
+                        int r = frame_send(c.fd, &f, NULL, 0);
+                        if (r < 0) {
+                                fprintf(stderr, "slow-reader: sending wait %zu: %s\n", sent, strerror(-r));
+                                return 1;
+                        }
+                }
+        struct timespec ts = { pause_ms / 1000, (pause_ms % 1000) * 1000000 };
+        nanosleep(&ts, NULL);
+        while (answered < total) {
+                struct pollfd p = { c.fd, POLLIN, 0 };
+                if (poll(&p, 1, 30000) <= 0)
+                        break;
+                Frame *f = NULL;
+                int r = frame_recv(c.fd, &f, NULL, NULL);
+                if (r <= 0) {
+                        closed = r == 0;
+                        break;
+                }
+                if (f->kind_case == SANDBOXD__V1__FRAME__KIND_RESPONSE && f->response->id >= 1 &&
+                    f->response->id <= total) {
+                        if (seen[f->response->id])
+                                dup++;
+                        else if (f->response->error)
+                                fprintf(stderr, "slow-reader: wait %llu: %s\n", (unsigned long long) f->response->id,
+                                        f->response->error->message);
+                        else {
+                                seen[f->response->id] = true;
+                                answered++;
+                        }
+                }
+                frame_free(f);
+        }
+        printf("sent %zu answered %zu duplicates %zu closed %d\n", sent, answered, dup, closed);
+        free(seen);
+        sandboxd_disconnect(&c);
+        return 0;
+}
