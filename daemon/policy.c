@@ -1041,6 +1041,39 @@ static int validate(Policy *p, SbxError *err) {
         return 0;
 }
 
+/* A line must be UTF-8 without control characters other than tab (C0, DEL and C1 alike), so
+ * that a message quoting a value (logged, or sent to a client in a refusal) cannot carry
+ * terminal escapes or a NUL that would cut it. */
+static int check_text(const char *l, size_t n, SbxError *err) {
+        for (size_t i = 0; i < n;) {
+                unsigned char c = (unsigned char) l[i];
+                if (c < 0x80) {
+                        if ((c < 0x20 && c != '\t') || c == 0x7f)
+                                return sbx_error(err, EINVAL, "control character 0x%02x at column %zu", c, i + 1);
+                        i++;
+                        continue;
+                }
+                /* the length of the sequence, its smallest code point (no overlong forms) */
+                size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+                uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+                bool ok = len > 0 && i + len <= n;
+                for (size_t k = 1; ok && k < len; k++) {
+                        unsigned char cc = (unsigned char) l[i + k];
+                        ok = (cc & 0xc0) == 0x80;
+                        cp = (cp << 6) | (cc & 0x3f);
+                }
+                if (ok)
+                        ok = !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+                             !(cp >= 0xd800 && cp <= 0xdfff);
+                if (!ok)
+                        return sbx_error(err, EINVAL, "invalid UTF-8 at column %zu", i + 1);
+                if (cp >= 0x80 && cp <= 0x9f)
+                        return sbx_error(err, EINVAL, "control character U+%04X at column %zu", (unsigned) cp, i + 1);
+                i += len;
+        }
+        return 0;
+}
+
 int policy_parse(const char *text, size_t len, const char *filename, Policy **ret, SbxError *err) {
         _cleanup_(policy_freep) Policy *p = policy_new(filename);
         _cleanup_free_ char *buf = xmalloc(POLICY_MAX_LINE + 1);
@@ -1063,13 +1096,8 @@ int policy_parse(const char *text, size_t len, const char *filename, Policy **re
                                        sbx_error(err, E2BIG, "line longer than %d characters", POLICY_MAX_LINE));
                 if (n > 0 && l[n - 1] == '\r')
                         n--;
-                for (size_t i = 0; i < n; i++)
-                        /* Refused so that a message quoting a value cannot carry terminal escapes
-                         * or a NUL that would cut it. */
-                        if ((unsigned char) l[i] < 0x20 && l[i] != '\t')
-                                return at_line(err, p, ps.line, NULL,
-                                               sbx_error(err, EINVAL, "control character 0x%02x at column %zu",
-                                                         (unsigned) (unsigned char) l[i], i + 1));
+                if ((r = check_text(l, n, err)) < 0)
+                        return at_line(err, p, ps.line, NULL, r);
                 memcpy(buf, l, n);
                 buf[n] = 0;
 
@@ -1098,6 +1126,11 @@ int policy_parse(const char *text, size_t len, const char *filename, Policy **re
                         return at_line(err, p, ps.line, NULL, r);
         }
 
+        /* An empty file (or one of comments only) is a mistake, not a policy: loaded by a reload,
+         * it would drop every driver and refuse every task. */
+        if (!p->daemon_section && p->n_drivers == 0)
+                return sbx_error(err, EINVAL, "%s: no [daemon] or [driver NAME] section (an empty configuration "
+                                              "would refuse every task)", p->filename);
         r = validate(p, err);
         if (r < 0)
                 return r;

@@ -2390,9 +2390,32 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (policy_load(d->config_path, &p, &err) < 0)
                 log_error("reload: %s; keeping the configuration in force", err.msg);
         else {
+                /* What sandboxd set up once at its start: the new values wait for a restart. */
+                const struct {
+                        const char *key, *old, *new;
+                } once[] = {
+                        { "socket", policy_socket_path(d->policy), policy_socket_path(p) },
+                        { "state_dir", policy_state_dir(d->policy), policy_state_dir(p) },
+                        { "cgroup_backend", policy_cgroup_backend_to_string(policy_cgroup_backend(d->policy)),
+                          policy_cgroup_backend_to_string(policy_cgroup_backend(p)) },
+                        { "cgroup_parent", policy_cgroup_parent(d->policy), policy_cgroup_parent(p) },
+                        { "socket_group", policy_socket_group(d->policy), policy_socket_group(p) },
+                };
+                char later[256] = "";
+                for (size_t i = 0; i < ELEMENTSOF(once); i++)
+                        if (!streq(once[i].old ?: "", once[i].new ?: ""))
+                                snprintf(later + strlen(later), sizeof(later) - strlen(later), "%s%s", later[0] ? ", " : "",
+                                         once[i].key);
+                if (policy_socket_mode(d->policy) != policy_socket_mode(p))
+                        snprintf(later + strlen(later), sizeof(later) - strlen(later), "%ssocket_mode", later[0] ? ", " : "");
                 policy_free(d->policy);
                 d->policy = p;
-                log_info("reloaded %s", d->config_path);
+                if (later[0])
+                        log_warning("reloaded %s, except %s: changed, applied only when sandboxd restarts (tasks keep "
+                                    "running across a restart)",
+                                    d->config_path, later);
+                else
+                        log_info("reloaded %s", d->config_path);
         }
         (void) sd_notify(0, "READY=1");
         return 0;

@@ -7,6 +7,7 @@
 #     reaches the client as a message (not a reset); silent connections go at the hello timeout;
 #   - backpressure: 600 waits pending on one connection whose reader pauses get 600 answers;
 #     a peer whose unread replies pass the hard limit is disconnected, with a logged reason;
+#   - reload: an empty policy is refused; keys that need a restart are reported as such.
 set -u
 # shellcheck source=tests/root/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -157,6 +158,26 @@ check "$([[ $OUT == *"closed 1"* ]]; echo $?)" \
         "past the limit of unread replies (lowered to 16 KiB) the connection is closed: the client knows" "$OUT $ERR"
 check "$(grep -q "does not read its replies .*closing the connection" "$T/sandboxd.log"; echo $?)" \
         "... and sandboxd logs why" "$(tail -5 "$T/sandboxd.log")"
+stop_daemon
+
+# ------------------------------------------------------------------------------------------
+# Reload
+
+start_daemon "$SANDBOXD"
+cp "$CONF" "$T/good.conf"
+printf '# nothing but a comment\n\n' >"$CONF"
+: >"$T/sandboxd.log"
+kill -HUP "$DPID"
+sleep 0.5
+check "$(grep -q "reload: .*no \[daemon\] or \[driver NAME\] section.*keeping the configuration in force" "$T/sandboxd.log"; echo $?)" \
+        "a reload of a comments-only file is refused" "$(cat "$T/sandboxd.log")"
+expect_exit 0 "... and the drivers stay" -- "${AS65533[@]}" "$SANDBOXCTL" --socket "$S" --driver sandbox list
+sed "s|^cgroup_parent = .*|cgroup_parent = $CG_PARENT-new|; s|^socket_mode = .*|socket_mode = 0600|" "$T/good.conf" >"$CONF"
+: >"$T/sandboxd.log"
+kill -HUP "$DPID"
+sleep 0.5
+check "$(grep -q "reloaded .*except cgroup_parent, socket_mode: changed, applied only when sandboxd restarts" "$T/sandboxd.log"; echo $?)" \
+        "a reload that changes cgroup_parent and socket_mode says they wait for a restart" "$(cat "$T/sandboxd.log")"
 stop_daemon
 
 check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \

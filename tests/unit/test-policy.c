@@ -148,6 +148,19 @@ static void test_parse_errors(void) {
         TAP_EQ_INT(policy_parse(nul, sizeof(nul) - 1, "t.conf", &p, &err), -EINVAL, "a NUL byte is refused");
         TAP_EQ_STR(err.msg, "t.conf:2: control character 0x00 at column 4", "... with its line and column");
         parse_fails("[daemon]\nmax_tasks = \033[31m1\n", "t.conf:2: control character 0x1b at column 13");
+        parse_fails("[daemon]\nmax_tasks = 1\x7f\n", "t.conf:2: control character 0x7f at column 14");
+        parse_fails("[driver a]\njobs = x\xc2\x9b" "31m\n", "t.conf:2: control character U+009B at column 9");
+        parse_fails("[driver a]\njobs = x\x9b" "31m\n", "t.conf:2: invalid UTF-8 at column 9");
+        parse_fails("[driver a]\njobs = \xc0\xafx\n", "t.conf:2: invalid UTF-8 at column 8");       /* overlong */
+        parse_fails("[driver a]\njobs = \xed\xa0\x80\n", "t.conf:2: invalid UTF-8 at column 8");    /* surrogate */
+        parse_fails("[driver a]\njobs = caf\xc3\n", "t.conf:2: invalid UTF-8 at column 11");          /* cut */
+        char msg[SBX_ERROR_MAX];
+        Policy *utf8 = parse("[driver a]\njobs = caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x90\xa7\n", msg, sizeof(msg));
+        tap_ok(utf8 != NULL, "valid UTF-8 (2, 3 and 4 bytes) passes %s", utf8 ? "" : msg);
+        policy_free(utf8);
+        parse_fails("", "t.conf: no [daemon] or [driver NAME] section (an empty configuration would refuse every task)");
+        parse_fails("# only\n\n   # comments\n", "t.conf: no [daemon] or [driver NAME] section (an empty configuration would "
+                                                   "refuse every task)");
         parse_fails("[daemon]\nmax_connections_per_uid = 0\n",
                     "t.conf:2: max_connections_per_uid: '0': expected a number from 1 to 4096");
         parse_fails("[daemon]\nsocket_mode = 0777\n",
@@ -208,8 +221,8 @@ static void test_parse_errors(void) {
 
 static void test_defaults(void) {
         char msg[SBX_ERROR_MAX];
-        Policy *p = parse("", msg, sizeof(msg));
-        tap_ok(p != NULL, "an empty file is a valid configuration %s", msg);
+        Policy *p = parse("[daemon]\n", msg, sizeof(msg));
+        tap_ok(p != NULL, "an empty [daemon] section is a valid configuration %s", msg);
         if (!p)
                 return;
         TAP_EQ_INT(policy_max_tasks(p), 4096, "max_tasks defaults to 4096");
@@ -1138,7 +1151,7 @@ int main(void) {
         test_rules();
         test_resolve();
         round_trip(test_config, "the test configuration");
-        round_trip("", "an empty file");
+        round_trip("[daemon]\n", "an empty [daemon]");
         round_trip("[daemon]\nmax_connections_per_uid = 3\nsocket_mode = 0600\nsocket_group = 42\n[driver a]\n",
                    "the connection and process keys");
         test_example();
