@@ -98,6 +98,8 @@ typedef enum Key {
         KEY_RLIMITS,
         KEY_BASELINE_FILTER,
         KEY_EXPLAIN_DENIALS,
+        KEY_DEFAULT_PROCESSES,
+        KEY_MAX_PROCESSES,
         _KEY_MAX,
 } Key;
 
@@ -134,6 +136,7 @@ struct PolicyDriver {
         CeilRlimit rlimits[SPEC_MAX_RLIMITS];
         size_t n_rlimits;
         size_t max_tasks;
+        uint64_t default_processes, max_processes; /* pids.max / TasksMax; 0 = none */
 };
 
 struct Policy {
@@ -440,6 +443,9 @@ static PolicyDriver *driver_new(const char *name, unsigned line) {
          * without ever asking for `importance`. */
         rlimit_ceiling_set(d, RLIMIT_RTPRIO, 0, "RTPRIO");
         rlimit_ceiling_set(d, RLIMIT_NICE, 0, "NICE");
+        /* Nomad sends no process limit: without one a fork bomb is bounded only by the host. */
+        d->default_processes = POLICY_DEFAULT_PROCESSES;
+        d->max_processes = POLICY_MAX_PROCESSES;
         return d;
 }
 
@@ -585,6 +591,12 @@ static int parse_max_connections(Parser *ps, Key k, char **tok, size_t n, SbxErr
         if (r >= 0)
                 ps->p->max_connections_per_uid = (size_t) v;
         return r;
+}
+
+/* default_processes (0 = no default), max_processes (0 = no ceiling) */
+static int parse_processes(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
+        return parse_number(tok[0], 0, POLICY_PROCESSES_LIMIT,
+                            k == KEY_DEFAULT_PROCESSES ? &ps->d->default_processes : &ps->d->max_processes, err);
 }
 
 /* An octal mode for the socket: read and write for owner, group, others (no x, no special bits). */
@@ -883,6 +895,8 @@ static const struct KeyDef {
         [KEY_RLIMITS] = { "rlimits", S_DRIVER, true, parse_rlimits },
         [KEY_BASELINE_FILTER] = { "baseline_filter", S_DRIVER, false, parse_bool_key },
         [KEY_EXPLAIN_DENIALS] = { "explain_denials", S_DRIVER, false, parse_bool_key },
+        [KEY_DEFAULT_PROCESSES] = { "default_processes", S_DRIVER, false, parse_processes },
+        [KEY_MAX_PROCESSES] = { "max_processes", S_DRIVER, false, parse_processes },
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1410,6 +1424,16 @@ _printf_(3, 4) static int refuse(SbxError *err, const PolicyDriver *d, const cha
         return sbx_error(err, EPERM, "policy '%s': %s", d->name, msg);
 }
 
+int policy_check_processes(const PolicyDriver *d, uint64_t *tasks_max, SbxError *err) {
+        if (*tasks_max == 0) {
+                *tasks_max = d->default_processes;
+                return 0;
+        }
+        if (d->max_processes && *tasks_max > d->max_processes)
+                return refuse(err, d, "tasks_max %" PRIu64 " exceeds the ceiling (max_processes = %" PRIu64 ")", *tasks_max,
+                              d->max_processes);
+        return 0;
+}
 
 int policy_check_driver_peer(const PolicyDriver *d, uid_t uid, gid_t gid, SbxError *err) {
         char a[160], b[160];
@@ -1912,6 +1936,8 @@ char *policy_format(const Policy *p) {
                 _cleanup_strv_free_ char **rl = rlimits_strv(d);
                 put_list(f, "rlimits", rl);
                 fprintf(f, "max_tasks = %zu\n", d->max_tasks);
+                fprintf(f, "default_processes = %" PRIu64 "\n", d->default_processes);
+                fprintf(f, "max_processes = %" PRIu64 "\n", d->max_processes);
         }
         if (fclose(f) != 0)
                 oom();

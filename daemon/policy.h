@@ -33,6 +33,9 @@
 #define POLICY_LOG_READER_TIMEOUT_DEFAULT_MS 30000
 #define POLICY_MAX_CONNECTIONS_PER_UID 64 /* default of max_connections_per_uid */
 #define POLICY_MAX_CONNECTIONS_LIMIT 4096
+#define POLICY_DEFAULT_PROCESSES 4096     /* default of default_processes */
+#define POLICY_MAX_PROCESSES 32768        /* default of max_processes */
+#define POLICY_PROCESSES_LIMIT 4194304    /* the kernel's pid_max ceiling */
 
 typedef struct Policy Policy;
 typedef struct PolicyDriver PolicyDriver;
@@ -154,6 +157,10 @@ int policy_check_unveil(const PolicyDriver *d, const char *path, unsigned perms,
  * nomad_data_dir when added) and the task's own tmpfs objects pass. -EPERM naming the rule as
  * written, what it is for, and where it leads. */
 int policy_check_rules(const PolicyDriver *d, const UnveilList *l, SbxError *err);
+
+/* Processes and threads of a task (pids.max, TasksMax): 0 asked gets default_processes (which
+ * may be 0: none); more than max_processes is refused naming the key. */
+int policy_check_processes(const PolicyDriver *d, uint64_t *tasks_max, SbxError *err);
 
 /* Limits the request asked for that the cgroup backend cannot enforce on this host (e.g.
  * "memory_max", "cpu_weight"): refused unless allow_unenforced_limits = yes. n = 0 passes. */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <dirent.h>
 #include <inttypes.h>
 #include <linux/openat2.h>
@@ -1123,6 +1124,21 @@ static size_t limits_unenforced(Daemon *d, const CgroupLimits *l, const char **o
         return k;
 }
 
+static void limits_clear(CgroupLimits *l, const char *name) {
+        if (streq(name, "memory_max"))
+                l->memory_max = 0;
+        else if (streq(name, "memory_low"))
+                l->memory_low = 0;
+        else if (streq(name, "cpu_weight"))
+                l->cpu_weight = 0;
+        else if (streq(name, "cpu_quota"))
+                l->cpu_quota_us = 0;
+        else if (streq(name, "allowed_cpus"))
+                l->allowed_cpus[0] = 0;
+        else if (streq(name, "tasks_max"))
+                l->tasks_max = 0;
+}
+
 /* RLIMIT_NOFILE as sandboxd was started (its soft limit is raised for itself). */
 static struct rlimit saved_nofile = { 1024, 4096 };
 
@@ -1267,12 +1283,23 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
          * a cgroup Nomad created must lie beneath nomad_cgroup_parent. */
         CgroupLimits limits;
         limits_from_request(req->resources, &limits);
+        /* Every task is bounded in processes, also when its request (Nomad's) names no limit. */
+        bool default_processes = limits.tasks_max == 0;
+        if (policy_check_processes(pd, &limits.tasks_max, &err) < 0) {
+                reply_error(c, id, EPERM, "resources.tasks_max", err.msg);
+                return;
+        }
         const char *unenforced[8];
         size_t n_unenforced = limits_unenforced(d, &limits, unenforced, ELEMENTSOF(unenforced));
         if (policy_check_limits(pd, unenforced, n_unenforced, &err) < 0) {
-                reply_error(c, id, EPERM, "resources", err.msg);
+                snprintf(msg, sizeof(msg), "%s%s", err.msg,
+                         default_processes && limits.tasks_max ? " (tasks_max: the policy's default_processes)" : "");
+                reply_error(c, id, EPERM, "resources", msg);
                 return;
         }
+        /* The policy lets these run unenforced: not asked of the backend, which would fail. */
+        for (size_t i = 0; i < n_unenforced; i++)
+                limits_clear(&limits, unenforced[i]);
         if (req->resources && req->resources->cgroup_path[0] &&
             policy_check_cgroup_path(d->policy, req->resources->cgroup_path, &err) < 0) {
                 reply_error(c, id, EPERM, "resources.cgroup_path", err.msg);

@@ -164,6 +164,7 @@ func lifecycle(sh *shim) {
 	ok(destroy(sh, "no-such-task") == nil, "DestroyTask of an unknown task: OK")
 
 	promiseChecks(sh)
+	forkBombCheck(sh)
 	grpcChecks(sh)
 	privilegeChecks(sh)
 	streamChecks(sh)

@@ -135,6 +135,7 @@ unveil = rwc:$TMP/data r:/etc r:/usr r:/bin r:/lib r:/lib64 r:$TMP/nomad
 # launch rules outside the default set: this build's preload helper
 unveil = rx:$(dirname "${SANDBOX_PRELOAD:?}")
 networks = none host group
+default_processes = 64
 
 # the drop-in names, as systemd/sandboxd.conf.example has them
 [driver exec2]

@@ -50,6 +50,8 @@ networks = none
 rlimits = NOFILE=4096
 max_importance = normal
 min_oom_score_adj = 0
+default_processes = 50
+max_processes = 1000
 
 [driver other]
 allowed_uids = 65533
@@ -312,6 +314,13 @@ expect_exit "$EAGAIN" "--tasks-max 6: a fork bomb gets EAGAIN" -- "${CTL[@]}" wa
 check "$([ "$(cat "$T/fork.out")" = 4 ]; echo $?)" "... after 4 children (6 = sandbox init + task + 4)" "got: $(cat "$T/fork.out")"
 ctl destroy forky >/dev/null 2>&1
 check "$(kill -0 "$DAEMON_PID"; echo $?)" "the daemon survived the fork bomb"
+# Nomad sends no process limit: the policy's default bounds the task anyway
+ctl start --name unbounded --stdout "$T/fork2.out" -- "$PROBE" forkbomb 200 >/dev/null
+expect_exit "$EAGAIN" "no --tasks-max: a fork bomb still gets EAGAIN" -- "${CTL[@]}" wait unbounded
+check "$([ "$(cat "$T/fork2.out")" = 48 ]; echo $?)" "... after 48 children (default_processes = 50)" "got: $(cat "$T/fork2.out")"
+ctl destroy unbounded >/dev/null 2>&1
+refuse "policy 'sandbox': tasks_max 5000 exceeds the ceiling \(max_processes = 1000\)" "tasks_max above max_processes" \
+        --tasks-max 5000
 
 # ------------------------------------------------------------------------------------------
 # Malformed frames

@@ -168,7 +168,8 @@ static void test_parse_errors(void) {
         parse_fails("[daemon]\nsocket_mode = 0066\n",
                     "t.conf:2: socket_mode: '0066': expected an octal mode with only r and w bits, at least 0600 (e.g. 0660)");
         parse_fails("[daemon]\nsocket_group = a/b\n", "t.conf:2: socket_group: 'a/b': not a group name or gid");
-
+        parse_fails("[driver a]\nmax_processes = 5000000\n",
+                    "t.conf:2: max_processes: '5000000': expected a number from 0 to 4194304");
 
         char *many = xstrdup("[driver a]\nnamespaces =");
         for (int i = 0; i <= POLICY_MAX_LIST; i++) {
@@ -254,6 +255,15 @@ static void test_defaults(void) {
         tap_ok(policy_driver(p, "other") == NULL, "an unknown driver has no policy");
         TAP_EQ_STR(policy_default_user(d), "nobody", "default_user = nobody");
         TAP_EQ_INT(policy_driver_max_tasks(d), 0, "no per-driver task limit");
+        uint64_t tm = 0;
+        TAP_EQ_INT(policy_check_processes(d, &tm, &err), 0, "a task that asks for no process limit ...");
+        TAP_EQ_INT(tm, 4096, "... gets default_processes = 4096");
+        tm = 32768;
+        TAP_EQ_INT(policy_check_processes(d, &tm, &err), 0, "32768 processes are within max_processes");
+        tm = 32769;
+        TAP_EQ_INT(policy_check_processes(d, &tm, &err), -EPERM, "32769 are not");
+        TAP_EQ_STR(err.msg, "policy 'sandbox': tasks_max 32769 exceeds the ceiling (max_processes = 32768)",
+                   "... and the refusal names the key");
         tap_ok(!policy_allow_unenforced_limits(d), "unenforced limits refused by default");
         tap_ok(!policy_landlock_best_effort(d), "Landlock required by default");
         tap_ok(policy_unveil_defaults(d), "the default unveil set allowed by default");
@@ -1152,7 +1162,8 @@ int main(void) {
         test_resolve();
         round_trip(test_config, "the test configuration");
         round_trip("[daemon]\n", "an empty [daemon]");
-        round_trip("[daemon]\nmax_connections_per_uid = 3\nsocket_mode = 0600\nsocket_group = 42\n[driver a]\n",
+        round_trip("[daemon]\nmax_connections_per_uid = 3\nsocket_mode = 0600\nsocket_group = 42\n[driver a]\n"
+                   "default_processes = 0\nmax_processes = 100\n",
                    "the connection and process keys");
         test_example();
         test_default();
