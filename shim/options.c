@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sys/types.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define MAX_LIST 4096
 #define MAX_STRING (64 * 1024)
+#define MAX_DEPTH 32 /* nested arrays and maps; Nomad's configs nest a few levels */
 
 static bool key_is(const msgpack_object *k, const char *name) {
         size_t n = strlen(name);
@@ -132,10 +134,100 @@ static int get_strings(const msgpack_object *v, const char *name, char ***ret, S
         return 0;
 }
 
+/* Big-endian unsigned of n bytes. */
+static uint64_t be(const uint8_t *p, size_t n) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+                v = (v << 8) | p[i];
+        return v;
+}
+
+/* Walks one msgpack object in buf without allocating and checks every count and length against
+ * the bytes that are really there (each element takes at least one), and the nesting depth.
+ * msgpack-c allocates a container's elements from its header's count before it reads them: the
+ * 6 bytes 85 dd 6c 64 69 6c (a map whose first key claims an array of 1.8 billion entries)
+ * made it ask for 64 GiB. Returns the object's size, or -EBADMSG. */
+static ssize_t msgpack_check(const uint8_t *buf, size_t len) {
+        uint64_t todo[MAX_DEPTH + 1]; /* elements still to read at each open level */
+        int sp = 0;
+        size_t off = 0;
+
+        todo[0] = 1;
+        while (sp >= 0) {
+                if (todo[sp] == 0) {
+                        sp--;
+                        continue;
+                }
+                todo[sp]--;
+                if (off >= len)
+                        return -EBADMSG;
+                uint8_t c = buf[off++];
+                size_t hdr = 0;   /* bytes of the length field */
+                uint64_t n = 0;   /* payload bytes, or container entries */
+                int kind = 0;     /* 0 scalar/payload, 1 array, 2 map */
+                if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+                        continue;
+                if (c >= 0x80 && c <= 0x8f)
+                        n = c & 0x0f, kind = 2;
+                else if (c >= 0x90 && c <= 0x9f)
+                        n = c & 0x0f, kind = 1;
+                else if (c >= 0xa0 && c <= 0xbf)
+                        n = c & 0x1f;
+                else
+                        switch (c) {
+                        case 0xc4: case 0xd9: hdr = 1; break;             /* bin8, str8 */
+                        case 0xc5: case 0xda: hdr = 2; break;             /* bin16, str16 */
+                        case 0xc6: case 0xdb: hdr = 4; break;             /* bin32, str32 */
+                        case 0xc7: hdr = 1; n = 1; break;                 /* ext8: + type */
+                        case 0xc8: hdr = 2; n = 1; break;
+                        case 0xc9: hdr = 4; n = 1; break;
+                        case 0xca: n = 4; break;                          /* float32 */
+                        case 0xcb: n = 8; break;
+                        case 0xcc: case 0xd0: n = 1; break;               /* (u)int8 */
+                        case 0xcd: case 0xd1: n = 2; break;
+                        case 0xce: case 0xd2: n = 4; break;
+                        case 0xcf: case 0xd3: n = 8; break;
+                        case 0xd4: n = 2; break;                          /* fixext 1 + type */
+                        case 0xd5: n = 3; break;
+                        case 0xd6: n = 5; break;
+                        case 0xd7: n = 9; break;
+                        case 0xd8: n = 17; break;
+                        case 0xdc: hdr = 2; kind = 1; break;              /* array16 */
+                        case 0xdd: hdr = 4; kind = 1; break;
+                        case 0xde: hdr = 2; kind = 2; break;              /* map16 */
+                        case 0xdf: hdr = 4; kind = 2; break;
+                        default:
+                                return -EBADMSG;                         /* 0xc1: never used */
+                        }
+                if (hdr) {
+                        if (len - off < hdr)
+                                return -EBADMSG;
+                        n += be(buf + off, hdr);
+                        off += hdr;
+                }
+                if (kind == 0) {
+                        if (n > len - off)
+                                return -EBADMSG;
+                        off += n;
+                        continue;
+                }
+                if (kind == 2 && n > (len - off) / 2)
+                        return -EBADMSG;
+                n *= kind; /* a map's entries are key and value */
+                if (n > len - off || sp == MAX_DEPTH)
+                        return -EBADMSG;
+                todo[++sp] = n;
+        }
+        return (ssize_t) off;
+}
+
 /* Unpacks buf into one top-level map. */
 static int unpack_map(const uint8_t *buf, size_t len, msgpack_unpacked *u, const char *what, SbxError *err) {
         size_t off = 0;
         msgpack_unpacked_init(u);
+        if (msgpack_check(buf, len) < 0)
+                return sbx_error(err, EINVAL, "%s: not valid msgpack (a count or length beyond its %zu bytes, or "
+                                              "nesting deeper than %d)", what, len, MAX_DEPTH);
         msgpack_unpack_return r = msgpack_unpack_next(u, (const char *) buf, len, &off);
         if (r != MSGPACK_UNPACK_SUCCESS && r != MSGPACK_UNPACK_EXTRA_BYTES)
                 return sbx_error(err, EINVAL, "%s: not valid msgpack", what);

@@ -41,6 +41,14 @@ int main(void) {
         k = task_options_decode(B("\x82\xa7" "command\xa5sleep\xadoom_score_adj\xcd\x03\xe8"), &o, &err);
         TAP_EQ_INT(k, 0, "oom_score_adj 1000 accepted");
         task_options_free(&o);
+        /* counts beyond the bytes present: msgpack-c would allocate from them (64 GiB here) */
+        task_err(B("\x85\xdd\x6c\x64\x69\x6c"), "task config: not valid msgpack (a count or length beyond",
+                 "an array32 header claiming 1.8 billion entries in 6 bytes");
+        task_err(B("\x81\xa7" "command\xdb\xff\xff\xff\xff"), "task config: not valid msgpack",
+                 "a str32 longer than the input");
+        task_err(B("\x81\xa7" "command\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+                   "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\xc0"),
+                 "task config: not valid msgpack", "nesting deeper than 32");
         task_err(B("\x82\xa7" "command\xa5sleep\xadoom_score_adj\xcd\x03\xe9"), "oom_score_adj: 1001 is out of range",
                  "oom_score_adj 1001");
         /* cty sends 0.1 as a decimal string; 1.5 as float64 */
