@@ -74,6 +74,15 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
         run_suite build-asan "--no-suite vm" -Db_sanitize=address,undefined -Db_lundef=false || status=1
 took "build and test under the sanitizers"
 
+# -O0 keeps calls an optimised build inlines away (floor(): libm), so it must link too.
+echo "== a debug build links (buildtype=debug, no tests)"
+if meson setup --reconfigure build-debug -Dbuildtype=debug -Dtests=false >/dev/null 2>&1 ||
+   meson setup build-debug -Dbuildtype=debug -Dtests=false >/dev/null; then
+        if ninja -C build-debug >/dev/null; then passed=$((passed + 1)); else ninja -C build-debug | tail -20; failed=$((failed + 1)); fi
+else
+        failed=$((failed + 1))
+fi
+
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
