@@ -2174,6 +2174,10 @@ static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 }
                 conn_update_events(c);
         }
+        if (c->paused && (revents & (EPOLLHUP | EPOLLERR))) {
+                conn_close(c); /* gone while we waited for it to read: nobody to answer */
+                return 0;
+        }
         if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->paused)
                 return 0;
 
