@@ -51,7 +51,7 @@ runs_of() { grep -c -x "fault-$$-$1" "$MARKS"; }
 # ------------------------------------------------------------------------------------------
 # Start: every point between two persistent steps
 
-START_POINTS="start-dir start-cgroup state-tmp:1 start-intent start-clone state-tmp:2 start-pid start-go state-tmp:3 start-running"
+START_POINTS="start-dir rules-tmp start-cgroup state-tmp:1 start-intent start-clone state-tmp:2 start-pid start-go state-tmp:3 start-running"
 
 start_point() { # CGROUP POINT
         local cg=$1 p=$2 name rc
