@@ -850,12 +850,6 @@ static int on_start_wait(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static uint64_t now_monotonic_us(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Opens the request's stdout_path and stderr_path (those set). 0: *ret_out and *ret_err hold
  * them (-1 where unset); 1: a FIFO has no reader yet and the start waits (see StartWait; w is
  * the wait of this run, NULL on the first); < 0: refused, *ret_field names the field. */
@@ -890,7 +884,7 @@ static int start_open_logs(Conn *c, uint64_t id, const Sandboxd__V1__StartReques
                 return 0;
         }
 
-        uint64_t now = now_monotonic_us();
+        uint64_t now = now_mono_us();
         if (!w) {
                 if (pending_full(c, id)) {
                         safe_close(got[0]);
