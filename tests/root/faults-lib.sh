@@ -5,7 +5,8 @@
 # hierarchies) or on cgroup v2 (a private cgroup2 mount in a mount namespace of its own), and the
 # checks that nothing of a task is left: no process, no state directory, no cgroup.
 #
-#   faults_setup               config, state dir, the tasks' writable dir $W (marks file $MARKS)
+#   faults_setup               config, state dir, the tasks' writable dir $W (marks file $MARKS,
+#                              log directory $LOGS)
 #   daemon_up BIN [VAR=VAL...] start BIN (sandboxd or sandboxd-faults) with the environment given
 #   daemon_down                SIGTERM and wait; daemon_dead_within SECS: it died by itself
 #   task_cmd NAME              the command of a task: appends NAME to $MARKS once, then loops
@@ -30,8 +31,12 @@ faults_setup() {
         MARKS=$W/marks
         : >"$MARKS"
         chmod 666 "$MARKS"
+        # where log FIFOs go, as in Nomad's alloc/<id>/alloc/logs (sandboxd opens them itself)
+        LOGS=$W/logs
+        mkdir "$LOGS"
         cat >"$CONF" <<EOF
 [daemon]
+log_dirs = $LOGS
 cgroup_backend = cgroupfs
 cgroup_parent = $CG_PARENT
 admin_policy = sandbox

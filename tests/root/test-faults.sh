@@ -149,6 +149,44 @@ done
 for p in destroy-intent destroy-cgroup destroy-record destroy-removed; do destroy_point v1 "$p" 0; done
 for p in destroy-intent destroy-killed destroy-removed; do destroy_point v2 "$p" 1; done
 
+# ------------------------------------------------------------------------------------------
+# A start waiting for its log FIFO's reader (Nomad's log collector opens it only after the start
+# was sent): nothing of it is recorded yet, but its stdout FIFO is open and its resolv.conf is on
+# its way in the state dir. Killed there, the client learns that the outcome is unknown; after
+# the restart there is no such task, it never ran, and nothing of it is left.
+
+wait_point() { # CGROUP
+        local cg=$1 name rc rd resolv
+        name=w-$cg
+        mapfile -t cmd < <(task_cmd "$name")
+        mkfifo "$LOGS/$name.stdout" "$LOGS/$name.stderr"
+        exec {rd}<>"$LOGS/$name.stdout" # stdout has its reader, stderr not (yet)
+        FAULTS_CGROUP=$cg daemon_up "$SANDBOXD_FAULTS" SANDBOXD_CRASH_AT=start-wait || { check 1 "$cg start-wait: daemon starts"; return; }
+        run "$START_LOGS" "$S" "$name" "$LOGS/$name.stdout" "$LOGS/$name.stderr" $'nameserver 127.0.0.1\n' "rw:$MARKS" "${cmd[@]}"
+        rc=$RC
+        daemon_dead_within 5
+        check $? "$cg start-wait: sandboxd died at the crash point" "start rc $rc: $ERR $(tail -3 "$T/sandboxd.log")"
+        check "$([ "$rc" -eq 3 ]; echo $?)" "$cg start-wait: the start's outcome is unknown to the client (not a refusal)" \
+                "rc $rc: $OUT $ERR"
+        resolv=$(find "$STATE/tasks" -mindepth 1 -maxdepth 1 -name '.resolv-*' | wc -l)
+        check "$([ "$resolv" -eq 1 ]; echo $?)" "$cg start-wait: the crash left the start's resolv.conf on its way" \
+                "$(find "$STATE/tasks" -mindepth 1)"
+        FAULTS_CGROUP=$cg daemon_up "$SANDBOXD" || { check 1 "$cg start-wait: daemon restarts"; return; }
+        run "${CTL[@]}" inspect "$name"
+        check "$([ "$RC" -eq 1 ] && [[ $ERR == *"no task named"* ]]; echo $?)" "$cg start-wait: no such task after the restart" \
+                "inspect rc $RC: $OUT $ERR"
+        run "${CTL[@]}" destroy --force "$name"
+        check "$([ "$RC" -eq 0 ] || [[ $ERR == *"no task named"* ]]; echo $?)" "$cg start-wait: destroy --force settles it" "rc $RC: $ERR"
+        check "$([ "$(runs_of "$name")" -eq 0 ]; echo $?)" "$cg start-wait: the task never ran" "$(runs_of "$name") runs"
+        checks_clean "$cg start-wait"
+        exec {rd}<&-
+        rm -f "$LOGS/$name.stdout" "$LOGS/$name.stderr"
+        daemon_down
+}
+
+wait_point v1
+wait_point v2
+
 check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \
         "sandboxd's log has no sanitizer report" "$(grep -A15 -E 'ERROR: |runtime error:' "$T/sandboxd.log" | head -30)"
 
