@@ -57,8 +57,8 @@
 #define MAX_PENDING_PER_CONN 8192 /* waits/stops a single peer may have outstanding */
 /* A peer that does not read its replies: at CONN_OUT_PAUSE_BYTES queued we stop reading its
  * requests until the queue is empty; at CONN_OUT_MAX_BYTES (its pending waits alone can get
- * there, or events if it subscribed) the connection is closed with a logged reason. Never a
- * reply dropped with the connection left open. */
+ * there, or events if it subscribed: exits, explained denials) the connection is closed with a
+ * logged reason. Never a reply dropped with the connection left open. */
 #define CONN_OUT_PAUSE_BYTES (256u * 1024u)
 #define CONN_OUT_MAX_BYTES (32u * 1024u * 1024u)
 #define STOP_DEFAULT_TIMEOUT_MS 5000

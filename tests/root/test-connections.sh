@@ -7,6 +7,7 @@
 #     reaches the client as a message (not a reset); silent connections go at the hello timeout;
 #   - backpressure: 600 waits pending on one connection whose reader pauses get 600 answers;
 #     a peer whose unread replies pass the hard limit is disconnected, with a logged reason;
+#     so is a subscriber that does not read while tasks' refused calls are explained (events);
 #   - reload: an empty policy is refused; keys that need a restart are reported as such.
 set -u
 # shellcheck source=tests/root/lib.sh
@@ -158,6 +159,58 @@ check "$([[ $OUT == *"closed 1"* ]]; echo $?)" \
         "past the limit of unread replies (lowered to 16 KiB) the connection is closed: the client knows" "$OUT $ERR"
 check "$(grep -q "does not read its replies .*closing the connection" "$T/sandboxd.log"; echo $?)" \
         "... and sandboxd logs why" "$(tail -5 "$T/sandboxd.log")"
+stop_daemon
+
+# ------------------------------------------------------------------------------------------
+# Backpressure on events: tasks' refused calls, explained, flood a subscriber that does not read.
+# The denial events go through the same queue and bound as replies: the silent subscriber is
+# closed at the (lowered) limit, with the logged reason; one that reads gets them all; sandboxd
+# serves on.
+
+V=$(mktemp -d /var/tmp/sbxconn.XXXXXX)
+rm_v() { rm -rf -- "$V"; }
+at_exit rm_v
+chmod 755 "$V"
+cp "$PROBE" "$V/probe"
+chmod 755 "$V/probe"
+echo "unveil = rx:$V" >>"$CONF" # the [driver sandbox] section is the last
+: >"$T/sandboxd.log"
+start_daemon "$SANDBOXD_FAULTS" SANDBOXD_CONN_OUT_MAX=16384
+"$SLOW_READER" "$S" 600000 subscribe >"$T/sub-slow.out" 2>&1 &
+SUB_SLOW=$!
+track_pid "$SUB_SLOW"
+"$SLOW_READER" "$S" 0 subscribe >"$T/sub-fast.out" 2>&1 &
+SUB_FAST=$!
+track_pid "$SUB_FAST"
+for _ in $(seq 1 100); do
+        grep -q subscribed "$T/sub-slow.out" && grep -q subscribed "$T/sub-fast.out" && break
+        sleep 0.05
+done
+# Each task's init explains at most 8 refused calls at once (deny-flood makes 21 distinct ones):
+# a few hundred events fill the kernel's socket buffer and then the 16 KiB queue.
+floods=0
+for i in $(seq 1 150); do
+        ctl start --name "flood$i" --user nobody --promises stdio -- "$V/probe" deny-flood 100 >/dev/null || break
+        ctl wait "flood$i" >/dev/null 2>&1
+        floods=$i
+        grep -q "does not read its replies" "$T/sandboxd.log" && break
+done
+kill -USR1 "$SUB_SLOW"
+wait "$SUB_SLOW"
+wait "$SUB_FAST"
+SLOW_OUT=$(cat "$T/sub-slow.out")
+FAST_OUT=$(cat "$T/sub-fast.out")
+check "$(grep -q "does not read its replies .*closing the connection" "$T/sandboxd.log"; echo $?)" \
+        "a subscriber that does not read while $floods tasks' denials are explained: closed at the limit, the reason logged" \
+        "$(tail -5 "$T/sandboxd.log")"
+check "$([[ $SLOW_OUT =~ denials\ [1-9][0-9]*\ closed\ 1 ]]; echo $?)" \
+        "... it reads the denials sent before the limit, then the close: it knows" "$SLOW_OUT"
+fast_denials=$(sed -n 's/.*denials \([0-9]*\) closed 0$/\1/p' <<<"$FAST_OUT")
+logged=$(grep -c "task 'flood[0-9]*': .*refused" "$T/sandboxd.log")
+check "$([ -n "$fast_denials" ] && [ "$logged" -ge "$floods" ] && [ "$fast_denials" -eq "$logged" ]; echo $?)" \
+        "a subscriber that reads is not closed and gets every denial sandboxd explained" \
+        "$FAST_OUT; logged: $logged denials of $floods tasks"
+expect_exit 0 "sandboxd serves on" -- "${CTL[@]}" list
 stop_daemon
 
 # ------------------------------------------------------------------------------------------
