@@ -1168,6 +1168,16 @@ static int check_launch(const PolicyDriver *pd, const SandboxSpec *s, const char
         return policy_check_launch_promises(pd, s->exec_path, s->promises, launch, err);
 }
 
+/* The tasks held under the policy pd, for its max_tasks: a task counts from its start until it
+ * is destroyed, exited or not (its record, logs and cgroup are held until then); one an admin
+ * connection started counts against the admin policy it ran under. */
+static size_t tasks_of_policy(const Daemon *d, const PolicyDriver *pd) {
+        size_t n = 0;
+        for (const Task *t = d->tasks; t; t = t->next)
+                n += policy_driver(d->policy, t->rec.driver) == pd;
+        return n;
+}
+
 /* w: the wait this run belongs to (see StartWait), NULL for a new request. */
 static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds,
                          StartWait *w) {
@@ -1199,6 +1209,13 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         }
         if (d->n_tasks >= policy_max_tasks(d->policy)) {
                 snprintf(msg, sizeof(msg), "the daemon holds its maximum of %zu tasks", policy_max_tasks(d->policy));
+                reply_error(c, id, EAGAIN, "", msg);
+                return;
+        }
+        size_t driver_max = policy_driver_max_tasks(pd);
+        if (driver_max && tasks_of_policy(d, pd) >= driver_max) {
+                snprintf(msg, sizeof(msg), "driver '%s' holds its maximum of %zu tasks (max_tasks of [driver %s])",
+                         policy_driver_name(pd), driver_max, policy_driver_name(pd));
                 reply_error(c, id, EAGAIN, "", msg);
                 return;
         }
