@@ -7,9 +7,14 @@
  * (default: first) pass through point NAME SIGKILL the daemon, as a crash or an OOM kill would.
  * The installed sandboxd is built without it: fault_point() is an empty inline function, the
  * variable is never read, and the suite checks that the binary does not even contain its name.
- * fault_param() likewise reads a lowered limit from the environment only in the test binary. */
+ * fault_param() likewise reads a lowered limit from the environment only in the test binary.
+ *
+ * fault_fail("task-dir-open") marks a call whose failure must leave nothing behind: with
+ * SANDBOXD_FAIL_AT=NAME[:N], the N-th (default: first) pass through it returns true and the
+ * caller fails as if the call had returned EIO, without making it; every other pass is real. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef SANDBOXD_FAULT_POINTS
@@ -33,6 +38,21 @@ static inline void fault_point(const char *name) {
         (void) raise(SIGKILL);
 }
 
+static inline bool fault_fail(const char *name) {
+        static long hits;
+        const char *spec = getenv("SANDBOXD_FAIL_AT");
+        if (!spec)
+                return false;
+        size_t n = strcspn(spec, ":");
+        if (strlen(name) != n || strncmp(spec, name, n) != 0)
+                return false;
+        long want = spec[n] == ':' ? strtol(spec + n + 1, NULL, 10) : 1;
+        if (++hits != want)
+                return false;
+        fprintf(stderr, "sandboxd: fail point '%s' reached: EIO\n", name);
+        return true;
+}
+
 /* A limit the suite lowers to reach it quickly (SANDBOXD_CONN_OUT_MAX=65536). */
 static inline size_t fault_param(const char *var, size_t dflt) {
         const char *v = getenv(var);
@@ -41,6 +61,11 @@ static inline size_t fault_param(const char *var, size_t dflt) {
 #else
 static inline void fault_point(const char *name) {
         (void) name;
+}
+
+static inline bool fault_fail(const char *name) {
+        (void) name;
+        return false;
 }
 
 static inline size_t fault_param(const char *var, size_t dflt) {

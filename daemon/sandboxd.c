@@ -1399,10 +1399,21 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
          * (recovery removes one without a record, and the cgroup named after it); the record
          * names the cgroup before anything runs in it, and the init's pid before the init may
          * start the task; the start is acknowledged once the record says RUNNING. */
-        if (mkdirat(d->tasks_fd, rec->id, 0700) < 0 ||
-            (t->dir_fd = openat(d->tasks_fd, rec->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-                snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(errno));
-                reply_error(c, id, errno, "", msg);
+        if (mkdirat(d->tasks_fd, rec->id, 0700) < 0) {
+                r = -errno;
+                snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(-r));
+                reply_error(c, id, r, "", msg);
+                task_free(t);
+                return;
+        }
+        t->dir_fd = fault_fail("task-dir-open") ? (errno = EIO, -1)
+                                                : openat(d->tasks_fd, rec->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (t->dir_fd < 0) {
+                r = -errno;
+                /* Made, still empty: removed now, not left for the next recovery to find. */
+                (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
+                snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(-r));
+                reply_error(c, id, r, "", msg);
                 task_free(t);
                 return;
         }

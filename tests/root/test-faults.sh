@@ -8,7 +8,8 @@
 #     start whose record says RUNNING is there, and destroy ends it;
 #   - a recorded stop is finished (its signal, its deadline) without the client asking again;
 #   - a recorded destroy is finished: the task is gone, nothing of it left;
-#   - no task ran twice, no state directory or cgroup is left over.
+#   - no task ran twice, no state directory or cgroup is left over;
+#   - a call made to fail (SANDBOXD_FAIL_AT) refuses the start and leaves nothing, no restart needed.
 # Both on cgroup v1 (this host) and on cgroup v2 (a private cgroup2 mount), where the task is
 # cloned straight into its cgroup (CLONE_INTO_CGROUP).
 set -u
@@ -26,7 +27,8 @@ faults_setup
 # The crash points exist only in the test binary
 
 check "$(grep -q SANDBOXD_CRASH_AT "$SANDBOXD_FAULTS"; echo $?)" "sandboxd-faults has the crash points"
-check "$(! grep -q SANDBOXD_CRASH_AT "$SANDBOXD"; echo $?)" "the installed sandboxd does not (not even the variable's name)"
+check "$(! grep -q -e SANDBOXD_CRASH_AT -e SANDBOXD_FAIL_AT "$SANDBOXD"; echo $?)" \
+        "the installed sandboxd does not, nor the fail points (not even the variables' names)"
 daemon_up "$SANDBOXD" SANDBOXD_CRASH_AT=start-intent
 run "${CTL[@]}" start --name inert -- /bin/true
 check "$([ "$RC" -eq 0 ] && kill -0 "$DPID"; echo $?)" "sandboxd ignores SANDBOXD_CRASH_AT" "rc $RC: $ERR"
@@ -186,6 +188,29 @@ wait_point() { # CGROUP
 
 wait_point v1
 wait_point v2
+
+# ------------------------------------------------------------------------------------------
+# A call that fails (SANDBOXD_FAIL_AT, not a crash): the start is refused with the reason, nothing
+# of it is left, and sandboxd serves on. task-dir-open: the task directory was made, opening it
+# failed.
+
+fail_point() { # POINT MESSAGE
+        local p=$1 want=$2 name=f-$1
+        mapfile -t cmd < <(task_cmd "$name")
+        daemon_up "$SANDBOXD_FAULTS" SANDBOXD_FAIL_AT="$p" || { check 1 "fail $p: daemon starts"; return; }
+        run "${CTL[@]}" start --name "$name" --unveil "rw:$MARKS" -- "${cmd[@]}"
+        check "$([ "$RC" -eq 1 ] && [[ $ERR == *"$want"* ]]; echo $?)" "fail $p: the start is refused with the reason" \
+                "rc $RC: $OUT $ERR"
+        check "$([ "$(runs_of "$name")" -eq 0 ]; echo $?)" "fail $p: the task never ran" "$(runs_of "$name") runs"
+        checks_clean "fail $p (without a restart)"
+        run "${CTL[@]}" start --name "$name" --unveil "rw:$MARKS" -- "${cmd[@]}"
+        check "$([ "$RC" -eq 0 ]; echo $?)" "fail $p: sandboxd serves on: the same start then succeeds" "rc $RC: $ERR"
+        ctl destroy --force "$name" >/dev/null 2>&1
+        checks_clean "fail $p: destroyed"
+        daemon_down
+}
+
+fail_point task-dir-open "creating the task directory: Input/output error"
 
 check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \
         "sandboxd's log has no sanitizer report" "$(grep -A15 -E 'ERROR: |runtime error:' "$T/sandboxd.log" | head -30)"
