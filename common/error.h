@@ -24,8 +24,10 @@ typedef struct SbxError {
 int sbx_error(SbxError *err, int code, const char *fmt, ...) _printf_(3, 4);
 /* Like sbx_error, but appends ": <strerror(code)>". */
 int sbx_error_errno(SbxError *err, int code, const char *fmt, ...) _printf_(3, 4);
-/* Prefixes an existing message: "<prefix>: <old message>". Returns -err->code. */
-int sbx_error_wrap(SbxError *err, const char *fmt, ...) _printf_(2, 3);
+/* Prefixes the message a failed call left in err: "<prefix>: <old message>". code is that call's
+ * result (negative or positive errno; 0 = EINVAL), returned as -code also when err is NULL, so
+ * the caller's error survives without a message to carry it; err->code is set to it. */
+int sbx_error_wrap(SbxError *err, int code, const char *fmt, ...) _printf_(3, 4);
 
 static inline void sbx_error_clear(SbxError *err) {
         if (err) {

@@ -117,9 +117,13 @@ int sbx_error_errno(SbxError *err, int code, const char *fmt, ...) {
         return r;
 }
 
-int sbx_error_wrap(SbxError *err, const char *fmt, ...) {
+int sbx_error_wrap(SbxError *err, int code, const char *fmt, ...) {
+        if (code < 0)
+                code = -code;
+        if (code == 0)
+                code = EINVAL;
         if (!err)
-                return -EINVAL;
+                return -code;
         char prefix[SBX_ERROR_MAX], old[SBX_ERROR_MAX];
         va_list ap;
         va_start(ap, fmt);
@@ -127,7 +131,8 @@ int sbx_error_wrap(SbxError *err, const char *fmt, ...) {
         va_end(ap);
         memcpy(old, err->msg, sizeof(old));
         snprintf(err->msg, sizeof(err->msg), "%.200s: %.300s", prefix, old);
-        return -(err->code ? err->code : EINVAL);
+        err->code = code;
+        return -code;
 }
 
 const char *strv_env_get(char *const *l, const char *key) {

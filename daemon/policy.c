@@ -907,9 +907,9 @@ static int at_line(SbxError *err, const Policy *p, unsigned line, const char *ke
         if (!err)
                 return r;
         if (key)
-                (void) sbx_error_wrap(err, "%s:%u: %s", p->filename, line, key);
+                (void) sbx_error_wrap(err, r, "%s:%u: %s", p->filename, line, key);
         else
-                (void) sbx_error_wrap(err, "%s:%u", p->filename, line);
+                (void) sbx_error_wrap(err, r, "%s:%u", p->filename, line);
         return r;
 }
 
@@ -1004,7 +1004,7 @@ static int parse_assignment(Parser *ps, bool in_section, char *s, SbxError *err)
                 seen[k] = ps->line;
         int r = def->parse(ps, k, tok, n, err);
         if (r < 0 && err)
-                (void) sbx_error_wrap(err, "%s", key);
+                (void) sbx_error_wrap(err, r, "%s", key);
         return r;
 }
 
@@ -1212,7 +1212,7 @@ int policy_resolve(Policy *p, SbxError *err) {
  * entries in one of them can swap the policy. */
 static int check_dir_chain(const char *file, const char *dir, SbxError *err) {
         int r = path_check_root_only(dir, err);
-        return r < 0 ? sbx_error_wrap(err, "'%s'", file) : 0;
+        return r < 0 ? sbx_error_wrap(err, r, "'%s'", file) : 0;
 }
 
 static int check_dirs(const char *path, SbxError *err) {
