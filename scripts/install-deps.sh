@@ -9,14 +9,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(
-        # build
-        gcc libc6-dev meson ninja-build pkg-config
+        # build (clang: scripts/test.sh builds with it too, -Dwerror=true)
+        gcc clang libc6-dev meson ninja-build pkg-config
         libseccomp-dev libjson-c-dev libsystemd-dev
         libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libgrpc-dev libmsgpack-dev libcap-dev
         # tests
         iproute2 procps python3 util-linux valgrind dbus-daemon
-        # the e2e suite: go-plugin's real client, built in GOPATH mode from Debian's Go packages
+        # the e2e suite: go-plugin's real client, built in GOPATH mode from Debian's Go packages,
+        # and the programs its seed jobs run (the pledge driver's curl, exec2's java example)
         golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler
+        curl openjdk-17-jre-headless
+        # the vm suite's host side: the image (debootstrap, mkfs.ext4, cpio, the kernel's modules,
+        # xz) and QEMU
+        qemu-system-x86 debootstrap e2fsprogs cpio kmod xz-utils
         # the Debian package (scripts/build-deb.sh) and its test in the VM suite
         debhelper dpkg-dev lintian
 )

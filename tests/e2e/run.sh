@@ -32,18 +32,17 @@ if [ -z "${E2E_BUILD_ONLY:-}" ]; then
 fi
 [ -n "$(find "$SRC/proto/nomad" -name "*.proto" 2>/dev/null)" ] || skip "no protos under $SRC/proto/nomad yet"
 
-GOPKGS="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler"
-if ! command -v go >/dev/null || ! command -v protoc >/dev/null || ! command -v protoc-gen-go >/dev/null ||
-   [ ! -d /usr/share/gocode/src/github.com/hashicorp/go-plugin ]; then
-        apt-get install -y --no-install-recommends $GOPKGS >&2 ||
-                skip "could not install Debian's Go packages ($GOPKGS)"
-fi
+# Everything this needs is installed by scripts/install-deps.sh; a test installs nothing.
+for prog in go protoc protoc-gen-go; do
+        command -v "$prog" >/dev/null || skip "$prog is missing (scripts/install-deps.sh installs Debian's Go packages)"
+done
+[ -d /usr/share/gocode/src/github.com/hashicorp/go-plugin ] ||
+        skip "go-plugin's sources are missing (scripts/install-deps.sh: golang-github-hashicorp-go-plugin-dev)"
 
 # programs of the seed jobs (the pledge driver's and exec2's examples)
 if [ -z "${E2E_BUILD_ONLY:-}" ]; then
-        for prog in curl:curl java:openjdk-17-jre-headless; do
-                command -v "${prog%%:*}" >/dev/null || apt-get install -y --no-install-recommends "${prog#*:}" >&2 ||
-                        skip "could not install ${prog#*:} (a seed job runs ${prog%%:*})"
+        for prog in curl java; do
+                command -v "$prog" >/dev/null || skip "$prog is missing: a seed job runs it (scripts/install-deps.sh installs it)"
         done
 fi
 
