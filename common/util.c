@@ -87,7 +87,7 @@ char **strv_copy(char *const *l) {
         return r;
 }
 
-static int error_vset(SbxError *err, int code, bool with_errno, const char *fmt, va_list ap) {
+_printf_(4, 0) static int error_vset(SbxError *err, int code, bool with_errno, const char *fmt, va_list ap) {
         if (code < 0)
                 code = -code;
         if (code == 0)

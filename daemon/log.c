@@ -32,7 +32,7 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
-static void vlog(int level, const TaskRecord *t, const char *fmt, va_list ap) {
+_printf_(3, 0) static void vlog(int level, const TaskRecord *t, const char *fmt, va_list ap) {
         char msg[2048];
 
         if (level > max_level)

@@ -1356,11 +1356,11 @@ _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p,
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
                 init_fail(ctl_fd, dir_fd, STEP_HOSTNAME, errno);
 
-setup_done:
-
+setup_done:;
         /* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not
          * dropped by the "init ignores signals it has no handler for" rule, so this also works
-         * for signals sent from the parent namespace. */
+         * for signals sent from the parent namespace. (The ';' above: a label must label a
+         * statement, not this declaration, before C23.) */
         sigset_t mask;
         sigemptyset(&mask);
         static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH,
