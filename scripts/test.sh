@@ -3,7 +3,8 @@
 # package (each printing its progress), build, run every suite (unit, root, fuzz replay, e2e,
 # vm: systemd + cgroup v2 in QEMU, and the package installed in a fresh guest), then build again
 # with AddressSanitizer + UBSan and run the suite under it (not vm: the guest has no sanitizer
-# runtime). Prints the time of each step and "N passed, N failed, N skipped".
+# runtime), then build with gcc and with clang under -Dwerror=true (clang's build also runs the
+# unit and fuzz suites) and at -O0. Prints the time of each step and "N passed, N failed, N skipped".
 # Run as root on Debian 12 (the root suite needs namespaces, Landlock and seccomp).
 set -uo pipefail
 
@@ -74,14 +75,29 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
         run_suite build-asan "--no-suite vm" -Db_sanitize=address,undefined -Db_lundef=false || status=1
 took "build and test under the sanitizers"
 
+# build_only DIR [meson setup args]: one more configuration that must build (one test in the
+# totals); CC in the environment picks the compiler of a new DIR.
+build_only() {
+        local dir=$1
+        shift
+        if meson setup --reconfigure "$dir" "$@" >/dev/null 2>&1 || meson setup "$dir" "$@" >/dev/null; then
+                if ninja -C "$dir" >/dev/null; then passed=$((passed + 1)); else ninja -C "$dir" | tail -20; failed=$((failed + 1)); fi
+        else
+                failed=$((failed + 1))
+        fi
+}
+
 # -O0 keeps calls an optimised build inlines away (floor(): libm), so it must link too.
 echo "== a debug build links (buildtype=debug, no tests)"
-if meson setup --reconfigure build-debug -Dbuildtype=debug -Dtests=false >/dev/null 2>&1 ||
-   meson setup build-debug -Dbuildtype=debug -Dtests=false >/dev/null; then
-        if ninja -C build-debug >/dev/null; then passed=$((passed + 1)); else ninja -C build-debug | tail -20; failed=$((failed + 1)); fi
-else
-        failed=$((failed + 1))
-fi
+build_only build-debug -Dbuildtype=debug -Dtests=false
+took "debug build"
+# Every warning is an error, with gcc and with clang (the tests included: they are C too).
+echo "== gcc, -Dwerror=true (build only)"
+build_only build-werror -Dwerror=true
+took "gcc -Dwerror=true"
+echo "== clang, -Dwerror=true: build, then the unit and fuzz suites"
+CC=clang run_suite build-clang "--suite unit --suite fuzz" -Dwerror=true || status=1
+took "clang -Dwerror=true"
 
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed, $skipped skipped"
