@@ -624,12 +624,30 @@ static bool task_killed_by_us(const Task *t) {
         return t->killed || t->rec.destroying || (t->rec.stop_deadline_us && now_mono_us() >= t->rec.stop_deadline_us);
 }
 
+/* A note of a task's init: a refused call explained. */
+static InitNote note;
+
+/* The notes still queued in the control socket of an init that has exited. Its exit (the pidfd
+ * event) and the notes it sent just before arrive together, and on_ctl reads one message per
+ * event: collected first, a task that exits right after refused calls lost their denials. The
+ * init's files are closed before its pidfd becomes readable, so this ends at EOF, never waits. */
+static void task_drain_notes(Task *t) {
+        InitMsg m;
+        if (!t->ctl_src)
+                return;
+        while (sandbox_process_read(&t->proc, &m, &note) > 0)
+                if (m.type == INIT_MSG_NOTE && note.kind == NOTE_DENIED)
+                        task_denied(t->d, t, &note, false);
+        /* RUNNING, EXITED, SETUP_FAILED: the exit record below says the same. */
+}
+
 static void task_collect(Task *t) {
         InitMsg m;
         siginfo_t si = {};
 
         /* Reap if it is our child (not after a restart: then it was reparented). */
         (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &si, WEXITED | WNOHANG);
+        task_drain_notes(t);
         if (sandbox_read_exit_record(t->dir_fd, &m) == 0)
                 task_finish(t, &m, NULL);
         else if (task_killed_by_us(t) || (t->cg && cgroup_oom_killed(t->cg))) {
@@ -645,9 +663,6 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
         task_collect(userdata);
         return 0;
 }
-
-/* A note of a task's init: a refused call explained. */
-static InitNote note;
 
 static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Task *t = userdata;
