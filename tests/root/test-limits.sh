@@ -45,8 +45,7 @@ start_daemon() {
         "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
         DPID=$!
         track_pid "$DPID"
-        local i
-        for i in $(seq 1 100); do
+        for _ in $(seq 1 100); do
                 [ -S "$S" ] && ctl list >/dev/null 2>&1 && return 0
                 sleep 0.05
         done
