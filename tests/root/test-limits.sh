@@ -106,4 +106,9 @@ expect_stderr_match 1 "maximum of 5 tasks" "driver other: the sixth task of the 
 n=$(ctl list --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 check "$([ "$n" = 5 ]; echo $?)" "sandboxd holds 5 tasks, no more" "list: $n"
 
+cleanup # destroys the tasks, stops sandboxd: LeakSanitizer reports at its exit
+DPID=
+check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \
+        "sandboxd's log has no sanitizer report" "$(grep -A15 -E 'ERROR: |runtime error:' "$T/sandboxd.log" | head -30)"
+
 done_testing
