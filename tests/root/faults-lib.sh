@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: MIT
-# tests/root/faults-lib.sh: a private sandboxd for the fault-injection tests (sourced after
+# tests/root/faults-lib.sh: a private sandboxd for the fault-injection and limit tests (sourced after
 # lib.sh and require_sandbox_host): its config, starting it on cgroup v1 (this host's
 # hierarchies) or on cgroup v2 (a private cgroup2 mount in a mount namespace of its own), and the
 # checks that nothing of a task is left: no process, no state directory, no cgroup.

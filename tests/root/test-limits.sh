@@ -11,13 +11,11 @@ set -u
 require_sandbox_host
 : "${SANDBOXD:?}"
 [ -x "$SANDBOXD" ] || skip_all "\$SANDBOXD ($SANDBOXD) is not an executable"
-[ -x /usr/bin/python3 ] || skip_all "/usr/bin/python3 is missing"
 
-T=$TEST_TMP
-S=$T/sandboxd.sock
-CONF=$T/sandboxd.conf
-CG_PARENT=sandboxd-limits-$$
-
+# A private sandboxd (daemon_up/daemon_down; faults_cleanup kills what is left in our cgroups)
+# shellcheck source=tests/root/faults-lib.sh
+. "$(dirname "$0")/faults-lib.sh"
+faults_setup
 # Only root connects (root may use any driver name), so the socket keeps the build's mode.
 cat >"$CONF" <<EOF
 [daemon]
@@ -35,42 +33,8 @@ max_tasks = 2
 users = nobody
 networks = none
 EOF
-chmod 644 "$CONF"
 
-CTL=("$SANDBOXCTL" --socket "$S")
-ctl() { "${CTL[@]}" "$@"; }
-
-DPID=
-start_daemon() {
-        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
-        DPID=$!
-        track_pid "$DPID"
-        for _ in $(seq 1 100); do
-                [ -S "$S" ] && ctl list >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        return 1
-}
-cleanup() {
-        local n
-        if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-                for n in $(ctl list --json 2>/dev/null |
-                        /usr/bin/python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)]' 2>/dev/null); do
-                        ctl destroy --force "$n" >/dev/null 2>&1
-                done
-                kill "$DPID" 2>/dev/null
-                wait "$DPID" 2>/dev/null
-        fi
-        find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
-                while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-        true
-}
-at_exit cleanup
-
-if ! start_daemon; then
-        check 1 "sandboxd starts and answers on its socket" "$(tail -20 "$T/sandboxd.log")"
-        done_testing
-fi
+daemon_up "$SANDBOXD" || { check 1 "sandboxd starts and answers on its socket" "$(tail -20 "$T/sandboxd.log")"; done_testing; }
 
 # ------------------------------------------------------------------------------------------
 # [driver sandbox] max_tasks = 2
@@ -103,11 +67,11 @@ expect_exit 0 "driver other: a second task starts (5 held: the daemon's max_task
 expect_exit 0 "driver other: a third" -- "${CTL[@]}" --driver other start --name o3 -- /bin/sleep 1000
 expect_stderr_match 1 "maximum of 5 tasks" "driver other: the sixth task of the daemon is refused by [daemon] max_tasks" -- \
         "${CTL[@]}" --driver other start --name o4 -- /bin/sleep 1000
-n=$(ctl list --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+n=$(ctl list -q | wc -l)
 check "$([ "$n" = 5 ]; echo $?)" "sandboxd holds 5 tasks, no more" "list: $n"
 
-cleanup # destroys the tasks, stops sandboxd: LeakSanitizer reports at its exit
-DPID=
+for n in s1 s3 o1 o2 o3; do "${CTL[@]}" destroy --force "$n" >/dev/null 2>&1; done
+daemon_down # LeakSanitizer reports at sandboxd's exit
 check "$(! grep -q -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/sandboxd.log"; echo $?)" \
         "sandboxd's log has no sanitizer report" "$(grep -A15 -E 'ERROR: |runtime error:' "$T/sandboxd.log" | head -30)"
 
