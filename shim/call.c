@@ -14,6 +14,7 @@
 
 #include "any.pb-c.h"
 #include "macro.h"
+#include "pb.h"
 #include "recoverable_error.pb-c.h"
 #include "shim.h"
 #include "status.pb-c.h"
@@ -59,7 +60,7 @@ static void start_batch(Call *c, grpc_op *ops, size_t n, ShimTag *tag) {
         call_ref(c);
         grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
         if (e != GRPC_CALL_OK) {
-                log_error("grpc_call_start_batch failed", "method", c->method, "error", grpc_call_error_to_string(e));
+                hclog_error("grpc_call_start_batch failed", "method", c->method, "error", grpc_call_error_to_string(e));
                 call_unref(c);
         }
 }
@@ -79,7 +80,7 @@ static void on_send(void *owner, bool ok) {
                         grpc_byte_buffer_destroy(m->buf);
                 free(m);
                 if (was_status && c->exit_after_status) {
-                        log_info("shutdown requested by the plugin client: exiting");
+                        hclog_info("shutdown requested by the plugin client: exiting");
                         shim.shutting_down = true;
                 }
         }
@@ -131,10 +132,9 @@ void call_send(Call *c, const ProtobufCMessage *m) {
         if (!call_open(c))
                 return;
         size_t n = protobuf_c_message_get_packed_size(m);
-        uint8_t *b = xmalloc(n ? n : 1);
+        _cleanup_free_ uint8_t *b = xmalloc(n ? n : 1);
         protobuf_c_message_pack(m, b);
         grpc_slice s = grpc_slice_from_copied_buffer((const char *) b, n);
-        free(b);
         grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
         grpc_slice_unref(s);
         enqueue(c, bb, GRPC_STATUS_OK);
@@ -154,11 +154,10 @@ void call_finish_recoverable(Call *c, bool recoverable, const char *msg) {
                 return;
         /* google.rpc.Status{code, message, details: [Any{RecoverableError}]} in
          * grpc-status-details-bin; its code and message equal the call's status */
-        Hashicorp__Nomad__Plugins__Shared__Structs__RecoverableError re =
-                HASHICORP__NOMAD__PLUGINS__SHARED__STRUCTS__RECOVERABLE_ERROR__INIT;
+        STRUCTS_T(RecoverableError) re = STRUCTS_K(RECOVERABLE_ERROR__INIT);
         re.recoverable = recoverable;
         uint8_t reb[8];
-        size_t ren = hashicorp__nomad__plugins__shared__structs__recoverable_error__pack(&re, reb);
+        size_t ren = STRUCTS_F(recoverable_error__pack)(&re, reb);
         Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
         any.type_url = (char *) "type.googleapis.com/hashicorp.nomad.plugins.shared.structs.RecoverableError";
         any.value.data = reb;
@@ -170,14 +169,13 @@ void call_finish_recoverable(Call *c, bool recoverable, const char *msg) {
         st.n_details = 1;
         st.details = details;
         size_t n = google__rpc__status__get_packed_size(&st);
-        uint8_t *b = xmalloc(n);
+        _cleanup_free_ uint8_t *b = xmalloc(n);
         google__rpc__status__pack(&st, b);
         if (c->has_trailer)
                 grpc_slice_unref(c->trailer.value);
         c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
         c->trailer.value = grpc_slice_from_copied_buffer((const char *) b, n);
         c->has_trailer = true;
-        free(b);
         call_finish(c, GRPC_STATUS_FAILED_PRECONDITION, msg);
 }
 

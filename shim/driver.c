@@ -51,7 +51,7 @@ static int64_t start_timeout_ms(void) {
                                                                          : LOG_READER_TIMEOUT_DEFAULT_MS);
 }
 
-static const char *task_id(const char *id, const D(TaskHandle) *h) {
+static const char *task_id(const char *id, const DRV_T(TaskHandle) *h) {
         if (id && id[0])
                 return id;
         if (h && h->config && h->config->id && h->config->id[0])
@@ -61,9 +61,9 @@ static const char *task_id(const char *id, const D(TaskHandle) *h) {
 
 /* ---- BasePlugin */
 static void h_plugin_info(Call *c, const uint8_t *buf, size_t len) {
-        B(PluginInfoResponse) r = BI(PLUGIN_INFO_RESPONSE__INIT);
+        BASE_T(PluginInfoResponse) r = BASE_K(PLUGIN_INFO_RESPONSE__INIT);
         char *apis[] = { (char *) API_VERSION };
-        r.type = BI(PLUGIN_TYPE__DRIVER);
+        r.type = BASE_K(PLUGIN_TYPE__DRIVER);
         r.n_plugin_api_versions = 1;
         r.plugin_api_versions = apis;
         r.plugin_version = (char *) "v" PACKAGE_VERSION;
@@ -72,30 +72,30 @@ static void h_plugin_info(Call *c, const uint8_t *buf, size_t len) {
 }
 
 static void h_config_schema(Call *c, const uint8_t *buf, size_t len) {
-        B(ConfigSchemaResponse) r = BI(CONFIG_SCHEMA_RESPONSE__INIT);
-        r.spec = (H(Spec) *) schema_plugin_config();
+        BASE_T(ConfigSchemaResponse) r = BASE_K(CONFIG_SCHEMA_RESPONSE__INIT);
+        r.spec = (HCL_T(Spec) *) schema_plugin_config();
         call_reply(c, &r.base);
 }
 
 static void h_set_config(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(B(SetConfigRequest), b_(set_config_request__unpack), req);
+        UNPACK(BASE_T(SetConfigRequest), BASE_F(set_config_request__unpack), req);
         PluginConfig pc;
         SbxError err = { 0 };
         if (plugin_config_decode(req->msgpack_config.data, req->msgpack_config.len, &pc, &err) < 0) {
-                log_error("rejected the plugin configuration", "error", err.msg);
+                hclog_error("rejected the plugin configuration", "error", err.msg);
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, err.msg);
-                b_(set_config_request__free_unpacked)(req, NULL);
+                BASE_F(set_config_request__free_unpacked)(req, NULL);
                 return;
         }
         if (pc.pledge_executable)
-                log_warn("pledge_executable is ignored: this driver sandboxes tasks itself", "pledge_executable",
-                         pc.pledge_executable);
+                hclog_warn("pledge_executable is ignored: this driver sandboxes tasks itself", "pledge_executable",
+                           pc.pledge_executable);
         bool socket_changed = !shim.config.socket || strcmp(shim.config.socket, pc.socket) != 0;
         plugin_config_free(&shim.config);
         shim.config = pc;
         shim.configured = true;
         if (req->nomad_config && req->nomad_config->driver && req->nomad_config->driver->topology) {
-                const B(ClientTopology) *t = req->nomad_config->driver->topology;
+                const BASE_T(ClientTopology) *t = req->nomad_config->driver->topology;
                 double total = 0;
                 size_t n = 0;
                 for (size_t i = 0; i < t->n_cores; i++) {
@@ -110,38 +110,38 @@ static void h_set_config(Call *c, const uint8_t *buf, size_t len) {
                 shim.cpu_total_mhz = total;
                 shim.cpu_cores = n;
         }
-        log_info("configured", "socket", shim.config.socket, "api_version", req->plugin_api_version,
-                 "nomad_config", req->nomad_config ? "present" : "absent");
+        hclog_info("configured", "socket", shim.config.socket, "api_version", req->plugin_api_version,
+                   "nomad_config", req->nomad_config ? "present" : "absent");
         if (socket_changed)
                 sbx_reset();
-        b_(set_config_request__free_unpacked)(req, NULL);
-        B(SetConfigResponse) r = BI(SET_CONFIG_RESPONSE__INIT);
+        BASE_F(set_config_request__free_unpacked)(req, NULL);
+        BASE_T(SetConfigResponse) r = BASE_K(SET_CONFIG_RESPONSE__INIT);
         call_reply(c, &r.base);
 }
 
 /* ---- Driver: schema, capabilities */
 static void h_task_config_schema(Call *c, const uint8_t *buf, size_t len) {
-        D(TaskConfigSchemaResponse) r = DI(TASK_CONFIG_SCHEMA_RESPONSE__INIT);
-        r.spec = (H(Spec) *) schema_task_config();
+        DRV_T(TaskConfigSchemaResponse) r = DRV_K(TASK_CONFIG_SCHEMA_RESPONSE__INIT);
+        r.spec = (HCL_T(Spec) *) schema_task_config();
         call_reply(c, &r.base);
 }
 
 static void h_capabilities(Call *c, const uint8_t *buf, size_t len) {
-        D(DriverCapabilities) caps = DI(DRIVER_CAPABILITIES__INIT);
-        D(NetworkIsolationSpec__NetworkIsolationMode) modes[] = {
-                DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__NONE),
-                DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__HOST),
-                DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__GROUP),
+        DRV_T(DriverCapabilities) caps = DRV_K(DRIVER_CAPABILITIES__INIT);
+        DRV_T(NetworkIsolationSpec__NetworkIsolationMode) modes[] = {
+                DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__NONE),
+                DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__HOST),
+                DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__GROUP),
         };
         caps.send_signals = true;
         caps.exec = true;
-        caps.fs_isolation = DI(DRIVER_CAPABILITIES__FSISOLATION__NONE);
+        caps.fs_isolation = DRV_K(DRIVER_CAPABILITIES__FSISOLATION__NONE);
         caps.n_network_isolation_modes = ELEMENTSOF(modes);
         caps.network_isolation_modes = modes;
         caps.must_create_network = false;
-        caps.mount_configs = DI(DRIVER_CAPABILITIES__MOUNT_CONFIGS__ANY_MOUNTS);
+        caps.mount_configs = DRV_K(DRIVER_CAPABILITIES__MOUNT_CONFIGS__ANY_MOUNTS);
         caps.dynamic_workload_users = true;
-        D(CapabilitiesResponse) r = DI(CAPABILITIES_RESPONSE__INIT);
+        DRV_T(CapabilitiesResponse) r = DRV_K(CAPABILITIES_RESPONSE__INIT);
         r.capabilities = &caps;
         call_reply(c, &r.base);
 }
@@ -157,18 +157,18 @@ struct FpStream {
 static FpStream *fp_streams;
 
 typedef struct AttrSet {
-        D(FingerprintResponse__AttributesEntry) e[8];
-        D(FingerprintResponse__AttributesEntry) *p[8];
-        S(Attribute) a[8];
+        DRV_T(FingerprintResponse__AttributesEntry) e[8];
+        DRV_T(FingerprintResponse__AttributesEntry) *p[8];
+        STRUCTS_T(Attribute) a[8];
         char keys[8][128];
         size_t n;
 } AttrSet;
 
 /* "driver.NAME.SUFFIX". Not "driver.NAME" itself: Nomad sets that ("1") for every detected
  * driver, and a value of ours would fight with it on every fingerprint. */
-static S(Attribute) *attr_add(AttrSet *s, const char *suffix) {
+static STRUCTS_T(Attribute) *attr_add(AttrSet *s, const char *suffix) {
         size_t i = s->n++;
-        d_(fingerprint_response__attributes_entry__init)(&s->e[i]);
+        DRV_F(fingerprint_response__attributes_entry__init)(&s->e[i]);
         hashicorp__nomad__plugins__shared__structs__attribute__init(&s->a[i]);
         snprintf(s->keys[i], sizeof s->keys[i], "driver.%s.%s", shim.driver_name, suffix);
         s->e[i].key = s->keys[i];
@@ -178,38 +178,38 @@ static S(Attribute) *attr_add(AttrSet *s, const char *suffix) {
 }
 
 static void fp_send(FpStream *s) {
-        D(FingerprintResponse) r = DI(FINGERPRINT_RESPONSE__INIT);
+        DRV_T(FingerprintResponse) r = DRV_K(FINGERPRINT_RESPONSE__INIT);
         AttrSet as = { .n = 0 };
         char limits[128] = "";
-        S(Attribute) *a = attr_add(&as, "version");
-        a->value_case = SI(ATTRIBUTE__VALUE_STRING_VAL);
+        STRUCTS_T(Attribute) *a = attr_add(&as, "version");
+        a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_STRING_VAL);
         a->string_val = (char *) PACKAGE_VERSION;
         const Sandboxd__V1__DaemonInfo *info = sbx_info();
         if (sbx_connected()) {
-                r.health = DI(FINGERPRINT_RESPONSE__HEALTH_STATE__HEALTHY);
+                r.health = DRV_K(FINGERPRINT_RESPONSE__HEALTH_STATE__HEALTHY);
                 r.health_description = (char *) "Healthy";
                 a = attr_add(&as, "daemon_version");
-                a->value_case = SI(ATTRIBUTE__VALUE_STRING_VAL);
+                a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_STRING_VAL);
                 a->string_val = (char *) sbx_daemon_version();
                 if (info) {
                         a = attr_add(&as, "landlock_abi");
-                        a->value_case = SI(ATTRIBUTE__VALUE_INT_VAL);
+                        a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_INT_VAL);
                         a->int_val = info->landlock_abi;
                         a = attr_add(&as, "seccomp");
-                        a->value_case = SI(ATTRIBUTE__VALUE_BOOL_VAL);
+                        a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_BOOL_VAL);
                         a->bool_val = info->seccomp;
                         a = attr_add(&as, "cgroup");
-                        a->value_case = SI(ATTRIBUTE__VALUE_STRING_VAL);
+                        a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_STRING_VAL);
                         a->string_val = info->cgroup_backend;
                         for (size_t i = 0; i < info->n_enforced_limits; i++)
                                 snprintf(limits + strlen(limits), sizeof limits - strlen(limits), "%s%s", i ? "," : "",
                                          info->enforced_limits[i]);
                         a = attr_add(&as, "limits");
-                        a->value_case = SI(ATTRIBUTE__VALUE_STRING_VAL);
+                        a->value_case = STRUCTS_K(ATTRIBUTE__VALUE_STRING_VAL);
                         a->string_val = limits;
                 }
         } else {
-                r.health = DI(FINGERPRINT_RESPONSE__HEALTH_STATE__UNHEALTHY);
+                r.health = DRV_K(FINGERPRINT_RESPONSE__HEALTH_STATE__UNHEALTHY);
                 r.health_description = (char *) sbx_last_error();
         }
         r.n_attributes = as.n;
@@ -298,9 +298,9 @@ static void h_task_events(Call *c, const uint8_t *buf, size_t len) {
 static void timestamp_from_ns(Google__Protobuf__Timestamp *ts, int64_t ns);
 
 void driver_task_denied(const Sandboxd__V1__Denial *d, const Sandboxd__V1__NomadMeta *nomad) {
-        D(DriverTaskEvent) ev = DI(DRIVER_TASK_EVENT__INIT);
+        DRV_T(DriverTaskEvent) ev = DRV_K(DRIVER_TASK_EVENT__INIT);
         Google__Protobuf__Timestamp ts;
-        D(DriverTaskEvent__AnnotationsEntry) a[3], *ap[3];
+        DRV_T(DriverTaskEvent__AnnotationsEntry) a[3], *ap[3];
         char promises[256] = "";
         size_t off = 0;
 
@@ -314,7 +314,7 @@ void driver_task_denied(const Sandboxd__V1__Denial *d, const Sandboxd__V1__Nomad
         ev.message = d->message;
         const char *kv[3][2] = { { "syscall", d->syscall }, { "promises", promises }, { "source", "sandbox" } };
         for (size_t i = 0; i < 3; i++) {
-                d_(driver_task_event__annotations_entry__init)(&a[i]);
+                DRV_F(driver_task_event__annotations_entry__init)(&a[i]);
                 a[i].key = (char *) kv[i][0];
                 a[i].value = (char *) kv[i][1];
                 ap[i] = &a[i];
@@ -355,7 +355,7 @@ static void fwd_free(Fwd *f) {
                 fn(p, NULL);                                                                       \
         }
 
-FREE_FN(free_start_req, d_(start_task_request__free_unpacked))
+FREE_FN(free_start_req, DRV_F(start_task_request__free_unpacked))
 
 static bool transient(int code) {
         return code == ECONNRESET || code == ETIMEDOUT || code == EAGAIN || code == ENOMEM || code == EBUSY ||
@@ -413,7 +413,7 @@ static void start_build_free(StartBuild *b) {
 }
 
 /* TaskConfig + decoded options → sandboxd StartRequest. Errors name the Nomad option. */
-static int start_build(const D(TaskConfig) *t, StartBuild *b, SbxError *err) {
+static int start_build(const DRV_T(TaskConfig) *t, StartBuild *b, SbxError *err) {
         Sandboxd__V1__StartRequest *sr = &b->sr;
         int k;
 
@@ -484,11 +484,11 @@ static int start_build(const D(TaskConfig) *t, StartBuild *b, SbxError *err) {
         sr->unveil = b->unveil;
         sr->no_unveil_defaults = !shim.config.unveil_defaults;
 
-        const D(NetworkIsolationSpec) *ns = t->network_isolation_spec;
-        if (!ns || ns->mode == DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__HOST))
+        const DRV_T(NetworkIsolationSpec) *ns = t->network_isolation_spec;
+        if (!ns || ns->mode == DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__HOST))
                 sr->net = (char *) "host";
-        else if (ns->mode == DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__GROUP) ||
-                 ns->mode == DI(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__NONE)) {
+        else if (ns->mode == DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__GROUP) ||
+                 ns->mode == DRV_K(NETWORK_ISOLATION_SPEC__NETWORK_ISOLATION_MODE__NONE)) {
                 if (!ns->path || ns->path[0] != '/')
                         return sbx_error(err, EINVAL, "network_isolation_spec.path: a group network needs its namespace path");
                 sr->net = ns->path;
@@ -505,8 +505,8 @@ static int start_build(const D(TaskConfig) *t, StartBuild *b, SbxError *err) {
         sr->no_private_tmp = !o->private_tmp;
 
         if (t->resources) {
-                const D(AllocatedTaskResources) *ar = t->resources->allocated_resources;
-                const D(LinuxResources) *lr = t->resources->linux_resources;
+                const DRV_T(AllocatedTaskResources) *ar = t->resources->allocated_resources;
+                const DRV_T(LinuxResources) *lr = t->resources->linux_resources;
                 if (ar && ar->memory) {
                         int64_t mb = ar->memory->memory_mb, max = ar->memory->memory_max_mb;
                         if (max > 0) { /* oversubscription: soft = memory, hard = memory_max */
@@ -543,7 +543,7 @@ static int start_build(const D(TaskConfig) *t, StartBuild *b, SbxError *err) {
                 b->mount_ptrs = xcalloc(t->n_mounts, sizeof *b->mount_ptrs);
                 b->mount_targets = xcalloc(t->n_mounts, sizeof(char *));
                 for (size_t i = 0; i < t->n_mounts; i++) {
-                        const D(Mount) *m = t->mounts[i];
+                        const DRV_T(Mount) *m = t->mounts[i];
                         sandboxd__v1__mount__init(&b->mounts[i]);
                         if (!m->host_path || m->host_path[0] != '/')
                                 return sbx_error(err, EINVAL, "mounts[%zu].host_path: must be an absolute path", i);
@@ -609,18 +609,18 @@ static void orphan_destroyed(void *ud, const Sandboxd__V1__Response *resp, const
         char *id = ud;
         (void) resp;
         if (!err)
-                log_warn("destroyed a task whose start was reported as failed", "task_id", id);
+                hclog_warn("destroyed a task whose start was reported as failed", "task_id", id);
         else if (err->code != ENOENT)
-                log_warn("could not destroy a task whose start was reported as failed", "task_id", id, "error",
-                         err->msg);
+                hclog_warn("could not destroy a task whose start was reported as failed", "task_id", id, "error",
+                           err->msg);
         free(id);
 }
 
 static void start_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
         Fwd *f = ud;
-        D(StartTaskRequest) *req = f->req;
+        DRV_T(StartTaskRequest) *req = f->req;
         if (err) {
-                log_warn("task start failed", "task_id", req->task->id, "error", err->msg);
+                hclog_warn("task start failed", "task_id", req->task->id, "error", err->msg);
                 if (err->code == ECONNRESET || err->code == ETIMEDOUT) {
                         /* The outcome is unknown: sandboxd may have started the task. Nomad retries
                          * under a new task id and would never stop this one, so destroy it once
@@ -642,37 +642,37 @@ static void start_done(void *ud, const Sandboxd__V1__Response *resp, const SbxEr
         }
         const Sandboxd__V1__TaskInfo *ti = resp->task;
         char *state = ti ? driver_state_json(ti) : xstrdup("{}");
-        D(TaskHandle) h = DI(TASK_HANDLE__INIT);
+        DRV_T(TaskHandle) h = DRV_K(TASK_HANDLE__INIT);
         h.version = HANDLE_VERSION;
         h.config = req->task;
-        h.state = DI(TASK_STATE__RUNNING);
+        h.state = DRV_K(TASK_STATE__RUNNING);
         h.driver_state.data = (uint8_t *) state;
         h.driver_state.len = strlen(state);
-        D(StartTaskResponse) r = DI(START_TASK_RESPONSE__INIT);
-        r.result = DI(START_TASK_RESPONSE__RESULT__SUCCESS);
+        DRV_T(StartTaskResponse) r = DRV_K(START_TASK_RESPONSE__INIT);
+        r.result = DRV_K(START_TASK_RESPONSE__RESULT__SUCCESS);
         r.handle = &h;
         call_reply(f->call, &r.base);
         char pid[16];
         snprintf(pid, sizeof pid, "%d", ti ? ti->pid : 0);
-        log_info("task started", "task_id", req->task->id, "pid", pid);
+        hclog_info("task started", "task_id", req->task->id, "pid", pid);
         free(state);
         fwd_free(f);
 }
 
 static void h_start_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(StartTaskRequest), d_(start_task_request__unpack), req);
+        UNPACK(DRV_T(StartTaskRequest), DRV_F(start_task_request__unpack), req);
         if (!req->task) {
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "task: missing");
-                d_(start_task_request__free_unpacked)(req, NULL);
+                DRV_F(start_task_request__free_unpacked)(req, NULL);
                 return;
         }
         StartBuild b = { 0 };
         SbxError err = { 0 };
         if (start_build(req->task, &b, &err) < 0) {
-                log_warn("task config rejected", "task_id", req->task->id ?: "", "error", err.msg);
+                hclog_warn("task config rejected", "task_id", req->task->id ?: "", "error", err.msg);
                 call_finish(c, err.code == EPERM ? GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_INVALID_ARGUMENT, err.msg);
                 start_build_free(&b);
-                d_(start_task_request__free_unpacked)(req, NULL);
+                DRV_F(start_task_request__free_unpacked)(req, NULL);
                 return;
         }
         Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
@@ -683,10 +683,10 @@ static void h_start_task(Call *c, const uint8_t *buf, size_t len) {
 }
 
 /* ---- WaitTask */
-FREE_FN(free_wait_req, d_(wait_task_request__free_unpacked))
+FREE_FN(free_wait_req, DRV_F(wait_task_request__free_unpacked))
 
-static void exit_result_from(const Sandboxd__V1__ExitResult *e, D(ExitResult) *r) {
-        d_(exit_result__init)(r);
+static void exit_result_from(const Sandboxd__V1__ExitResult *e, DRV_T(ExitResult) *r) {
+        DRV_F(exit_result__init)(r);
         if (!e)
                 return;
         r->exit_code = e->exit_code;
@@ -696,8 +696,8 @@ static void exit_result_from(const Sandboxd__V1__ExitResult *e, D(ExitResult) *r
 
 static void wait_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
         Fwd *f = ud;
-        D(ExitResult) er;
-        D(WaitTaskResponse) r = DI(WAIT_TASK_RESPONSE__INIT);
+        DRV_T(ExitResult) er;
+        DRV_T(WaitTaskResponse) r = DRV_K(WAIT_TASK_RESPONSE__INIT);
         exit_result_from(NULL, &er);
         r.result = &er; /* always set: Nomad's client dereferences it */
         if (err) {
@@ -733,10 +733,10 @@ static void task_ref_request(Sandboxd__V1__Request *r, Sandboxd__V1__TaskRef *re
 }
 
 static void h_wait_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(WaitTaskRequest), d_(wait_task_request__unpack), req);
+        UNPACK(DRV_T(WaitTaskRequest), DRV_F(wait_task_request__unpack), req);
         if (!req->task_id[0]) {
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "task_id: empty");
-                d_(wait_task_request__free_unpacked)(req, NULL);
+                DRV_F(wait_task_request__free_unpacked)(req, NULL);
                 return;
         }
         Sandboxd__V1__Request r;
@@ -757,12 +757,12 @@ static void ok_unless_error(void *ud, const Sandboxd__V1__Response *resp, const 
 }
 
 static void stop_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
-        D(StopTaskResponse) r = DI(STOP_TASK_RESPONSE__INIT);
+        DRV_T(StopTaskResponse) r = DRV_K(STOP_TASK_RESPONSE__INIT);
         ok_unless_error(ud, resp, err, true, &r.base);
 }
 
 static void h_stop_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(StopTaskRequest), d_(stop_task_request__unpack), req);
+        UNPACK(DRV_T(StopTaskRequest), DRV_F(stop_task_request__unpack), req);
         Sandboxd__V1__StopRequest s = SANDBOXD__V1__STOP_REQUEST__INIT;
         Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
         uint64_t ms = 5000;
@@ -775,16 +775,16 @@ static void h_stop_task(Call *c, const uint8_t *buf, size_t len) {
         r.stop = &s;
         Fwd *f = fwd_new(c, NULL, NULL);
         sbx_submit(&r, NULL, 0, SBX_RESEND, (int64_t) ms + REQUEST_TIMEOUT_MS, stop_done, f);
-        d_(stop_task_request__free_unpacked)(req, NULL);
+        DRV_F(stop_task_request__free_unpacked)(req, NULL);
 }
 
 static void destroy_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
-        D(DestroyTaskResponse) r = DI(DESTROY_TASK_RESPONSE__INIT);
+        DRV_T(DestroyTaskResponse) r = DRV_K(DESTROY_TASK_RESPONSE__INIT);
         ok_unless_error(ud, resp, err, true, &r.base);
 }
 
 static void h_destroy_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(DestroyTaskRequest), d_(destroy_task_request__unpack), req);
+        UNPACK(DRV_T(DestroyTaskRequest), DRV_F(destroy_task_request__unpack), req);
         Sandboxd__V1__DestroyRequest d = SANDBOXD__V1__DESTROY_REQUEST__INIT;
         Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
         d.name = req->task_id;
@@ -792,16 +792,16 @@ static void h_destroy_task(Call *c, const uint8_t *buf, size_t len) {
         r.op_case = SANDBOXD__V1__REQUEST__OP_DESTROY;
         r.destroy = &d;
         sbx_submit(&r, NULL, 0, SBX_RESEND, REQUEST_TIMEOUT_MS, destroy_done, fwd_new(c, NULL, NULL));
-        d_(destroy_task_request__free_unpacked)(req, NULL);
+        DRV_F(destroy_task_request__free_unpacked)(req, NULL);
 }
 
 static void signal_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
-        D(SignalTaskResponse) r = DI(SIGNAL_TASK_RESPONSE__INIT);
+        DRV_T(SignalTaskResponse) r = DRV_K(SIGNAL_TASK_RESPONSE__INIT);
         ok_unless_error(ud, resp, err, false, &r.base);
 }
 
 static void h_signal_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(SignalTaskRequest), d_(signal_task_request__unpack), req);
+        UNPACK(DRV_T(SignalTaskRequest), DRV_F(signal_task_request__unpack), req);
         Sandboxd__V1__SignalRequest s = SANDBOXD__V1__SIGNAL_REQUEST__INIT;
         Sandboxd__V1__Request r = SANDBOXD__V1__REQUEST__INIT;
         s.name = req->task_id;
@@ -809,7 +809,7 @@ static void h_signal_task(Call *c, const uint8_t *buf, size_t len) {
         r.op_case = SANDBOXD__V1__REQUEST__OP_SIGNAL;
         r.signal = &s;
         sbx_submit(&r, NULL, 0, 0, REQUEST_TIMEOUT_MS, signal_done, fwd_new(c, NULL, NULL));
-        d_(signal_task_request__free_unpacked)(req, NULL);
+        DRV_F(signal_task_request__free_unpacked)(req, NULL);
 }
 
 /* ---- RecoverTask: the task must still be known to sandboxd */
@@ -817,11 +817,11 @@ static void recover_done(void *ud, const Sandboxd__V1__Response *resp, const Sbx
         Fwd *f = ud;
         const char *id = f->extra;
         if (err) {
-                log_warn("cannot recover task", "task_id", id, "error", err->msg);
+                hclog_warn("cannot recover task", "task_id", id, "error", err->msg);
                 call_fail_errno(f->call, err->code, err->msg);
         } else {
-                log_info("recovered task", "task_id", id);
-                D(RecoverTaskResponse) r = DI(RECOVER_TASK_RESPONSE__INIT);
+                hclog_info("recovered task", "task_id", id);
+                DRV_T(RecoverTaskResponse) r = DRV_K(RECOVER_TASK_RESPONSE__INIT);
                 call_reply(f->call, &r.base);
         }
         free(f->extra);
@@ -829,11 +829,11 @@ static void recover_done(void *ud, const Sandboxd__V1__Response *resp, const Sbx
 }
 
 static void h_recover_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(RecoverTaskRequest), d_(recover_task_request__unpack), req);
+        UNPACK(DRV_T(RecoverTaskRequest), DRV_F(recover_task_request__unpack), req);
         const char *id = task_id(req->task_id, req->handle);
         if (!id) {
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "handle.config.id: missing (no task id to recover)");
-                d_(recover_task_request__free_unpacked)(req, NULL);
+                DRV_F(recover_task_request__free_unpacked)(req, NULL);
                 return;
         }
         Sandboxd__V1__Request r;
@@ -842,7 +842,7 @@ static void h_recover_task(Call *c, const uint8_t *buf, size_t len) {
         Fwd *f = fwd_new(c, NULL, NULL);
         f->extra = xstrdup(id);
         sbx_submit(&r, NULL, 0, SBX_RESEND, REQUEST_TIMEOUT_MS, recover_done, f);
-        d_(recover_task_request__free_unpacked)(req, NULL);
+        DRV_F(recover_task_request__free_unpacked)(req, NULL);
 }
 
 /* ---- InspectTask */
@@ -861,16 +861,16 @@ static void inspect_done(void *ud, const Sandboxd__V1__Response *resp, const Sbx
         }
         const Sandboxd__V1__TaskInfo *ti = resp->task;
         Google__Protobuf__Timestamp started, completed;
-        D(ExitResult) er;
-        D(TaskStatus) st = DI(TASK_STATUS__INIT);
+        DRV_T(ExitResult) er;
+        DRV_T(TaskStatus) st = DRV_K(TASK_STATUS__INIT);
         timestamp_from_ns(&started, ti->started_at_ns);
         timestamp_from_ns(&completed, ti->finished_at_ns);
         exit_result_from(ti->exit, &er);
         st.id = ti->name;
         st.name = ti->nomad && ti->nomad->task_name[0] ? ti->nomad->task_name : ti->name;
-        st.state = ti->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED ? DI(TASK_STATE__EXITED)
-                   : ti->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_UNKNOWN ? DI(TASK_STATE__UNKNOWN)
-                                                                               : DI(TASK_STATE__RUNNING);
+        st.state = ti->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_EXITED ? DRV_K(TASK_STATE__EXITED)
+                   : ti->state == SANDBOXD__V1__TASK_STATE__TASK_STATE_UNKNOWN ? DRV_K(TASK_STATE__UNKNOWN)
+                                                                               : DRV_K(TASK_STATE__RUNNING);
         st.started_at = &started;
         st.completed_at = &completed; /* always set: Nomad's converter needs all three */
         st.result = &er;
@@ -883,17 +883,17 @@ static void inspect_done(void *ud, const Sandboxd__V1__Response *resp, const Sbx
                 { "pid", pid }, { "user", ti->user }, { "uid", uid }, { "net", ti->net }, { "cgroup", ti->cgroup },
                 { "promises", ti->has_promises ? ti->promises : "(no syscall filter)" }, { "landlock_abi", abi },
         };
-        D(TaskDriverStatus__AttributesEntry) e[ELEMENTSOF(kv)], *ep[ELEMENTSOF(kv)];
+        DRV_T(TaskDriverStatus__AttributesEntry) e[ELEMENTSOF(kv)], *ep[ELEMENTSOF(kv)];
         for (size_t i = 0; i < ELEMENTSOF(kv); i++) {
-                d_(task_driver_status__attributes_entry__init)(&e[i]);
+                DRV_F(task_driver_status__attributes_entry__init)(&e[i]);
                 e[i].key = (char *) kv[i][0];
                 e[i].value = (char *) kv[i][1];
                 ep[i] = &e[i];
         }
-        D(TaskDriverStatus) ds = DI(TASK_DRIVER_STATUS__INIT);
+        DRV_T(TaskDriverStatus) ds = DRV_K(TASK_DRIVER_STATUS__INIT);
         ds.n_attributes = ELEMENTSOF(kv);
         ds.attributes = ep;
-        D(InspectTaskResponse) r = DI(INSPECT_TASK_RESPONSE__INIT);
+        DRV_T(InspectTaskResponse) r = DRV_K(INSPECT_TASK_RESPONSE__INIT);
         r.task = &st;
         r.driver = &ds;
         call_reply(f->call, &r.base);
@@ -901,12 +901,12 @@ static void inspect_done(void *ud, const Sandboxd__V1__Response *resp, const Sbx
 }
 
 static void h_inspect_task(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(InspectTaskRequest), d_(inspect_task_request__unpack), req);
+        UNPACK(DRV_T(InspectTaskRequest), DRV_F(inspect_task_request__unpack), req);
         Sandboxd__V1__Request r;
         Sandboxd__V1__TaskRef ref;
         task_ref_request(&r, &ref, SANDBOXD__V1__REQUEST__OP_INSPECT, req->task_id);
         sbx_submit(&r, NULL, 0, SBX_RESEND, REQUEST_TIMEOUT_MS, inspect_done, fwd_new(c, NULL, NULL));
-        d_(inspect_task_request__free_unpacked)(req, NULL);
+        DRV_F(inspect_task_request__free_unpacked)(req, NULL);
 }
 
 /* ---- TaskStats: one sample per collection interval until Nomad closes the stream */
@@ -962,10 +962,10 @@ static void stats_done(void *ud, const Sandboxd__V1__Response *resp, const SbxEr
                 return; /* stats_closed frees the stream */
         }
         const Sandboxd__V1__TaskStats *st = resp->stats;
-        D(CPUUsage) cpu = DI(CPUUSAGE__INIT);
-        D(MemoryUsage) mem = DI(MEMORY_USAGE__INIT);
-        D(CPUUsage__Fields) cf[8];
-        D(MemoryUsage__Fields) mf[8];
+        DRV_T(CPUUsage) cpu = DRV_K(CPUUSAGE__INIT);
+        DRV_T(MemoryUsage) mem = DRV_K(MEMORY_USAGE__INIT);
+        DRV_T(CPUUsage__Fields) cf[8];
+        DRV_T(MemoryUsage__Fields) mf[8];
         size_t ncf = 0, nmf = 0;
         if (st) {
                 int64_t ts = st->timestamp_ns ? st->timestamp_ns : now_ns_realtime();
@@ -978,7 +978,7 @@ static void stats_done(void *ud, const Sandboxd__V1__Response *resp, const SbxEr
                                 if (shim.cpu_total_mhz > 0 && shim.cpu_cores > 0) {
                                         /* ticks = share of the node's compute, in MHz, as Nomad counts it */
                                         cpu.total_ticks = cpu.percent / 100.0 * shim.cpu_total_mhz / (double) shim.cpu_cores;
-                                        cf[ncf++] = DI(CPUUSAGE__FIELDS__TOTAL_TICKS);
+                                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__TOTAL_TICKS);
                                 }
                         }
                         s->have_prev = true;
@@ -986,47 +986,47 @@ static void stats_done(void *ud, const Sandboxd__V1__Response *resp, const SbxEr
                         s->prev_user_us = st->cpu_user_us;
                         s->prev_system_us = st->cpu_system_us;
                         s->prev_ns = ts;
-                        cf[ncf++] = DI(CPUUSAGE__FIELDS__PERCENT);
-                        cf[ncf++] = DI(CPUUSAGE__FIELDS__USER_MODE);
-                        cf[ncf++] = DI(CPUUSAGE__FIELDS__SYSTEM_MODE);
+                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__PERCENT);
+                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__USER_MODE);
+                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__SYSTEM_MODE);
                 }
                 if (measured(st, "Throttled Periods")) {
                         cpu.throttled_periods = st->throttled_periods;
                         cpu.throttled_time = st->throttled_us * 1000; /* ns */
-                        cf[ncf++] = DI(CPUUSAGE__FIELDS__THROTTLED_PERIODS);
-                        cf[ncf++] = DI(CPUUSAGE__FIELDS__THROTTLED_TIME);
+                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__THROTTLED_PERIODS);
+                        cf[ncf++] = DRV_K(CPUUSAGE__FIELDS__THROTTLED_TIME);
                 }
                 if (measured(st, "RSS")) {
                         mem.rss = st->memory_rss;
                         mem.cache = st->memory_cache;
                         mem.usage = st->memory_current;
-                        mf[nmf++] = DI(MEMORY_USAGE__FIELDS__RSS);
-                        mf[nmf++] = DI(MEMORY_USAGE__FIELDS__CACHE);
-                        mf[nmf++] = DI(MEMORY_USAGE__FIELDS__USAGE);
+                        mf[nmf++] = DRV_K(MEMORY_USAGE__FIELDS__RSS);
+                        mf[nmf++] = DRV_K(MEMORY_USAGE__FIELDS__CACHE);
+                        mf[nmf++] = DRV_K(MEMORY_USAGE__FIELDS__USAGE);
                 }
                 if (measured(st, "Swap")) {
                         mem.swap = st->memory_swap;
-                        mf[nmf++] = DI(MEMORY_USAGE__FIELDS__SWAP);
+                        mf[nmf++] = DRV_K(MEMORY_USAGE__FIELDS__SWAP);
                 }
                 if (measured(st, "Max Usage")) {
                         mem.max_usage = st->memory_peak;
-                        mf[nmf++] = DI(MEMORY_USAGE__FIELDS__MAX_USAGE);
+                        mf[nmf++] = DRV_K(MEMORY_USAGE__FIELDS__MAX_USAGE);
                 }
         }
         cpu.n_measured_fields = ncf;
         cpu.measured_fields = cf;
         mem.n_measured_fields = nmf;
         mem.measured_fields = mf;
-        D(TaskResourceUsage) agg = DI(TASK_RESOURCE_USAGE__INIT);
+        DRV_T(TaskResourceUsage) agg = DRV_K(TASK_RESOURCE_USAGE__INIT);
         agg.cpu = &cpu;
         agg.memory = &mem;
         Google__Protobuf__Timestamp ts;
         timestamp_from_ns(&ts, st && st->timestamp_ns ? st->timestamp_ns : now_ns_realtime());
-        D(TaskStats) ts_msg = DI(TASK_STATS__INIT);
+        DRV_T(TaskStats) ts_msg = DRV_K(TASK_STATS__INIT);
         ts_msg.id = s->name;
         ts_msg.timestamp = &ts;            /* required by Nomad */
         ts_msg.agg_resource_usage = &agg;  /* required by Nomad */
-        D(TaskStatsResponse) r = DI(TASK_STATS_RESPONSE__INIT);
+        DRV_T(TaskStatsResponse) r = DRV_K(TASK_STATS_RESPONSE__INIT);
         r.stats = &ts_msg;
         call_send(c, &r.base);
         timer_arm(&s->timer, s->interval_ms);
@@ -1044,7 +1044,7 @@ static void stats_tick(void *ud) {
 }
 
 static void h_task_stats(Call *c, const uint8_t *buf, size_t len) {
-        UNPACK(D(TaskStatsRequest), d_(task_stats_request__unpack), req);
+        UNPACK(DRV_T(TaskStatsRequest), DRV_F(task_stats_request__unpack), req);
         StatsStream *s = xcalloc(1, sizeof *s);
         s->call = c;
         s->name = xstrdup(req->task_id);
@@ -1058,7 +1058,7 @@ static void h_task_stats(Call *c, const uint8_t *buf, size_t len) {
         call_ref(c);
         c->data = s;
         c->on_close = stats_closed;
-        d_(task_stats_request__free_unpacked)(req, NULL);
+        DRV_F(task_stats_request__free_unpacked)(req, NULL);
         stats_tick(s);
 }
 
@@ -1069,7 +1069,7 @@ static void h_create_network(Call *c, const uint8_t *buf, size_t len) {
 }
 
 static void h_destroy_network(Call *c, const uint8_t *buf, size_t len) {
-        D(DestroyNetworkResponse) r = DI(DESTROY_NETWORK_RESPONSE__INIT);
+        DRV_T(DestroyNetworkResponse) r = DRV_K(DESTROY_NETWORK_RESPONSE__INIT);
         call_reply(c, &r.base);
 }
 

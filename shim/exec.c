@@ -52,7 +52,7 @@ typedef struct Exec {
         bool out_eof, err_eof, in_close;
         Buf out, err, inq;
         bool have_result;
-        D(ExitResult) result;
+        DRV_T(ExitResult) result;
         char *error;
         Timer grace, timeout;
 } Exec;
@@ -104,11 +104,11 @@ static void exec_finish(Exec *e) {
 }
 
 static void send_io(Exec *e, bool is_err, const uint8_t *d, size_t n, bool close_) {
-        D(ExecTaskStreamingIOOperation) io = DI(EXEC_TASK_STREAMING_IOOPERATION__INIT);
+        DRV_T(ExecTaskStreamingIOOperation) io = DRV_K(EXEC_TASK_STREAMING_IOOPERATION__INIT);
         io.data.data = (uint8_t *) d;
         io.data.len = n;
         io.close = close_;
-        D(ExecTaskStreamingResponse) r = DI(EXEC_TASK_STREAMING_RESPONSE__INIT);
+        DRV_T(ExecTaskStreamingResponse) r = DRV_K(EXEC_TASK_STREAMING_RESPONSE__INIT);
         if (is_err)
                 r.stderr = &io;
         else
@@ -122,13 +122,13 @@ static void maybe_done(Exec *e, bool grace_over) {
         if (!(e->out_eof && e->err_eof) && !grace_over)
                 return;
         if (e->streaming) {
-                D(ExecTaskStreamingResponse) r = DI(EXEC_TASK_STREAMING_RESPONSE__INIT);
+                DRV_T(ExecTaskStreamingResponse) r = DRV_K(EXEC_TASK_STREAMING_RESPONSE__INIT);
                 r.exited = true;
                 r.result = &e->result;
                 call_send(e->call, &r.base);
                 call_finish(e->call, GRPC_STATUS_OK, NULL);
         } else {
-                D(ExecTaskResponse) r = DI(EXEC_TASK_RESPONSE__INIT);
+                DRV_T(ExecTaskResponse) r = DRV_K(EXEC_TASK_RESPONSE__INIT);
                 r.stdout.data = e->out.p;
                 r.stdout.len = e->out.len;
                 r.stderr.data = e->err.p;
@@ -232,7 +232,7 @@ static void exec_done(void *ud, const Sandboxd__V1__Response *resp, const SbxErr
                 return;
         }
         e->have_result = true;
-        d_(exit_result__init)(&e->result);
+        DRV_F(exit_result__init)(&e->result);
         if (resp->exec) {
                 e->result.exit_code = resp->exec->exit_code;
                 e->result.signal = resp->exec->signal;
@@ -342,7 +342,7 @@ static int exec_open(Exec *e, bool tty, int fds[3], SbxError *err) {
 }
 
 static int exec_submit(Exec *e, const char *task, char **argv, size_t argc,
-                       const D(ExecTaskStreamingRequest__TerminalSize) *size, SbxError *err) {
+                       const DRV_T(ExecTaskStreamingRequest__TerminalSize) *size, SbxError *err) {
         if (!task || !task[0])
                 return sbx_error(err, EINVAL, "task_id: empty");
         if (argc == 0 || !argv[0][0])
@@ -376,7 +376,7 @@ static int exec_submit(Exec *e, const char *task, char **argv, size_t argc,
 }
 
 void exec_task(Call *c, const uint8_t *buf, size_t len) {
-        D(ExecTaskRequest) *req = d_(exec_task_request__unpack)(NULL, len, buf);
+        DRV_T(ExecTaskRequest) *req = DRV_F(exec_task_request__unpack)(NULL, len, buf);
         if (!req) {
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request message does not decode");
                 return;
@@ -388,7 +388,7 @@ void exec_task(Call *c, const uint8_t *buf, size_t len) {
                 exec_finish(e);
         } else if (req->timeout && (req->timeout->seconds > 0 || req->timeout->nanos > 0))
                 timer_arm(&e->timeout, req->timeout->seconds * 1000 + req->timeout->nanos / 1000000);
-        d_(exec_task_request__free_unpacked)(req, NULL);
+        DRV_F(exec_task_request__free_unpacked)(req, NULL);
 }
 
 static void stream_recv(Call *c, const uint8_t *buf, size_t len, bool end) {
@@ -405,7 +405,7 @@ static void stream_recv(Call *c, const uint8_t *buf, size_t len, bool end) {
                 }
                 return;
         }
-        D(ExecTaskStreamingRequest) *req = d_(exec_task_streaming_request__unpack)(NULL, len, buf);
+        DRV_T(ExecTaskStreamingRequest) *req = DRV_F(exec_task_streaming_request__unpack)(NULL, len, buf);
         if (!req) {
                 call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "the request message does not decode");
                 exec_finish(e);
@@ -440,7 +440,7 @@ static void stream_recv(Call *c, const uint8_t *buf, size_t len, bool end) {
         }
         call_recv_next(c);
 out:
-        d_(exec_task_streaming_request__free_unpacked)(req, NULL);
+        DRV_F(exec_task_streaming_request__free_unpacked)(req, NULL);
 }
 
 void exec_task_streaming(Call *c, const uint8_t *buf, size_t len) {

@@ -11,11 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "shim.h"
 
 static const char *const level_names[] = { "trace", "debug", "info", "warn", "error" };
 
-void shim_log(LogLevel level, const char *msg, ...) {
+void hclog(HclogLevel level, const char *msg, ...) {
         struct timespec ts;
         struct tm tm;
         char stamp[64];
@@ -46,12 +47,11 @@ void shim_log(LogLevel level, const char *msg, ...) {
         const char *line = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         /* one write per line; EPIPE (the agent went away) is ignored, SIGPIPE is ignored */
         size_t n = strlen(line);
-        char *buf = malloc(n + 2);
+        _cleanup_free_ char *buf = malloc(n + 2);
         if (buf) {
                 memcpy(buf, line, n);
                 buf[n] = '\n';
                 ssize_t _unused_ w = write(STDERR_FILENO, buf, n + 1);
-                free(buf);
         }
         json_object_put(o);
         errno = saved;

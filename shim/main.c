@@ -74,13 +74,18 @@ static bool name_ok(const char *n) {
 static bool protocol_offered(const char *list) {
         if (!list || !list[0])
                 return true; /* old clients do not say */
-        char *dup = xstrdup(list), *save = NULL;
+        _cleanup_free_ char *dup = xstrdup(list);
+        char *save = NULL;
         bool found = false;
         for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
                 if (atoi(t) == APP_PROTOCOL)
                         found = true;
-        free(dup);
         return found;
+}
+
+static void cap_freep(cap_t *c) {
+        if (*c)
+                cap_free(*c);
 }
 
 static int drop_privileges(const char *user) {
@@ -107,12 +112,11 @@ static int drop_privileges(const char *user) {
                 fprintf(stderr, "nomad-driver-sandbox: could regain root after dropping it\n");
                 return -1;
         }
-        cap_t none = cap_init();
+        _cleanup_(cap_freep) cap_t none = cap_init();
         if (!none || cap_set_proc(none) < 0) {
                 fprintf(stderr, "nomad-driver-sandbox: clearing capabilities: %s\n", strerror(errno));
                 return -1;
         }
-        cap_free(none);
         return 0;
 }
 
@@ -139,8 +143,8 @@ static void *signal_thread(void *arg) {
 static void grpc_log(gpr_log_func_args *a) {
         char line[16];
         snprintf(line, sizeof line, "%d", a->line);
-        shim_log(a->severity == GPR_LOG_SEVERITY_ERROR ? LOG_ERROR : a->severity == GPR_LOG_SEVERITY_INFO ? LOG_INFO : LOG_DEBUG,
-                 a->message, "source", "grpc", "file", a->file, "line", line, NULL);
+        hclog(a->severity == GPR_LOG_SEVERITY_ERROR ? HCLOG_ERROR : a->severity == GPR_LOG_SEVERITY_INFO ? HCLOG_INFO : HCLOG_DEBUG,
+              a->message, "source", "grpc", "file", a->file, "line", line, NULL);
 }
 
 typedef struct Accept {
@@ -171,7 +175,7 @@ static void accept_arm(Accept *a) {
         a->tag = (ShimTag) { on_accept, a };
         grpc_call_error e = grpc_server_request_call(a->server, &a->call, &a->details, &a->md, shim_cq, shim_cq, &a->tag);
         if (e != GRPC_CALL_OK)
-                log_error("grpc_server_request_call failed", "error", grpc_call_error_to_string(e));
+                hclog_error("grpc_server_request_call failed", "error", grpc_call_error_to_string(e));
 }
 
 int main(int argc, char **argv) {
@@ -235,7 +239,10 @@ int main(int argc, char **argv) {
 
         if (drop_privileges(user) < 0)
                 return 1;
-        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                fprintf(stderr, "nomad-driver-sandbox: prctl(PR_SET_NO_NEW_PRIVS): %s\n", strerror(errno));
+                return 1;
+        }
         umask(0077);
 
         /* SIGTERM: remove the socket and exit (tasks live on in sandboxd) */
@@ -244,7 +251,11 @@ int main(int argc, char **argv) {
         sigaddset(&set, SIGTERM);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         pthread_t st;
-        pthread_create(&st, NULL, signal_thread, &set);
+        int r = pthread_create(&st, NULL, signal_thread, &set);
+        if (r != 0) {
+                fprintf(stderr, "nomad-driver-sandbox: cannot start the signal thread: %s\n", strerror(r));
+                return 1;
+        }
         pthread_detach(st);
 
         SbxError err = { 0 };
@@ -306,7 +317,7 @@ int main(int argc, char **argv) {
                 dup2(null, STDOUT_FILENO);
                 close(null);
         }
-        log_info("plugin started", "driver", shim.driver_name, "version", PACKAGE_VERSION, "socket", socket_path);
+        hclog_info("plugin started", "driver", shim.driver_name, "version", PACKAGE_VERSION, "socket", socket_path);
 
         for (;;) {
                 grpc_event ev = grpc_completion_queue_next(shim_cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);

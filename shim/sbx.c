@@ -225,7 +225,7 @@ static void disconnect(const char *why) {
         connected = false;
         send_blocked = false;
         snprintf(last_error, sizeof last_error, "%s", why);
-        log_warn("lost the connection to sandboxd", "reason", why);
+        hclog_warn("lost the connection to sandboxd", "reason", why);
         sandboxd_disconnect(&client);
         client.fd = -1;
         /* in-flight requests: resendable ones go back to the queue, the rest fail */
@@ -273,7 +273,7 @@ static void flush_queue(void) {
 
 static void subscribed(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
         if (err)
-                log_warn("cannot subscribe to sandboxd's events: no task events for denials", "error", err->msg);
+                hclog_warn("cannot subscribe to sandboxd's events: no task events for denials", "error", err->msg);
 }
 
 /* Every connection: the denials sandboxd explains reach Nomad as task events. */
@@ -298,7 +298,7 @@ bool sbx_try_connect(void) {
                 char msg[SBX_ERROR_MAX + 64];
                 snprintf(msg, sizeof msg, "sandboxd at %s: %s", shim.config.socket, err.msg);
                 if (strcmp(msg, last_error) != 0)
-                        log_warn("cannot reach sandboxd", "socket", shim.config.socket, "error", err.msg);
+                        hclog_warn("cannot reach sandboxd", "socket", shim.config.socket, "error", err.msg);
                 snprintf(last_error, sizeof last_error, "%s", msg);
                 return false;
         }
@@ -307,7 +307,7 @@ bool sbx_try_connect(void) {
         client = c;
         connected = true;
         last_error[0] = 0;
-        log_info("connected to sandboxd", "socket", shim.config.socket, "daemon_version", c.hello->daemon_version);
+        hclog_info("connected to sandboxd", "socket", shim.config.socket, "daemon_version", c.hello->daemon_version);
         timer_cancel(&reconnect_timer);
         subscribe();
         flush_queue();
@@ -384,7 +384,7 @@ SbxReq *sbx_submit(Sandboxd__V1__Request *req, const int *fds, size_t n_fds, int
 static void cancel_done(void *ud, const Sandboxd__V1__Response *resp, const SbxError *err) {
         /* ENOENT: the request was answered meanwhile; its answer is on its way */
         if (err && err->code != ENOENT && err->code != ECONNRESET)
-                log_debug("sandboxd refused a cancel", "error", err->msg);
+                hclog_debug("sandboxd refused a cancel", "error", err->msg);
 }
 
 void sbx_cancel(SbxReq *r) {
@@ -450,7 +450,7 @@ static void read_frames(void) {
                 }
                 if (k < 0) {
                         if (k == -EBADMSG || k == -EMSGSIZE) {
-                                log_warn("dropped a malformed frame from sandboxd");
+                                hclog_warn("dropped a malformed frame from sandboxd");
                                 continue;
                         }
                         disconnect(strerror(-k));
@@ -493,7 +493,7 @@ static void *reactor_main(void *arg) {
                 int k = poll(pfd, n, timeout > INT32_MAX ? INT32_MAX : (int) timeout);
                 pthread_mutex_lock(&shim_lock);
                 if (k < 0 && errno != EINTR) {
-                        log_error("poll failed", "error", strerror(errno));
+                        hclog_error("poll failed", "error", strerror(errno));
                         continue;
                 }
                 if (k > 0 && (pfd[0].revents & POLLIN)) {
@@ -539,7 +539,7 @@ static void *reactor_main(void *arg) {
 void reactor_start(void) {
         wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (wake_fd < 0) {
-                log_error("eventfd failed", "error", strerror(errno));
+                hclog_error("eventfd failed", "error", strerror(errno));
                 exit(1);
         }
         reconnect_timer = (Timer) { 0, on_reconnect, NULL };
@@ -548,8 +548,9 @@ void reactor_start(void) {
         pthread_attr_t a;
         pthread_attr_init(&a);
         pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&th, &a, reactor_main, NULL) != 0) {
-                log_error("cannot start the reactor thread");
+        int r = pthread_create(&th, &a, reactor_main, NULL);
+        if (r != 0) {
+                hclog_error("cannot start the reactor thread", "error", strerror(r));
                 exit(1);
         }
         pthread_attr_destroy(&a);

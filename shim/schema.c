@@ -11,67 +11,67 @@
 #include "macro.h"
 #include "pb.h"
 
-static H(Spec) *spec_new(void) {
-        H(Spec) *s = xcalloc(1, sizeof *s);
-        h_(spec__init)(s);
+static HCL_T(Spec) *spec_new(void) {
+        HCL_T(Spec) *s = xcalloc(1, sizeof *s);
+        HCL_F(spec__init)(s);
         return s;
 }
 
-static H(Spec) *attr(const char *name, const char *type, bool required) {
-        H(Attr) *a = xcalloc(1, sizeof *a);
-        h_(attr__init)(a);
+static HCL_T(Spec) *attr(const char *name, const char *type, bool required) {
+        HCL_T(Attr) *a = xcalloc(1, sizeof *a);
+        HCL_F(attr__init)(a);
         a->name = (char *) name;
         a->type = (char *) type;
         a->required = required;
-        H(Spec) *s = spec_new();
-        s->block_case = HI(SPEC__BLOCK_ATTR);
+        HCL_T(Spec) *s = spec_new();
+        s->block_case = HCL_K(SPEC__BLOCK_ATTR);
         s->attr = a;
         return s;
 }
 
 /* primary, or the HCL expression `literal` when the operator left it out */
-static H(Spec) *with_default(H(Spec) *primary, const char *literal) {
-        H(Literal) *l = xcalloc(1, sizeof *l);
-        h_(literal__init)(l);
+static HCL_T(Spec) *with_default(HCL_T(Spec) *primary, const char *literal) {
+        HCL_T(Literal) *l = xcalloc(1, sizeof *l);
+        HCL_F(literal__init)(l);
         l->value = (char *) literal;
-        H(Spec) *ls = spec_new();
-        ls->block_case = HI(SPEC__BLOCK_LITERAL);
+        HCL_T(Spec) *ls = spec_new();
+        ls->block_case = HCL_K(SPEC__BLOCK_LITERAL);
         ls->literal = l;
-        H(Default) *d = xcalloc(1, sizeof *d);
-        h_(default__init)(d);
+        HCL_T(Default) *d = xcalloc(1, sizeof *d);
+        HCL_F(default__init)(d);
         d->primary = primary;
         d->default_ = ls;
-        H(Spec) *s = spec_new();
-        s->block_case = HI(SPEC__BLOCK_DEFAULT);
+        HCL_T(Spec) *s = spec_new();
+        s->block_case = HCL_K(SPEC__BLOCK_DEFAULT);
         s->default_ = d;
         return s;
 }
 
 typedef struct Field {
         const char *name;
-        H(Spec) *spec;
+        HCL_T(Spec) *spec;
 } Field;
 
-static H(Spec) *object(const Field *f, size_t n) {
-        H(Object) *o = xcalloc(1, sizeof *o);
-        h_(object__init)(o);
+static HCL_T(Spec) *object(const Field *f, size_t n) {
+        HCL_T(Object) *o = xcalloc(1, sizeof *o);
+        HCL_F(object__init)(o);
         o->n_attributes = n;
         o->attributes = xcalloc(n, sizeof *o->attributes);
         for (size_t i = 0; i < n; i++) {
-                H(Object__AttributesEntry) *e = xcalloc(1, sizeof *e);
-                h_(object__attributes_entry__init)(e);
+                HCL_T(Object__AttributesEntry) *e = xcalloc(1, sizeof *e);
+                HCL_F(object__attributes_entry__init)(e);
                 e->key = (char *) f[i].name;
                 e->value = f[i].spec;
                 o->attributes[i] = e;
         }
-        H(Spec) *s = spec_new();
-        s->block_case = HI(SPEC__BLOCK_OBJECT);
+        HCL_T(Spec) *s = spec_new();
+        s->block_case = HCL_K(SPEC__BLOCK_OBJECT);
         s->object = o;
         return s;
 }
 
-const H(Spec) *schema_plugin_config(void) {
-        static H(Spec) *s;
+const HCL_T(Spec) *schema_plugin_config(void) {
+        static HCL_T(Spec) *s;
         if (!s) {
                 const Field f[] = {
                         { "socket", with_default(attr("socket", "string", false), "\"/run/sandboxd/sandboxd.sock\"") },
@@ -85,8 +85,8 @@ const H(Spec) *schema_plugin_config(void) {
         return s;
 }
 
-const H(Spec) *schema_task_config(void) {
-        static H(Spec) *s;
+const HCL_T(Spec) *schema_task_config(void) {
+        static HCL_T(Spec) *s;
         if (!s) {
                 const Field f[] = {
                         { "command", attr("command", "string", true) },

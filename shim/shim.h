@@ -22,13 +22,13 @@
 extern pthread_mutex_t shim_lock;
 
 /* ---- logging (log.c): hclog JSON lines on stderr, which go-plugin re-logs in Nomad */
-typedef enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } LogLevel;
+typedef enum { HCLOG_TRACE, HCLOG_DEBUG, HCLOG_INFO, HCLOG_WARN, HCLOG_ERROR } HclogLevel;
 /* kv: NULL-terminated pairs of strings (key, value, key, value, ..., NULL) */
-void shim_log(LogLevel level, const char *msg, ...) __attribute__((sentinel));
-#define log_info(...) shim_log(LOG_INFO, __VA_ARGS__, NULL)
-#define log_warn(...) shim_log(LOG_WARN, __VA_ARGS__, NULL)
-#define log_error(...) shim_log(LOG_ERROR, __VA_ARGS__, NULL)
-#define log_debug(...) shim_log(LOG_DEBUG, __VA_ARGS__, NULL)
+void hclog(HclogLevel level, const char *msg, ...) __attribute__((sentinel));
+#define hclog_info(...) hclog(HCLOG_INFO, __VA_ARGS__, NULL)
+#define hclog_warn(...) hclog(HCLOG_WARN, __VA_ARGS__, NULL)
+#define hclog_error(...) hclog(HCLOG_ERROR, __VA_ARGS__, NULL)
+#define hclog_debug(...) hclog(HCLOG_DEBUG, __VA_ARGS__, NULL)
 
 /* ---- gRPC calls (call.c) */
 typedef struct ShimTag {
