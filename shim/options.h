@@ -8,7 +8,15 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "shim.h"
+
+/* The plugin block's config (one per agent) */
+typedef struct PluginConfig {
+        char *socket;           /* sandboxd's socket */
+        bool unveil_defaults;   /* the daemon's default unveil set (on) */
+        bool unveil_by_task;    /* tasks may add unveil paths (on) */
+        char **unveil_paths;    /* added to every task */
+        char *pledge_executable; /* accepted for pledge compatibility; unused */
+} PluginConfig;
 
 typedef struct TaskOptions {
         char *command;

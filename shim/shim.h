@@ -18,6 +18,7 @@
 #include "config.h"
 #include "error.h"
 #include "frame.h"
+#include "options.h"
 
 extern pthread_mutex_t shim_lock;
 
@@ -91,15 +92,7 @@ Handler driver_handler(const char *method, bool *client_streaming);
 void exec_task(Call *c, const uint8_t *buf, size_t len);
 void exec_task_streaming(Call *c, const uint8_t *buf, size_t len);
 
-/* ---- configuration */
-typedef struct PluginConfig {
-        char *socket;           /* sandboxd's socket */
-        bool unveil_defaults;   /* the daemon's default unveil set (on) */
-        bool unveil_by_task;    /* tasks may add unveil paths (on) */
-        char **unveil_paths;    /* added to every task */
-        char *pledge_executable; /* accepted for pledge compatibility; unused */
-} PluginConfig;
-
+/* ---- state */
 typedef struct ShimState {
         char *driver_name;      /* PluginInfo name and the sandboxd policy section */
         PluginConfig config;
