@@ -105,6 +105,8 @@ static void help_to(FILE *out) {
                "  --task-dir DIR, --secrets-dir DIR   Nomad's task and secrets directories: given to the\n"
                "                           task's user (0700) and unveiled rwc\n"
                "  --alloc-dir DIR          the alloc's shared directory, unveiled rwc\n"
+               "  --alloc-id ID, --task-name NAME   the Nomad allocation and task the start is for, as the\n"
+               "                           plugin sends them: Nomad's directories must be theirs\n"
                "\n"
                "Exit status: the command's, 128+N if killed by signal N, 125 if the sandbox could not be\n"
                "built (or run is not root), 126 if the command cannot be executed, 127 if it was not found,\n"
@@ -1230,7 +1232,8 @@ static int verb_start(int argc, char **argv) {
         _cleanup_close_ int in_fd = -1, out_fd = -1, err_fd = -1;
         Sandboxd__V1__Resources res = SANDBOXD__V1__RESOURCES__INIT;
         bool has_res = false;
-        const char *task_dir = "", *secrets_dir = "", *alloc_dir = "";
+        const char *task_dir = "", *secrets_dir = "", *alloc_dir = "", *alloc_id = "", *task_name = "";
+        Sandboxd__V1__NomadMeta nomad = SANDBOXD__V1__NOMAD_META__INIT;
         RunArgs a = {};
         SbxError err = {};
         const char *name = NULL;
@@ -1267,6 +1270,11 @@ static int verb_start(int argc, char **argv) {
                                            : streq(argv[k], "--secrets-dir") ? &secrets_dir
                                                                              : &alloc_dir;
                         *dst = argv[++k];
+                } else if ((streq(argv[k], "--alloc-id") || streq(argv[k], "--task-name")) && k + 1 < argc) {
+                        if (streq(argv[k], "--alloc-id"))
+                                alloc_id = argv[++k];
+                        else
+                                task_name = argv[++k];
                 } else if (is_resource_option(argv[k])) {
                         if (k + 1 >= argc || streq(argv[k + 1], "--")) {
                                 error_line("%s: missing argument", argv[k]);
@@ -1400,6 +1408,11 @@ static int verb_start(int argc, char **argv) {
         sr.task_dir = (char *) task_dir;
         sr.secrets_dir = (char *) secrets_dir;
         sr.alloc_dir = (char *) alloc_dir;
+        if (alloc_id[0] || task_name[0]) {
+                nomad.alloc_id = (char *) alloc_id;
+                nomad.task_name = (char *) task_name;
+                sr.nomad = &nomad;
+        }
         sr.n_mounts = n_mounts;
         sr.mounts = mounts;
         sr.resolv_conf = resolv;

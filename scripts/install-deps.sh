@@ -15,6 +15,8 @@ packages=(
         libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libgrpc-dev libmsgpack-dev libcap-dev
         # tests
         iproute2 procps python3 util-linux valgrind dbus-daemon
+        # the escape suite compares with bubblewrap
+        bubblewrap
         # the e2e suite: go-plugin's real client, built in GOPATH mode from Debian's Go packages,
         # and the programs its seed jobs run (the pledge driver's curl, exec2's java example)
         golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler

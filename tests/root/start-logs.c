@@ -5,7 +5,7 @@
  *
  *   start-logs SOCKET NAME STDOUT_PATH STDERR_PATH RESOLV_CONF UNVEIL COMMAND [ARG]...
  * Admin connection (root), network none; RESOLV_CONF is the content of the task's resolv.conf
- * ("" = none). Exits 0 when started, 1 when refused (the message on stderr), 3 when the request
+ * ("" = none); START_LOGS_NO_DEFAULTS set: no default unveil set. Exits 0 when started, 1 when refused (the message on stderr), 3 when the request
  * went out and the connection broke before an answer (the outcome is unknown), 2 on bad usage. */
 #include <stdio.h>
 
@@ -30,6 +30,7 @@ int main(int argc, char **argv) {
         s.n_unveil = argv[6][0] ? 1 : 0;
         s.unveil = &argv[6];
         s.net = (char *) "none";
+        s.no_unveil_defaults = getenv("START_LOGS_NO_DEFAULTS") != NULL; /* for a policy without the set */
         s.n_argv = (size_t) argc - 7;
         s.argv = argv + 7;
         Sandboxd__V1__Request req = SANDBOXD__V1__REQUEST__INIT;
