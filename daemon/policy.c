@@ -1813,6 +1813,39 @@ int policy_check_path_beneath(const Policy *p, const char *path, SbxError *err) 
                          join(p->data_dirs, buf, sizeof(buf)));
 }
 
+static bool nomad_component_valid(const char *s) {
+        return s && s[0] && !streq(s, ".") && !streq(s, "..") && !strchr(s, '/') && strlen(s) <= 200;
+}
+
+int policy_check_nomad_dir(const Policy *p, PolicyNomadDir which, const char *path, const char *alloc_id,
+                           const char *task_name, SbxError *err) {
+        static const char *const names[] = { "the task directory", "the secrets directory", "the shared alloc directory" };
+        _cleanup_free_ char *norm = NULL;
+        char want[PATH_MAX], buf[256];
+        int r = normalise_for_check(path, &norm, err);
+        if (r < 0)
+                return r;
+        if (!nomad_component_valid(alloc_id) || (which != POLICY_NOMAD_ALLOC_DIR && !nomad_component_valid(task_name)))
+                return sbx_error(err, EPERM,
+                                 "'%.200s': Nomad's directories need the request's alloc_id and task_name (one path "
+                                 "component each)",
+                                 path);
+        for (char **d = p->data_dirs; d && *d; d++) {
+                const char *base = streq(*d, "/") ? "" : *d;
+                int n = which == POLICY_NOMAD_ALLOC_DIR ? snprintf(want, sizeof(want), "%s/alloc/%s/alloc", base, alloc_id)
+                        : which == POLICY_NOMAD_TASK_DIR
+                                ? snprintf(want, sizeof(want), "%s/alloc/%s/%s", base, alloc_id, task_name)
+                                : snprintf(want, sizeof(want), "%s/alloc/%s/%s/secrets", base, alloc_id, task_name);
+                if (n > 0 && (size_t) n < sizeof(want) && streq(norm, want))
+                        return 0;
+        }
+        return sbx_error(err, EPERM, "'%.200s': not %s of allocation '%.80s'%s%.80s (DATA_DIR/alloc/%s/%s; nomad_data_dir = %s)",
+                         path, names[which], alloc_id, which == POLICY_NOMAD_ALLOC_DIR ? "" : " task ",
+                         which == POLICY_NOMAD_ALLOC_DIR ? "" : task_name, "ALLOC_ID",
+                         which == POLICY_NOMAD_ALLOC_DIR ? "alloc" : which == POLICY_NOMAD_TASK_DIR ? "TASK" : "TASK/secrets",
+                         join(p->data_dirs, buf, sizeof(buf)));
+}
+
 int policy_check_log_path(const Policy *p, const char *path, SbxError *err) {
         _cleanup_free_ char *norm = NULL;
         char buf[256];

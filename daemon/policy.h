@@ -170,6 +170,18 @@ int policy_check_limits(const PolicyDriver *d, const char *const *unenforced, si
  * Lexical only: open it without following symlinks (openat2 RESOLVE_NO_SYMLINKS). */
 int policy_check_path_beneath(const Policy *p, const char *path, SbxError *err);
 
+/* Nomad's directories for a start: the path must be exactly DATA_DIR/alloc/ALLOC_ID/alloc (the
+ * shared alloc dir), .../ALLOC_ID/TASK (the task dir) or .../ALLOC_ID/TASK/secrets, for one of
+ * nomad_data_dir and the request's own alloc_id and task_name: a peer cannot name another
+ * allocation's directories, or the data dir itself, and have them given to its task. */
+typedef enum PolicyNomadDir {
+        POLICY_NOMAD_TASK_DIR,
+        POLICY_NOMAD_SECRETS_DIR,
+        POLICY_NOMAD_ALLOC_DIR,
+} PolicyNomadDir;
+int policy_check_nomad_dir(const Policy *p, PolicyNomadDir which, const char *path, const char *alloc_id,
+                           const char *task_name, SbxError *err);
+
 /* A stdout/stderr path Nomad sent: "/dev/null", or a file directly inside a directory matching
  * one of log_dirs (default: NOMAD_DATA_DIR/alloc/<alloc id>/alloc/logs for each data dir). Stricter
  * than policy_check_path_beneath: a root open for append anywhere under the data dir could

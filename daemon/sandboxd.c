@@ -1012,11 +1012,14 @@ static char *host_upstream_resolv_conf(void) {
         return NULL;
 }
 
-/* Nomad's directories for a task. Each must lie beneath nomad_data_dir (lexically) and is opened
- * without following symlinks; the task's own ones become its user's, mode 0700, so the task of
+/* Nomad's directories for a task. Each must be the request's own allocation's (and task's) in
+ * one of nomad_data_dir (policy_check_nomad_dir, lexically) and is opened without following
+ * symlinks; the task's own ones become its user's, mode 0700, so the task of
  * another (dynamic) user cannot even traverse into them; all are unveiled rwc for the task. */
-static int prepare_nomad_dir(Daemon *d, SandboxSpec *s, const char *path, bool own, SbxError *err) {
-        int r = policy_check_path_beneath(d->policy, path, err);
+static int prepare_nomad_dir(Daemon *d, SandboxSpec *s, const Sandboxd__V1__StartRequest *req, PolicyNomadDir which,
+                             const char *path, bool own, SbxError *err) {
+        int r = policy_check_nomad_dir(d->policy, which, path, req->nomad ? req->nomad->alloc_id : NULL,
+                                       req->nomad ? req->nomad->task_name : NULL, err);
         if (r < 0)
                 return r;
         struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -1276,15 +1279,16 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         static const struct {
                 const char *field;
                 size_t offset;
+                PolicyNomadDir which;
                 bool own;
         } nomad_dirs[] = {
-                { "task_dir", offsetof(Sandboxd__V1__StartRequest, task_dir), true },
-                { "secrets_dir", offsetof(Sandboxd__V1__StartRequest, secrets_dir), true },
-                { "alloc_dir", offsetof(Sandboxd__V1__StartRequest, alloc_dir), false },
+                { "task_dir", offsetof(Sandboxd__V1__StartRequest, task_dir), POLICY_NOMAD_TASK_DIR, true },
+                { "secrets_dir", offsetof(Sandboxd__V1__StartRequest, secrets_dir), POLICY_NOMAD_SECRETS_DIR, true },
+                { "alloc_dir", offsetof(Sandboxd__V1__StartRequest, alloc_dir), POLICY_NOMAD_ALLOC_DIR, false },
         };
         for (size_t i = 0; i < ELEMENTSOF(nomad_dirs); i++) {
                 const char *dir = *(char *const *) ((const char *) req + nomad_dirs[i].offset);
-                if (dir && dir[0] && (r = prepare_nomad_dir(d, &s, dir, nomad_dirs[i].own, &err)) < 0) {
+                if (dir && dir[0] && (r = prepare_nomad_dir(d, &s, req, nomad_dirs[i].which, dir, nomad_dirs[i].own, &err)) < 0) {
                         reply_error(c, id, r, nomad_dirs[i].field, err.msg);
                         return;
                 }

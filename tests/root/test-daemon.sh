@@ -246,25 +246,35 @@ A=$T/nomad/alloc/a1
 mkdir -p "$A/alloc" "$A/t1/local" "$A/t1/secrets" "$A/t2/local" "$A/t2/secrets"
 chmod -R 755 "$T/nomad"
 chmod 777 "$A/alloc"
-ctl start --name t1 --no-private-tmp --user nomad-80001 --cwd "$A/t1" --task-dir "$A/t1" --secrets-dir "$A/t1/secrets" --alloc-dir "$A/alloc" \
+ctl start --name t1 --no-private-tmp --user nomad-80001 --cwd "$A/t1" --alloc-id a1 --task-name t1 --task-dir "$A/t1" --secrets-dir "$A/t1/secrets" --alloc-dir "$A/alloc" \
         -- /bin/sh -c 'echo s3cret >secrets/token && cp /etc/hostname local/ && echo shared >../alloc/from-t1 && sleep 100' >/dev/null
 sleep 0.5
 check "$([ "$(stat -c '%u %a' "$A/t1")" = "80001 700" ] && [ "$(stat -c '%u %a' "$A/t1/secrets")" = "80001 700" ]; echo $?)" \
         "the task and secrets directories are the task user's, mode 0700" "$(stat -c '%n %u %a' "$A/t1" "$A/t1/secrets")"
 check "$([ "$(cat "$A/t1/secrets/token" 2>&1)" = s3cret ] && [ -f "$A/t1/local/hostname" ] && [ -f "$A/alloc/from-t1" ]; echo $?)" \
         "the task wrote its secrets, its local dir and the shared alloc dir (unveiled rwc)"
-ctl start --name t2 --no-private-tmp --user nomad-80002 --cwd "$A/t2" --task-dir "$A/t2" --secrets-dir "$A/t2/secrets" --alloc-dir "$A/alloc" \
+ctl start --name t2 --no-private-tmp --user nomad-80002 --cwd "$A/t2" --alloc-id a1 --task-name t2 --task-dir "$A/t2" --secrets-dir "$A/t2/secrets" --alloc-dir "$A/alloc" \
         --unveil "r:$T/nomad/alloc" -- /bin/sleep 100 >/dev/null
 sleep 0.3
 expect_stderr_match 2 "Permission denied" "another task's user cannot list the first task's secrets (even where unveiled)" -- \
         "${CTL[@]}" exec t2 -- /bin/ls "$A/t1/secrets"
 expect_output 0 shared "... but reads the alloc's shared directory" -- "${CTL[@]}" exec t2 -- /bin/cat "$A/alloc/from-t1"
 expect_output 0 s3cret "the task itself reads its secrets (exec as its user)" -- "${CTL[@]}" exec t1 -- /bin/cat secrets/token
-expect_stderr_match 1 "task_dir: .*beneath|task_dir: .*not" "a task directory outside nomad_data_dir is refused, naming the field" -- \
-        "${CTL[@]}" start --name t3 --task-dir /etc -- /bin/true
-ln -s /etc "$A/evil"
+expect_stderr_match 1 "task_dir: '/etc': not the task directory of allocation 'a1' task t3" \
+        "a task directory outside nomad_data_dir is refused, naming the field" -- \
+        "${CTL[@]}" start --name t3 --alloc-id a1 --task-name t3 --task-dir /etc -- /bin/true
+expect_stderr_match 1 "task_dir: .*: not the task directory of allocation 'a2' task t1" \
+        "another allocation's task directory is refused (the request's own alloc_id and task_name)" -- \
+        "${CTL[@]}" start --name t3 --alloc-id a2 --task-name t1 --task-dir "$A/t1" -- /bin/true
+expect_stderr_match 1 "secrets_dir: .*need the request's alloc_id and task_name" \
+        "Nomad's directories without alloc_id and task_name are refused" -- \
+        "${CTL[@]}" start --name t3 --secrets-dir "$A/t1/secrets" -- /bin/true
+mkdir -p "$T/nomad/alloc/a1/t3"
+mv "$T/nomad/alloc/a1/t3" "$T/nomad/alloc/a1/t3.real"
+ln -s /etc "$A/t3"
 expect_stderr_match 1 "task_dir: .*Too many levels of symbolic links|task_dir: .*symbolic" \
-        "a task directory through a symlink is refused" -- "${CTL[@]}" start --name t3 --task-dir "$A/evil" -- /bin/true
+        "a task directory through a symlink is refused" -- \
+        "${CTL[@]}" start --name t3 --alloc-id a1 --task-name t3 --task-dir "$A/t3" -- /bin/true
 check "$([ "$(stat -c %u /etc)" = 0 ]; echo $?)" "... and /etc was not given away"
 ctl destroy --force t1 >/dev/null 2>&1
 ctl destroy --force t2 >/dev/null 2>&1

@@ -58,7 +58,7 @@ ALLOC=$(cat /proc/sys/kernel/random/uuid)
 A=/opt/nomad/data/alloc/$ALLOC
 mkdir -p "$A/alloc/logs" "$A/alloc/tmp" "$A/alloc/data" "$A/web/local" "$A/web/secrets" "$A/web/tmp" "$A/web/private"
 chmod 755 "$A" "$A/web" && chmod 777 "$A/alloc" "$A/alloc/logs" "$A/alloc/tmp" "$A/alloc/data"
-NOMAD_DIRS=(--task-dir "$A/web" --secrets-dir "$A/web/secrets" --alloc-dir "$A/alloc" --cwd "$A/web")
+NOMAD_DIRS=(--alloc-id "$ALLOC" --task-name web --task-dir "$A/web" --secrets-dir "$A/web/secrets" --alloc-dir "$A/alloc" --cwd "$A/web")
 
 DAEMON_PID=
 S=$T/sandboxd.sock

@@ -132,7 +132,7 @@ rm -f "$ALLOC/etc" "$ALLOC/secret"
 mkdir -p "$ALLOC/data"
 echo mine >"$ALLOC/data/f"
 chmod -R 777 "$ALLOC"
-ctl start --name pin --no-unveil-defaults --user nobody --alloc-dir "$ALLOC" --unveil rx:/usr --unveil "r:$ALLOC/data" -- \
+ctl start --name pin --no-unveil-defaults --user nobody --alloc-id A --alloc-dir "$ALLOC" --unveil rx:/usr --unveil "r:$ALLOC/data" -- \
         /bin/sh -c "while [ ! -e $ALLOC/go ]; do sleep 0.1; done; mv $ALLOC/data $ALLOC/data.old && ln -s /etc $ALLOC/data && touch $ALLOC/planted && sleep 1000" \
         >/dev/null
 expect_output 0 mine "exec: the pinned rule reads the task's data before the swap" -- \
@@ -151,7 +151,7 @@ BA=$DEV/alloc/B/alloc
 mkdir -p "$BA/data"
 echo mine >"$BA/data/f"
 chmod -R 777 "$BA"
-ctl start --name dpin --no-unveil-defaults --user nobody --alloc-dir "$BA" --unveil rx:/usr --unveil "r:$BA/data" -- \
+ctl start --name dpin --no-unveil-defaults --user nobody --alloc-id B --alloc-dir "$BA" --unveil rx:/usr --unveil "r:$BA/data" -- \
         /bin/sh -c "while [ ! -e $BA/go ]; do sleep 0.1; done; mv $BA/data $BA/data.old && ln -s /etc $BA/data && touch $BA/planted && sleep 1000" \
         >/dev/null
 expect_output 0 mine "exec, alloc dir under /tmp with a private /tmp: the deferred rule reads the task's data" -- \
@@ -296,7 +296,7 @@ expect_stderr_match 2 "Read-only file system" "/proc/sys is read-only, even for 
 # ------------------------------------------------------------------------------------------
 # The dev agent: Nomad's directories under /tmp stay visible under the private /tmp
 
-ctl start --name dev --no-unveil-defaults --unveil rx:/usr --user nomad-80001 --cwd "$DEV/alloc/B/app" --task-dir "$DEV/alloc/B/app" \
+ctl start --name dev --no-unveil-defaults --unveil rx:/usr --user nomad-80001 --cwd "$DEV/alloc/B/app" --alloc-id B --task-name app --task-dir "$DEV/alloc/B/app" \
         --secrets-dir "$DEV/alloc/B/app/secrets" --alloc-dir "$DEV/alloc/B/alloc" --stdout "$T/dev.out" -- \
         /bin/sh -c "echo token >secrets/t && cat secrets/t && echo x >local/f && echo shared >../alloc/s && pwd && ls -A $T" \
         >/dev/null
