@@ -868,6 +868,7 @@ static const int baseline_denied[] = {
         /* kernel attack surface reachable without privilege */
         __NR_bpf, __NR_perf_event_open, __NR_userfaultfd, __NR_io_uring_setup, __NR_io_uring_enter,
         __NR_io_uring_register, __NR_keyctl, __NR_add_key, __NR_request_key, __NR_fanotify_init,
+        __NR_modify_ldt,
         /* other processes (Docker allows them with CAP_SYS_PTRACE only) */
         __NR_kcmp, __NR_pidfd_getfd, __NR_process_madvise,
         /* the kernel, the machine, the clock */

@@ -320,7 +320,9 @@ static void caps_now(void) {
                 bool held = d[0].effective || d[1].effective || d[0].permitted || d[1].permitted;
                 report("capabilities-held", held ? 0 : -1, EPERM, what);
         }
-        report("no-new-privs-off", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? -1 : 0, EPERM, "NoNewPrivs=0");
+        errno = 0;
+        int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+        report("no-new-privs-off", nnp == 0 ? 0 : -1, nnp < 0 ? errno : EPERM, "NoNewPrivs=0");
         int n = 0;
         for (int c = 0; c <= 63; c++)
                 if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)

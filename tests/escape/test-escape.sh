@@ -446,10 +446,13 @@ start_task dp5 "$V/ctl/dp5.out" --alloc-id A --task-name web --secrets-dir "$B/d
 judge sandboxd $D secrets-dir-of-another-alloc "$([[ $OUT == *password* ]]; echo $?)" "read B's secret"
 start_task dp6 "$V/ctl/dp6.out" --alloc-id A --task-name web --alloc-dir "$V/nomad" "${CAT[@]}" "$B/db/secrets/token"
 judge sandboxd $D alloc-dir-is-the-data-dir "$([[ $OUT == *password* ]]; echo $?)" "read B's secret"
-ln -sfn "$V/secret" "$ALLOC/evil"
-start_task dp7 "$V/ctl/dp7.out" --alloc-id A --task-name web --task-dir "$ALLOC/evil" "${CAT[@]}" "$ALLOC/evil/data"
+# the right name for task "evil" of A, a symlink to the secret (planted by a task of A in ... its
+# alloc dir: here by hand)
+ln -sfn "$V/secret" "$V/nomad/alloc/A/evil"
+start_task dp7 "$V/ctl/dp7.out" --alloc-id A --task-name evil --task-dir "$V/nomad/alloc/A/evil" "${CAT[@]}" "$V/nomad/alloc/A/evil/data"
 judge sandboxd $D task-dir-symlink "$(got_secret)" "read the secret"
-rm -f "$ALLOC/evil"
+check "$([ "$(stat -c %u "$V/secret")" = 0 ]; echo $?)" "... and the secret's directory was not given away"
+rm -f "$V/nomad/alloc/A/evil"
 # Log paths: outside log_dirs, a symlink, a hard link
 cp "$SECRET" "$V/secret/log"
 chmod 600 "$V/secret/log"

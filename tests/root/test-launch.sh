@@ -263,7 +263,7 @@ base "$EPERM" unshare-newuser unshare-newnet clone-thread setns bpf perf_event_o
         io_uring_setup io_uring_enter io_uring_register keyctl add_key request_key \
         mount umount2 pivot_root chroot fsopen fsconfig fsmount fspick open_tree move_mount mount_setattr \
         kexec_load kexec_file_load init_module finit_module delete_module acct swapon swapoff reboot syslog \
-        open_by_handle_at kcmp pidfd_getfd fanotify_init personality-read-implies-exec socket-vsock \
+        open_by_handle_at kcmp pidfd_getfd fanotify_init modify_ldt personality-read-implies-exec socket-vsock \
         chmod-setuid-bad
 base "$ENOSYS" clone3 openat2 syscall-471
 base 0 personality getpid
