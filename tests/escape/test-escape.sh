@@ -15,7 +15,8 @@
 # At the end: per category, attempts / blocked / escaped / limit, for us and for bubblewrap.
 #
 # Environment (tests/escape/meson.build): SANDBOXCTL, SANDBOXD, ESCAPE (tests/escape/escape.c),
-# PROBE, SANDBOX_PRELOAD, LAUNCH_HELPER_*, LAUNCH_LIB_DIR; BWRAP (default: bwrap on PATH).
+# PROBE, PROBE_RAW, START_LOGS, SANDBOX_PRELOAD, LAUNCH_HELPER_*, LAUNCH_LIB_DIR; BWRAP (default:
+# bwrap on PATH); ESCAPE_RESULTS: a file that gets the raw results; SANDBOXCTL_CLIENT (below).
 set -u
 # shellcheck source=tests/root/lib.sh
 . "$(dirname "$0")/../root/lib.sh"
@@ -200,7 +201,7 @@ start_daemon() {
         DAEMON_PID=$!
         track_pid "$DAEMON_PID"
         for _ in $(seq 1 100); do
-                [ -S "$S" ] && "$SANDBOXCTL" --socket "$S" list >/dev/null 2>&1 && return 0
+                [ -S "$S" ] && "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list >/dev/null 2>&1 && return 0
                 sleep 0.05
         done
         return 1
@@ -208,8 +209,8 @@ start_daemon() {
 cleanup_daemon() {
         local n
         if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-                for n in $("$SANDBOXCTL" --socket "$S" list -q 2>/dev/null); do
-                        "$SANDBOXCTL" --socket "$S" destroy --force "$n" >/dev/null 2>&1
+                for n in $("${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list -q 2>/dev/null); do
+                        "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" destroy --force "$n" >/dev/null 2>&1
                 done
                 kill "$DAEMON_PID" 2>/dev/null
                 wait "$DAEMON_PID" 2>/dev/null
@@ -221,7 +222,9 @@ cleanup_daemon() {
 at_exit cleanup_daemon
 start_daemon
 check $? "setup: the private sandboxd starts" "$(tail -20 "$T/sandboxd.log" 2>/dev/null)"
-CTL=("$SANDBOXCTL" --socket "$S")
+# SANDBOXCTL_CLIENT: the sandboxctl that talks to sandboxd (default SANDBOXCTL); set to run this
+# suite against an older sandboxd and `sandboxctl run` with today's client options.
+CTL=("${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S")
 TASK_N=0
 # start_task NAME OUTFILE [start options...] -- COMMAND...: starts through the private sandboxd,
 # waits for it (RC = its exit code, or 1000 + the start's exit code if it was refused)
@@ -503,8 +506,8 @@ judge sandboxd $D unveil-other-alloc-shared-dir "$([[ $OUT == *shared* ]]; echo 
 
 # ------------------------------------------------------------------------------------------
 # The same in-sandbox attempts under bubblewrap, for comparison (a report, not a gate):
-# --unshare-all, --die-with-parent, uid nobody, /usr and /etc read-only, the work and program
-# directories bound, no seccomp filter.
+# --unshare-all, --die-with-parent, run as nobody, /usr and /etc read-only, the work and program
+# directories bound, /proc, /dev and /tmp of its own, no seccomp filter.
 
 if [ -z "$BWRAP" ] || [ ! -x "$BWRAP" ]; then
         verdict bwrap setup bwrap-present error "bwrap not found (scripts/install-deps.sh installs bubblewrap)"
@@ -516,7 +519,9 @@ else
                 BW_ENVS+=(--setenv "${kv%%=*}" "${kv#*=}")
         done
         TEST_TIMEOUT=120
-        run "$BWRAP" --unshare-all --die-with-parent --new-session --uid 65534 --gid 65534 \
+        # run by nobody itself (bubblewrap's unprivileged mode, a user namespace): run by root
+        # with --uid, the sandbox's nobody would be the host's root
+        run setpriv --reuid=65534 --regid=65534 --clear-groups "$BWRAP" --unshare-all --die-with-parent --new-session \
                 --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib \
                 --symlink usr/lib64 /lib64 --ro-bind /etc /etc --proc /proc --dev /dev --tmpfs /tmp \
                 --bind "$V/work" "$V/work" --ro-bind "$V/bin" "$V/bin" "${BW_ENVS[@]}" -- "$V/bin/escape" all
