@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bench/bench-view.c: what each step of the task's view costs (docs/task-view.md), as the
  * sandbox init makes them: in a fresh mount and pid namespace, N times, each step timed on its
- * own. The same system calls as init_view() in daemon/spawn.c, without the rest of a sandbox;
+ * own. The same system calls as init_view() in daemon/lib/spawn.c, without the rest of a sandbox;
  * bench-spawn -H against bench-spawn gives the whole view's share of a start.
  *
  *   bench-view [N]        (default 200; needs root)

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONFIRM_OPTION 0x53425843L     /* SECCOMP_CONFIRM_OPTION, daemon/seccomp-program.h */
+#define CONFIRM_OPTION 0x53425843L     /* SECCOMP_CONFIRM_OPTION, daemon/lib/seccomp-program.h */
 #define CONFIRM_MAGIC 0x6e6172726f77L  /* SECCOMP_CONFIRM_MAGIC */
 
 static void say(const char *m) {

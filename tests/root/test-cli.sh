@@ -49,12 +49,12 @@ expect_stdout_match 0 "^Usage: sandboxctl run " "run -h is run's help" -- "$SAND
 expect_stdout_match 0 "Exit status: the command's" "run --help ends with the exit codes" -- "$SANDBOXCTL" run --help
 expect_stdout_match 0 "--socket PATH" "list --help names the daemon options" -- "$SANDBOXCTL" list --help
 # The help is one text and each verb prints sections of it: every option run and start parse
-# (the run_options table of daemon/sandboxctl.c) must be in run's or start's help.
+# (the run_options table of daemon/sandboxctl/sandboxctl.c) must be in run's or start's help.
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 run_help=$("$SANDBOXCTL" run --help) start_help=$("$SANDBOXCTL" start --help)
 missing=
 n_opts=0
-for o in $(sed -n '/^static const struct option run_options/,/^};/p' "$SRC/daemon/sandboxctl.c" |
+for o in $(sed -n '/^static const struct option run_options/,/^};/p' "$SRC/daemon/sandboxctl/sandboxctl.c" |
            grep -o '{ "[a-z-]*"' | cut -d'"' -f2); do
         n_opts=$((n_opts + 1))
         [ "$o" = help ] && continue

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # tests/root/test-faults.sh: sandboxd killed at each crash point between two persistent steps of
-# start, stop and destroy (sandboxd-faults, SANDBOXD_CRASH_AT; see daemon/fault.h), then started
+# start, stop and destroy (sandboxd-faults, SANDBOXD_CRASH_AT; see daemon/sandboxd/fault.h), then started
 # again. After recovery, the client does what docs/driver.md says a client does with an unknown
 # outcome (destroy --force) and the test asserts what the docs promise:
 #   - a start that was not acknowledged is undone: "no task named" and nothing of it runs; a
