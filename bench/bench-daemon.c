@@ -27,6 +27,7 @@
 
 #include "client.h"
 #include "macro.h"
+#include "util.h"
 
 #define MAX_UNVEIL 16
 #define MAX_CLIENTS 64

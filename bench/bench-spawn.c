@@ -21,6 +21,7 @@
 #include "promises.h"
 #include "spawn.h"
 #include "timing.h"
+#include "util.h"
 
 static bool host_view;
 

@@ -4,6 +4,7 @@
 
 #include "macro.h"
 #include "path-util.h"
+#include "util.h"
 
 int path_check_root_only(const char *path, SbxError *err) {
         if (!path || path[0] != '/')

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* common/util.c: allocation helpers and the SbxError functions. */
+/* common/util.c: allocation helpers, string vectors (util.h) and the SbxError functions (error.h). */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
 #include "macro.h"
+#include "util.h"
 
 void oom(void) {
         static const char m[] = "out of memory\n";

@@ -5,6 +5,7 @@
 
 #include "frame.h"
 #include "macro.h"
+#include "util.h"
 
 int frame_send(int sock, const Frame *f, const int *fds, size_t n_fds) {
         size_t len = sandboxd__v1__frame__get_packed_size(f);

@@ -18,6 +18,7 @@
 #include "recoverable_error.pb-c.h"
 #include "shim.h"
 #include "status.pb-c.h"
+#include "util.h"
 
 struct OutMsg {
         grpc_byte_buffer *buf; /* NULL: the status */

@@ -19,6 +19,7 @@
 #include "pb.h"
 #include "shim.h"
 #include "start.h"
+#include "util.h"
 
 #define API_VERSION "v0.1.0"
 #define HANDLE_VERSION 1

@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "pb.h"
 #include "shim.h"
+#include "util.h"
 
 #define OUTPUT_MAX (4u << 20) /* ExecTask keeps at most this much of each stream */
 #define DRAIN_GRACE_MS 1000   /* after the command exits, wait this long for its output to end */

@@ -27,6 +27,7 @@
 #include "options.h"
 #include "macro.h"
 #include "shim.h"
+#include "util.h"
 
 #define COOKIE_KEY "NOMAD_PLUGIN_MAGIC_COOKIE"
 #define COOKIE_VALUE "e4327c2e01eabfd75a8a67adb114fb34a757d57eee7728d857a8cec6e91a7255"

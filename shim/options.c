@@ -15,6 +15,7 @@
 
 #include "options.h"
 #include "macro.h"
+#include "util.h"
 
 #define MAX_LIST 4096
 #define MAX_STRING (64 * 1024)

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "macro.h"
 #include "shim.h"
+#include "util.h"
 
 #define RECONNECT_MS 500
 #define MAX_TIMERS_WATCHES 4096

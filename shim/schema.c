@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "pb.h"
+#include "util.h"
 
 static HCL_T(Spec) *spec_new(void) {
         HCL_T(Spec) *s = xcalloc(1, sizeof *s);

@@ -6,6 +6,7 @@
 
 #include "macro.h"
 #include "start.h"
+#include "util.h"
 
 static char *strdup_join(const char *a, const char *b) {
         return xasprintf("%s/%s", a, b);

@@ -12,6 +12,7 @@
 
 #include "elfinfo.h"
 #include "macro.h"
+#include "util.h"
 
 /* Reads exactly size bytes (the kernel's elf_read(): a short read is -EIO). */
 static int read_exact(ElfReadFn read, void *userdata, void *buf, size_t size, unsigned long long offset) {

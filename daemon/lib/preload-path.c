@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "path-util.h"
 #include "spawn.h"
+#include "util.h"
 
 #define PRELOAD_NAME "libsandbox-preload.so"
 

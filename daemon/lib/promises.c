@@ -8,6 +8,7 @@
 
 #include "macro.h"
 #include "promises.h"
+#include "util.h"
 
 static const char *const promise_names[_PROMISE_MAX] = {
         [PROMISE_STDIO] = "stdio",     [PROMISE_RPATH] = "rpath",         [PROMISE_WPATH] = "wpath",

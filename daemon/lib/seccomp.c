@@ -29,6 +29,7 @@
 #include "macro.h"
 #include "promises.h"
 #include "seccomp-program.h"
+#include "util.h"
 
 /* The first syscall number Cosmopolitan closes wholesale (memfd_secret on x86_64). */
 #define SYSCALL_NR_NEW 447

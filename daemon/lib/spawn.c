@@ -51,6 +51,7 @@
 #include "promises.h"
 #include "spawn.h"
 #include "supervisor.h"
+#include "util.h"
 
 static const char *const step_table[_STEP_MAX] = {
         [STEP_CLONE] = "clone",

@@ -14,6 +14,7 @@
 
 #include "macro.h"
 #include "spec.h"
+#include "util.h"
 
 void sandbox_spec_init(SandboxSpec *s) {
         *s = (SandboxSpec) {

@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "unveil.h"
+#include "util.h"
 
 static const char *const origin_table[_UNVEIL_ORIGIN_MAX] = {
         [UNVEIL_ORIGIN_USER] = "user",       [UNVEIL_ORIGIN_DEFAULT] = "default", [UNVEIL_ORIGIN_LAUNCH] = "launch",

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "promises.h"
 #include "seccomp-program.h"
+#include "util.h"
 
 #define LEARN_MAX_PATHS 65536
 #define LEARN_MAX_CALLS 4096

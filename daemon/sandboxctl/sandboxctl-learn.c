@@ -18,6 +18,7 @@
 #include "promises.h"
 #include "sandboxctl.h"
 #include "seccomp-program.h"
+#include "util.h"
 
 #define LEARN_FOLD_DEFAULT 4
 #define LEARN_MAX_DENIALS 64

@@ -26,6 +26,7 @@
 #include "promises.h"
 #include "sandboxctl.h"
 #include "spawn.h"
+#include "util.h"
 
 #define EXIT_UNKNOWN 3 /* start: the request went out, no answer came back */
 

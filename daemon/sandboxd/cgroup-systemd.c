@@ -16,6 +16,7 @@
 
 #include "cgroup-internal.h"
 #include "macro.h"
+#include "util.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"

@@ -17,6 +17,7 @@
 
 #include "cgroup-internal.h"
 #include "macro.h"
+#include "util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 

@@ -29,6 +29,7 @@
 #include "path-util.h"
 #include "policy.h"
 #include "promises.h"
+#include "util.h"
 
 #define ALL_PROMISES ((UINT64_C(1) << _PROMISE_MAX) - 1)
 #define MAX_USER_NAME 32   /* useradd's limit */

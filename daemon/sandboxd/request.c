@@ -5,6 +5,7 @@
 #include "macro.h"
 #include "promises.h"
 #include "request.h"
+#include "util.h"
 
 int task_name_valid(const char *name) {
         size_t n = strlen(name);

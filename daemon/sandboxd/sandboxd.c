@@ -45,6 +45,7 @@
 #include "signals.h"
 #include "spawn.h"
 #include "task.h"
+#include "util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sandboxd/sandboxd.conf"
 #define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"

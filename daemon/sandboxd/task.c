@@ -7,6 +7,7 @@
 #include "fault.h"
 #include "macro.h"
 #include "task.h"
+#include "util.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 #define STATE_VERSION 1

@@ -11,6 +11,7 @@
 #include "promises.h"
 #include "spec.h"
 #include "unveil.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "macro.h"
+#include "util.h"
 
 static void on_usr1(int sig) {
         (void) sig; /* only interrupts the pause */

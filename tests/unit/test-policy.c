@@ -12,6 +12,7 @@
 #include "spec.h"
 #include "tap.h"
 #include "unveil.h"
+#include "util.h"
 
 static int skipped;
 

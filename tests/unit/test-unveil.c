@@ -10,6 +10,7 @@
 #include "spec.h"
 #include "tap.h"
 #include "unveil.h"
+#include "util.h"
 
 static void test_entries(void) {
         char *path = NULL;
