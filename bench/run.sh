@@ -84,7 +84,7 @@ fi
 
 if [ ! -f "$BUILD/build.ninja" ]; then
         log "meson setup $BUILD (release)"
-        meson setup "$BUILD" "$SRC" -Dbuildtype=release -Dtests=false >&2 || die "meson setup failed"
+        meson setup "$BUILD" "$SRC" -Dbuildtype=release -Dtests=false -Dbench=true >&2 || die "meson setup failed"
 fi
 log "ninja -C $BUILD"
 ninja -C "$BUILD" >/dev/null || die "build failed (ninja -C $BUILD)"
