@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* common/signals.c: signal name parsing. Unknown names are an error (the pledge driver sent
+/* daemon/sandboxd/signals.c: signal name parsing. Unknown names are an error (the pledge driver sent
  * SIGSTOP for them, exec2 signal 0; both hide the mistake). */
 #include <ctype.h>
 #include <signal.h>

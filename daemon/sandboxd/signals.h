@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* common/signals.h: signal names as Nomad and operators write them. */
+/* daemon/sandboxd/signals.h: signal names as Nomad and operators write them. */
 #pragma once
 
 /* "SIGTERM", "sigterm", "TERM", "term", "15". Returns the number or -EINVAL. Real-time signals
