@@ -46,7 +46,7 @@ static void usage(FILE *f) {
                 "The Nomad task driver plugin of nomad-driver-sandbox. Nomad starts it from its plugin_dir:\n"
                 "\n"
                 "  plugin \"nomad-driver-sandbox\" {\n"
-                "    config { socket = \"/run/sandboxd/sandboxd.sock\" }\n"
+                "    config { socket = \"" SANDBOXD_SOCKET "\" }\n"
                 "  }\n"
                 "\n"
                 "  --name NAME   the driver name jobs use (driver = \"NAME\") and the sandboxd policy section\n"

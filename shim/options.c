@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "options.h"
 #include "macro.h"
 #include "util.h"
@@ -282,7 +283,7 @@ int plugin_config_decode(const uint8_t *buf, size_t len, PluginConfig *ret, SbxE
         }
         if (!c.socket || !c.socket[0]) {
                 free(c.socket);
-                c.socket = xstrdup(DEFAULT_SANDBOXD_SOCKET);
+                c.socket = xstrdup(SANDBOXD_SOCKET);
         }
         if (c.socket[0] != '/') {
                 k = sbx_error(err, EINVAL, "socket: '%s' must be an absolute path", c.socket);

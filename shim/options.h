@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shim/options.h: the plugin and task configurations Nomad sends as cty msgpack objects.
- * Pure decoding (no I/O), fuzzed by tests/fuzz. Every error names the option and the reason. */
+ * Pure decoding (no I/O), fuzzed by tests/fuzz. Every error names the option and the reason.
+ * Needs neither gRPC nor the shim's state (shim.h). */
 #pragma once
 
 #include <stdbool.h>
@@ -40,5 +41,3 @@ void plugin_config_free(PluginConfig *c);
 
 int task_options_decode(const uint8_t *buf, size_t len, TaskOptions *ret, SbxError *err);
 void task_options_free(TaskOptions *o);
-
-#define DEFAULT_SANDBOXD_SOCKET "/run/sandboxd/sandboxd.sock"

@@ -8,6 +8,7 @@
  * must carry its own name (Nomad's converter gives it no implied name). */
 #include <stdlib.h>
 
+#include "config.h"
 #include "macro.h"
 #include "pb.h"
 #include "util.h"
@@ -75,7 +76,7 @@ const HCL_T(Spec) *schema_plugin_config(void) {
         static HCL_T(Spec) *s;
         if (!s) {
                 const Field f[] = {
-                        { "socket", with_default(attr("socket", "string", false), "\"/run/sandboxd/sandboxd.sock\"") },
+                        { "socket", with_default(attr("socket", "string", false), "\"" SANDBOXD_SOCKET "\"") },
                         { "unveil_defaults", with_default(attr("unveil_defaults", "bool", false), "true") },
                         { "unveil_by_task", with_default(attr("unveil_by_task", "bool", false), "true") },
                         { "unveil_paths", attr("unveil_paths", "list(string)", false) },

@@ -64,7 +64,7 @@ static void help_to(FILE *out) {
                "\n"
                "`sandboxctl COMMAND --help` shows one command's options.\n"
                "\n"
-               "Daemon commands take --socket PATH (default /run/sandboxd/sandboxd.sock), --driver NAME\n"
+               "Daemon commands take --socket PATH (default " SANDBOXD_SOCKET "), --driver NAME\n"
                "(the policy to use; default: root's admin view) and --json.\n"
                "\n"
                "Options for run:\n"
@@ -736,9 +736,8 @@ static int verb_run(int argc, char **argv) {
 /* ---------------------------------------------------------------------------------------- */
 /* Daemon commands                                                                            */
 
-#define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
 
-static const char *arg_socket = DEFAULT_SOCKET;
+static const char *arg_socket = SANDBOXD_SOCKET;
 static const char *arg_driver = "";
 static bool arg_json;
 static bool arg_quiet;

@@ -48,8 +48,6 @@
 #include "util.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/sandboxd/sandboxd.conf"
-#define DEFAULT_SOCKET "/run/sandboxd/sandboxd.sock"
-#define DEFAULT_STATE_DIR "/run/sandboxd"
 /* Connections (docs/sandboxd.conf.md, "Connections"): max_connections_per_uid per peer uid,
  * hello'd or not; MAX_CONNECTIONS in all, root's not counted, so no other peer can keep root out
  * and no uid can keep another out. A peer the policy refuses is answered and closed at once. */
@@ -2612,7 +2610,7 @@ static void help(void) {
                "  --state-dir DIR   where task state lives (default %s)\n"
                "  --check-config    parse the configuration, report, and exit\n"
                "See sandboxd(8), sandboxd.conf(5).\n",
-               DEFAULT_CONFIG, DEFAULT_SOCKET, DEFAULT_STATE_DIR);
+               DEFAULT_CONFIG, SANDBOXD_SOCKET, SANDBOXD_STATE_DIR);
 }
 
 int main(int argc, char **argv) {
@@ -2690,8 +2688,8 @@ int main(int argc, char **argv) {
                 log_error("must run as root");
                 return 1;
         }
-        d.socket_path = xstrdup(sock ? sock : policy_socket_path(d.policy) ?: DEFAULT_SOCKET);
-        d.state_dir = xstrdup(state ? state : policy_state_dir(d.policy) ?: DEFAULT_STATE_DIR);
+        d.socket_path = xstrdup(sock ? sock : policy_socket_path(d.policy) ?: SANDBOXD_SOCKET);
+        d.state_dir = xstrdup(state ? state : policy_state_dir(d.policy) ?: SANDBOXD_STATE_DIR);
 
         /* The task directories: root only. */
         _cleanup_free_ char *tasks_dir = xasprintf("%s/tasks", d.state_dir);

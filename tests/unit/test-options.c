@@ -3,6 +3,7 @@
  * bytes cty produces (keys sorted, every schema attribute present, absent ones nil). */
 #include <string.h>
 
+#include "config.h"
 #include "options.h"
 #include "tap.h"
 
@@ -99,7 +100,7 @@ int main(void) {
 
         PluginConfig c = { 0 };
         k = plugin_config_decode(NULL, 0, &c, &err);
-        tap_ok(k == 0 && strcmp(c.socket, DEFAULT_SANDBOXD_SOCKET) == 0 && c.unveil_defaults && c.unveil_by_task,
+        tap_ok(k == 0 && strcmp(c.socket, SANDBOXD_SOCKET) == 0 && c.unveil_defaults && c.unveil_by_task,
                "no plugin config: defaults");
         plugin_config_free(&c);
         k = plugin_config_decode(B("\x83\xa6socket\xa8/x/y.soc\xafunveil_defaults\xc2\xacunveil_paths\x92\xa4r:/a\xa2/b"),
