@@ -32,21 +32,21 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
-_printf_(3, 0) static void vlog(int level, const TaskRecord *t, const char *fmt, va_list ap) {
+_printf_(3, 0) static void vlog(int level, const LogFields *f, const char *fmt, va_list ap) {
         char msg[2048];
 
         if (level > max_level)
                 return;
         vsnprintf(msg, sizeof(msg), fmt, ap);
         if (use_journal) {
-                if (t)
+                if (f)
                         sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", log_ident,
-                                        "SANDBOX_TASK=%s", t->name ? t->name : "", "SANDBOX_TASK_DIR=%s",
-                                        t->id ? t->id : "", "SANDBOX_DRIVER=%s", t->driver ? t->driver : "",
-                                        "NOMAD_ALLOC_ID=%s", t->alloc_id ? t->alloc_id : "", "NOMAD_JOB_ID=%s",
-                                        t->job_id ? t->job_id : "", "NOMAD_NAMESPACE=%s",
-                                        t->nomad_namespace ? t->nomad_namespace : "", "NOMAD_TASK=%s",
-                                        t->task_name ? t->task_name : "", NULL);
+                                        "SANDBOX_TASK=%s", f->task ? f->task : "", "SANDBOX_TASK_DIR=%s",
+                                        f->task_dir ? f->task_dir : "", "SANDBOX_DRIVER=%s", f->driver ? f->driver : "",
+                                        "NOMAD_ALLOC_ID=%s", f->alloc_id ? f->alloc_id : "", "NOMAD_JOB_ID=%s",
+                                        f->job_id ? f->job_id : "", "NOMAD_NAMESPACE=%s",
+                                        f->nomad_namespace ? f->nomad_namespace : "", "NOMAD_TASK=%s",
+                                        f->nomad_task ? f->nomad_task : "", NULL);
                 else
                         sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", log_ident,
                                         NULL);
@@ -74,9 +74,6 @@ int log_msg_errno(int level, int r, const char *fmt, ...) {
         return r;
 }
 
-void log_task(int level, const TaskRecord *t, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vlog(level, t, fmt, ap);
-        va_end(ap);
+void log_fields_va(int level, const LogFields *f, const char *fmt, va_list ap) {
+        vlog(level, f, fmt, ap);
 }

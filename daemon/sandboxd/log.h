@@ -6,10 +6,10 @@
  * returns errors. */
 #pragma once
 
+#include <stdarg.h>
 #include <syslog.h>
 
 #include "macro.h"
-#include "task.h"
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);
@@ -18,7 +18,12 @@ void log_set_plain(void);
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 /* Logs with errno = -r (so %m works) and returns r. */
 int log_msg_errno(int level, int r, const char *fmt, ...) _printf_(3, 4);
-void log_task(int level, const TaskRecord *t, const char *fmt, ...) _printf_(3, 4);
+/* The journal fields of a message about one task; any may be NULL. The task records fill them
+ * (log_task, task.h): the logger knows nothing of a task. */
+typedef struct LogFields {
+        const char *task, *task_dir, *driver, *alloc_id, *job_id, *nomad_namespace, *nomad_task;
+} LogFields;
+void log_fields_va(int level, const LogFields *f, const char *fmt, va_list ap) _printf_(3, 0);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "fault.h"
+#include "log.h"
 #include "macro.h"
 #include "task.h"
 #include "util.h"
@@ -428,4 +429,20 @@ int proc_start_ticks(pid_t pid, uint64_t *ret) {
                 return -EIO;
         *ret = strtoull(tok, NULL, 10);
         return 0;
+}
+
+void log_task(int level, const TaskRecord *t, const char *fmt, ...) {
+        const LogFields f = {
+                .task = t->name,
+                .task_dir = t->id,
+                .driver = t->driver,
+                .alloc_id = t->alloc_id,
+                .job_id = t->job_id,
+                .nomad_namespace = t->nomad_namespace,
+                .nomad_task = t->task_name,
+        };
+        va_list ap;
+        va_start(ap, fmt);
+        log_fields_va(level, &f, fmt, ap);
+        va_end(ap);
 }

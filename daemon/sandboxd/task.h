@@ -63,3 +63,6 @@ int task_rules_load(int dir_fd, UnveilList *ret, SbxError *err);
 
 /* starttime (field 22) of /proc/<pid>/stat, or -errno. */
 int proc_start_ticks(pid_t pid, uint64_t *ret);
+
+/* Logs a message about task t with its journal fields (SANDBOX_TASK, NOMAD_ALLOC_ID, ...: log.h). */
+void log_task(int level, const TaskRecord *t, const char *fmt, ...) _printf_(3, 4);
