@@ -402,6 +402,23 @@ static unsigned v1_enforced(CgroupManager *m) {
         return e;
 }
 
+static const char *const cgroup_backend_table[_CGROUP_BACKEND_MAX] = {
+        [CGROUP_BACKEND_AUTO] = "auto",
+        [CGROUP_BACKEND_SYSTEMD] = "systemd",
+        [CGROUP_BACKEND_CGROUPFS] = "cgroupfs",
+};
+
+const char *cgroup_backend_to_string(CgroupBackend b) {
+        return b >= 0 && b < _CGROUP_BACKEND_MAX ? cgroup_backend_table[b] : NULL;
+}
+
+CgroupBackend cgroup_backend_from_string(const char *s) {
+        for (int i = 0; i < _CGROUP_BACKEND_MAX; i++)
+                if (streq(s, cgroup_backend_table[i]))
+                        return i;
+        return _CGROUP_BACKEND_INVALID;
+}
+
 int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxError *err) {
         _cleanup_(cgroup_manager_freep) CgroupManager *m = xcalloc(1, sizeof(CgroupManager));
         struct statfs fs;
@@ -411,10 +428,10 @@ int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxErr
         bool v2 = statfs(CGROUP_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
         bool systemd = access("/run/systemd/system", F_OK) == 0;
 
-        int backend = c->backend;
-        if (backend == 0)
-                backend = v2 && systemd ? 1 : 2;
-        if (backend == 1) {
+        CgroupBackend backend = c->backend;
+        if (backend == CGROUP_BACKEND_AUTO)
+                backend = v2 && systemd ? CGROUP_BACKEND_SYSTEMD : CGROUP_BACKEND_CGROUPFS;
+        if (backend == CGROUP_BACKEND_SYSTEMD) {
                 if (!v2)
                         return sbx_error(err, EOPNOTSUPP,
                                          "cgroup: the systemd backend needs a cgroup v2 host (/sys/fs/cgroup is not cgroup2)");

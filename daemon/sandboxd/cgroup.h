@@ -11,6 +11,7 @@
  * only Nomad's cpuset cgroup, for the cpuset hierarchy). */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,10 +47,22 @@ enum {
         CGROUP_MEASURED_PIDS = 1 << 5,
 };
 
+/* The backend asked for (the policy's cgroup_backend). */
+typedef enum CgroupBackend {
+        CGROUP_BACKEND_AUTO,     /* systemd where it is PID 1 on cgroup v2, cgroupfs otherwise */
+        CGROUP_BACKEND_SYSTEMD,
+        CGROUP_BACKEND_CGROUPFS, /* v2 or v1, as the host has it */
+        _CGROUP_BACKEND_MAX,
+        _CGROUP_BACKEND_INVALID = -EINVAL,
+} CgroupBackend;
+
+/* "auto", "systemd", "cgroupfs"; NULL / _CGROUP_BACKEND_INVALID for anything else. */
+const char *cgroup_backend_to_string(CgroupBackend b);
+CgroupBackend cgroup_backend_from_string(const char *s);
+
 typedef struct CgroupManagerConfig {
-        int backend;        /* PolicyCgroupBackend: 0 auto, 1 systemd, 2 cgroupfs */
+        CgroupBackend backend;
         const char *parent; /* NULL = "sandbox.slice" (systemd) or "sandboxd" (cgroupfs) */
-        bool allow_unenforced; /* unused: sandboxd checks cgroup_manager_enforced() per policy */
         sd_event *event;
 } CgroupManagerConfig;
 

@@ -151,7 +151,7 @@ struct Policy {
         char *nomad_cgroup_parent;
         char *socket_path;
         char *state_dir;
-        PolicyCgroupBackend cgroup_backend;
+        CgroupBackend cgroup_backend;
         char *cgroup_parent;
         size_t max_tasks;
         char *admin_policy;
@@ -167,15 +167,6 @@ struct Policy {
 /* ---------------------------------------------------------------------------------------- */
 /* Small helpers                                                                              */
 
-static const char *const cgroup_backend_table[_POLICY_CGROUP_BACKEND_MAX] = {
-        [POLICY_CGROUP_AUTO] = "auto",
-        [POLICY_CGROUP_SYSTEMD] = "systemd",
-        [POLICY_CGROUP_CGROUPFS] = "cgroupfs",
-};
-
-const char *policy_cgroup_backend_to_string(PolicyCgroupBackend b) {
-        return b >= 0 && b < _POLICY_CGROUP_BACKEND_MAX ? cgroup_backend_table[b] : NULL;
-}
 
 static void id_list_done(IdList *l) {
         for (size_t i = 0; i < l->n; i++)
@@ -455,7 +446,7 @@ static Policy *policy_new(const char *filename) {
         p->filename = xstrdup(filename ? filename : "(config)");
         strv_push(&p->data_dirs, "/opt/nomad/data");
         p->nomad_cgroup_parent = xstrdup("nomad.slice");
-        p->cgroup_backend = POLICY_CGROUP_AUTO;
+        p->cgroup_backend = CGROUP_BACKEND_AUTO;
         p->max_tasks = 4096;
         p->log_reader_timeout_ms = POLICY_LOG_READER_TIMEOUT_DEFAULT_MS;
         p->max_connections_per_uid = POLICY_MAX_CONNECTIONS_PER_UID;
@@ -669,12 +660,11 @@ static int parse_abs_path(Parser *ps, Key k, char **tok, size_t n, SbxError *err
 }
 
 static int parse_cgroup_backend(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
-        for (int i = 0; i < _POLICY_CGROUP_BACKEND_MAX; i++)
-                if (streq(tok[0], cgroup_backend_table[i])) {
-                        ps->p->cgroup_backend = i;
-                        return 0;
-                }
-        return sbx_error(err, EINVAL, "'%.64s': expected auto, systemd or cgroupfs", tok[0]);
+        CgroupBackend b = cgroup_backend_from_string(tok[0]);
+        if (b < 0)
+                return sbx_error(err, EINVAL, "'%.64s': expected auto, systemd or cgroupfs", tok[0]);
+        ps->p->cgroup_backend = b;
+        return 0;
 }
 
 static int parse_cgroup_path_key(Parser *ps, Key k, char **tok, size_t n, SbxError *err) {
@@ -1048,7 +1038,7 @@ static int validate(Policy *p, SbxError *err) {
                 return at_line(err, p, p->seen[KEY_ADMIN_POLICY], "admin_policy",
                                sbx_error(err, EINVAL, "no [driver %s] section", p->admin_policy));
         /* systemd places scopes in a slice, and a slice is a single unit name. */
-        if (p->cgroup_parent && p->cgroup_backend == POLICY_CGROUP_SYSTEMD &&
+        if (p->cgroup_parent && p->cgroup_backend == CGROUP_BACKEND_SYSTEMD &&
             (strchr(p->cgroup_parent, '/') || !endswith_slice(p->cgroup_parent)))
                 return at_line(err, p, p->seen[KEY_CGROUP_PARENT], "cgroup_parent",
                                sbx_error(err, EINVAL, "'%s': with cgroup_backend = systemd, a slice name (e.g. sandbox.slice)",
@@ -1301,7 +1291,7 @@ const char *policy_state_dir(const Policy *p) {
         return p->state_dir;
 }
 
-PolicyCgroupBackend policy_cgroup_backend(const Policy *p) {
+CgroupBackend policy_cgroup_backend(const Policy *p) {
         return p->cgroup_backend;
 }
 
@@ -1919,7 +1909,7 @@ char *policy_format(const Policy *p) {
                 fprintf(f, "socket = %s\n", p->socket_path);
         if (p->state_dir)
                 fprintf(f, "state_dir = %s\n", p->state_dir);
-        fprintf(f, "cgroup_backend = %s\n", policy_cgroup_backend_to_string(p->cgroup_backend));
+        fprintf(f, "cgroup_backend = %s\n", cgroup_backend_to_string(p->cgroup_backend));
         if (p->cgroup_parent)
                 fprintf(f, "cgroup_parent = %s\n", p->cgroup_parent);
         fprintf(f, "max_tasks = %zu\n", p->max_tasks);

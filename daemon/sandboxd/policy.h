@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "spec.h"
 
@@ -40,15 +41,6 @@
 typedef struct Policy Policy;
 typedef struct PolicyDriver PolicyDriver;
 
-typedef enum PolicyCgroupBackend {
-        POLICY_CGROUP_AUTO,     /* systemd where it is PID 1 on cgroup v2, cgroupfs otherwise */
-        POLICY_CGROUP_SYSTEMD,
-        POLICY_CGROUP_CGROUPFS,
-        _POLICY_CGROUP_BACKEND_MAX,
-        _POLICY_CGROUP_BACKEND_INVALID = -EINVAL,
-} PolicyCgroupBackend;
-
-const char *policy_cgroup_backend_to_string(PolicyCgroupBackend b);
 
 /* What sandboxd knows about the task besides the spec. NULL strings count as "". A request
  * without Nomad metadata (sandboxctl) has namespace "" and job "", which only `*` matches. */
@@ -89,7 +81,7 @@ char *policy_format(const Policy *p);
 size_t policy_max_tasks(const Policy *p);
 const char *policy_socket_path(const Policy *p);
 const char *policy_state_dir(const Policy *p);
-PolicyCgroupBackend policy_cgroup_backend(const Policy *p);
+CgroupBackend policy_cgroup_backend(const Policy *p);
 const char *policy_cgroup_parent(const Policy *p);     /* NULL = the backend's default */
 /* How long a start waits for the reader of its log FIFOs (log_reader_timeout). */
 unsigned policy_log_reader_timeout_ms(const Policy *p);

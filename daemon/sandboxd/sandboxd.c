@@ -2472,8 +2472,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
                 } once[] = {
                         { "socket", policy_socket_path(d->policy), policy_socket_path(p) },
                         { "state_dir", policy_state_dir(d->policy), policy_state_dir(p) },
-                        { "cgroup_backend", policy_cgroup_backend_to_string(policy_cgroup_backend(d->policy)),
-                          policy_cgroup_backend_to_string(policy_cgroup_backend(p)) },
+                        { "cgroup_backend", cgroup_backend_to_string(policy_cgroup_backend(d->policy)),
+                          cgroup_backend_to_string(policy_cgroup_backend(p)) },
                         { "cgroup_parent", policy_cgroup_parent(d->policy), policy_cgroup_parent(p) },
                         { "socket_group", policy_socket_group(d->policy), policy_socket_group(p) },
                 };
@@ -2704,7 +2704,7 @@ int main(int argc, char **argv) {
                 return log_error_errno(r, "sd_event_default: %m"), 1;
 
         CgroupManagerConfig cc = {
-                .backend = (int) policy_cgroup_backend(d.policy),
+                .backend = policy_cgroup_backend(d.policy),
                 .parent = policy_cgroup_parent(d.policy),
                 .event = d.event,
         };

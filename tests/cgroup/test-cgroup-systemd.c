@@ -491,7 +491,7 @@ int main(void) {
         sd_event_new(&e);
         CgroupManager *m = NULL;
 
-        CgroupManagerConfig cc = { .backend = 1, .parent = "sandboxd", .event = e };
+        CgroupManagerConfig cc = { .backend = CGROUP_BACKEND_SYSTEMD, .parent = "sandboxd", .event = e };
         r = cgroup_manager_new(&cc, &m, &err);
         tap_ok(r < 0 && !m && strstr(err.msg, "slice"), "a parent that is no slice is refused: %s", err.msg);
 

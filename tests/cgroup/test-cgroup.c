@@ -714,7 +714,7 @@ static void test_kill_tree_and_reopen(void) {
 static void test_errors(void) {
         SbxError err = {};
         CgroupManager *m = NULL;
-        CgroupManagerConfig cc = { .backend = 2, .parent = "../escape" };
+        CgroupManagerConfig cc = { .backend = CGROUP_BACKEND_CGROUPFS, .parent = "../escape" };
         int r = cgroup_manager_new(&cc, &m, &err);
         tap_ok(r < 0 && !m && strstr(err.msg, "../escape") && strstr(err.msg, ".."), "parent '../escape' refused: %s", err.msg);
         cgroup_manager_free(m);
@@ -729,7 +729,7 @@ static void test_errors(void) {
                "a parent below a file: %s", err.msg);
         cgroup_manager_free(m);
 
-        cc.backend = 1;
+        cc.backend = CGROUP_BACKEND_SYSTEMD;
         cc.parent = NULL;
         err = (SbxError) {};
         m = NULL;
@@ -988,7 +988,7 @@ int main(void) {
         (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
 
         SbxError err = {};
-        CgroupManagerConfig cc = { .backend = 2, .parent = parent };
+        CgroupManagerConfig cc = { .backend = CGROUP_BACKEND_CGROUPFS, .parent = parent };
         if (cgroup_manager_new(&cc, &mgr, &err) < 0) {
                 bool must = must_work();
                 printf("%s# cannot make cgroups here: %s\n", must ? "1..1\nnot ok 1 - " : "1..0 # SKIP ", err.msg);

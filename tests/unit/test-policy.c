@@ -231,7 +231,7 @@ static void test_defaults(void) {
         TAP_EQ_INT(policy_max_connections_per_uid(p), 64, "max_connections_per_uid defaults to 64");
         tap_ok(policy_socket_mode(p) == 0 && policy_socket_group(p) == NULL, "socket_mode, socket_group: the build's");
         tap_ok(policy_socket_path(p) == NULL && policy_state_dir(p) == NULL, "socket and state_dir: the daemon's own");
-        TAP_EQ_INT(policy_cgroup_backend(p), POLICY_CGROUP_AUTO, "cgroup_backend defaults to auto");
+        TAP_EQ_INT(policy_cgroup_backend(p), CGROUP_BACKEND_AUTO, "cgroup_backend defaults to auto");
         tap_ok(policy_cgroup_parent(p) == NULL, "cgroup_parent: the backend's default");
         tap_ok(policy_admin_driver(p) == NULL && policy_driver(p, "") == NULL && policy_driver(p, NULL) == NULL,
                "no drivers: no admin policy, nothing can start");
