@@ -82,44 +82,6 @@ static uint64_t rights_for(unsigned perms, bool dir, uint64_t handled) {
         return a & handled;
 }
 
-int port_list_parse(const char *s, PortList *ret, SbxError *err) {
-        PortList l = { .set = true };
-
-        if (streq(s, "none")) {
-                *ret = l;
-                return 0;
-        }
-        const char *p = s;
-        for (;;) {
-                char *end;
-                unsigned long lo, hi;
-
-                errno = 0;
-                lo = strtoul(p, &end, 10);
-                if (errno || end == p || lo > 65535)
-                        return sbx_error(err, EINVAL, "'%s': expected ports like 80,443,8000-8010 or 'none'", s);
-                hi = lo;
-                if (*end == '-') {
-                        p = end + 1;
-                        hi = strtoul(p, &end, 10);
-                        if (errno || end == p || hi > 65535 || hi < lo)
-                                return sbx_error(err, EINVAL, "'%s': bad port range", s);
-                }
-                for (unsigned long port = lo; port <= hi; port++) {
-                        if (l.n >= LANDLOCK_MAX_PORTS)
-                                return sbx_error(err, E2BIG, "'%s': at most %d ports", s, LANDLOCK_MAX_PORTS);
-                        l.ports[l.n++] = (uint16_t) port;
-                }
-                if (*end == 0)
-                        break;
-                if (*end != ',')
-                        return sbx_error(err, EINVAL, "'%s': expected ports like 80,443,8000-8010 or 'none'", s);
-                p = end + 1;
-        }
-        *ret = l;
-        return 0;
-}
-
 static int add_path_rule(int ruleset_fd, int path_fd, unsigned perms, uint64_t handled) {
         struct stat st;
         if (fstat(path_fd, &st) < 0)

@@ -8,17 +8,6 @@
 #include "error.h"
 #include "unveil.h"
 
-#define LANDLOCK_MAX_PORTS 64
-
-typedef struct PortList {
-        bool set; /* the option was given: the right is handled, only listed ports allowed */
-        uint16_t ports[LANDLOCK_MAX_PORTS];
-        size_t n;
-} PortList;
-
-/* "80,443", "8000-8010", "none". */
-int port_list_parse(const char *s, PortList *ret, SbxError *err);
-
 /* Landlock ABI version (1..N), or -ENOSYS / -EOPNOTSUPP when the kernel has none / it is off. */
 int landlock_abi(void);
 

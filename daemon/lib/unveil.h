@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/lib/unveil.h: `unveil` entries ("LETTERS:PATH") and the default set. */
+/* daemon/lib/unveil.h: `unveil` entries ("LETTERS:PATH"), the default set, and the TCP port lists
+ * beside them. */
 #pragma once
 
 #include <errno.h>
@@ -20,6 +21,18 @@ enum {
 #define UNVEIL_MAX_RULES 512  /* the task's own entries (job, command line) */
 #define UNVEIL_MAX_TOTAL 1024 /* with the default set, Nomad's directories and launch rules */
 #define UNVEIL_MAX_PATH 4096
+#define UNVEIL_MAX_PORTS 64
+
+/* The TCP ports a task may bind or connect to (--tcp-bind, --tcp-connect), which Landlock
+ * enforces beside the paths. */
+typedef struct PortList {
+        bool set; /* the option was given: the right is handled, only listed ports allowed */
+        uint16_t ports[UNVEIL_MAX_PORTS];
+        size_t n;
+} PortList;
+
+/* "80,443", "8000-8010", "none". */
+int port_list_parse(const char *s, PortList *ret, SbxError *err);
 
 /* Where a rule comes from decides how the policy checks it (policy_check_rules). */
 typedef enum UnveilOrigin {

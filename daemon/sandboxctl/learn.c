@@ -21,7 +21,7 @@ static void add_port(uint16_t **l, size_t *n, uint16_t port) {
         for (size_t i = 0; i < *n; i++)
                 if ((*l)[i] == port)
                         return;
-        if (*n >= LANDLOCK_MAX_PORTS)
+        if (*n >= UNVEIL_MAX_PORTS)
                 return;
         *l = xrealloc(*l, (*n + 1) * sizeof(**l));
         (*l)[(*n)++] = port;
@@ -256,7 +256,7 @@ static int cmp_u16(const void *a, const void *b) {
 }
 
 void port_list_format(const PortList *p, char *buf, size_t size) {
-        uint16_t ports[LANDLOCK_MAX_PORTS];
+        uint16_t ports[UNVEIL_MAX_PORTS];
         size_t off = 0;
 
         if (!p->set || p->n == 0) {

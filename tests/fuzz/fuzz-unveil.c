@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort(); /* every refusal must say why */
                 (void) unveil_list_add_entry(&l, line, NULL);
                 PortList p;
-                if (port_list_parse(line, &p, &err) == 0 && p.n > LANDLOCK_MAX_PORTS)
+                if (port_list_parse(line, &p, &err) == 0 && p.n > UNVEIL_MAX_PORTS)
                         abort();
         }
         unveil_list_done(&l);
