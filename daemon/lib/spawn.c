@@ -586,7 +586,7 @@ static int send_listener(int report_fd, int listener, pid_t task) {
 _noreturn_ static void task_fail(int report_fd, SpawnStep step, int err_no, int index) {
         TaskReport m = { .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
         (void) !write(report_fd, &m, sizeof(m));
-        _exit(125);
+        _exit(EXIT_SETUP);
 }
 
 static void reset_signals(void) {
@@ -946,7 +946,7 @@ static void close_all_fds_but(int *keep, size_t n) {
 
 _noreturn_ static void init_fail_index(int ctl_fd, int dir_fd, SpawnStep step, int err_no, int index) {
         InitMsg m = { .type = INIT_MSG_SETUP_FAILED, .step = step, .err_no = err_no > 0 ? err_no : EIO, .index = index };
-        init_report_and_exit(ctl_fd, dir_fd, &m, 125);
+        init_report_and_exit(ctl_fd, dir_fd, &m, EXIT_SETUP);
 }
 
 _noreturn_ static void init_fail(int ctl_fd, int dir_fd, SpawnStep step, int err_no) {
@@ -1386,7 +1386,7 @@ setup_done:;
                         n = recv(ctl_fd, &go, 1, 0);
                 while (n < 0 && errno == EINTR);
                 if (n != 1 || go != CTL_GO)
-                        _exit(n == 1 ? 137 : 125); /* killed before it began, or the caller gave up on us */
+                        _exit(n == 1 ? 128 + SIGKILL : EXIT_SETUP); /* killed before it began, or the caller gave up on us */
         }
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
@@ -1441,7 +1441,7 @@ setup_done:;
                 if (!sv.reap && poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
-                        _exit(125);
+                        _exit(EXIT_SETUP);
                 }
 
                 if (pfd[2].revents & POLLIN)
@@ -1736,10 +1736,10 @@ int sandbox_result_exit_code(const SandboxResult *r) {
                 return 128 + r->code;
         case RESULT_SETUP_FAILED:
                 if (r->step == STEP_EXEC)
-                        return r->code == ENOENT ? 127 : 126;
-                return 125;
+                        return exit_code_from_exec_errno(r->code);
+                return EXIT_SETUP;
         }
-        return 125;
+        return EXIT_SETUP;
 }
 
 void sandbox_result_describe(const SandboxResult *r, const SandboxSpec *s, const SandboxPrepared *p, char *buf,

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "exit-code.h"
 #include "landlock.h"
 #include "seccomp-program.h"
 #include "spec.h"
@@ -261,7 +262,7 @@ int sandbox_process_read(SandboxProcess *p, InitMsg *ret, InitNote *ret_note);
 /* Turns a message (or, at EOF without EXITED, the init's own wait status) into a result. */
 void sandbox_result_from_msg(const InitMsg *m, SandboxResult *ret);
 void sandbox_result_from_init_status(int wstatus, SandboxResult *ret);
-/* Shell-style exit code: code, 128+signal, 125 setup failure, 126 cannot execute, 127 not found. */
+/* Shell-style exit code: code, 128+signal, EXIT_SETUP, EXIT_CANNOT_EXEC, EXIT_NOT_FOUND (exit-code.h). */
 int sandbox_result_exit_code(const SandboxResult *r);
 /* "landlock: /path: No such file or directory", "exec: /bin/foo: Permission denied", "narrow: the
  * program did not confirm ... (the sandbox was killed)", ... s and p may be NULL. */

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "exit-code.h"
 #include "seccomp-program.h"
 
 #define MAX_INSNS BPF_MAXINSNS
@@ -49,7 +50,7 @@ __attribute__((noreturn)) static void die(const char *what, int e) {
         (void) !write(STDERR_FILENO, m, strlen(m));
         (void) !write(STDERR_FILENO, "\n", 1);
         (void) confirm(e > 0 ? e : EIO); /* the init records the reason and kills the sandbox */
-        _exit(125);
+        _exit(EXIT_SETUP);
 }
 
 /* The helper itself came in as /proc/self/fd/N: ld.so is done with that fd. */

@@ -635,7 +635,7 @@ int run_sandbox(int argc, char **argv, LearnRun *learn, SandboxResult *ret_resul
         r = spec_resolve_command(s, &err);
         if (r < 0) {
                 error_line("%s", err.msg);
-                code = r == -ENOENT ? 127 : 126;
+                code = exit_code_from_exec_errno(-r);
                 goto finish;
         }
 
@@ -1456,7 +1456,7 @@ static int verb_start(int argc, char **argv) {
                 goto done;
         }
         if (r < 0) {
-                code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 1;
+                code = r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXEC : 1;
                 goto done;
         }
         if (arg_json)

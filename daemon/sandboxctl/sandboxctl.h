@@ -9,7 +9,6 @@
 #include "spawn.h"
 
 #define EXIT_USAGE 2
-#define EXIT_SETUP 125
 
 _printf_(1, 2) void error_line(const char *fmt, ...);
 

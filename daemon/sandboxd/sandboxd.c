@@ -605,7 +605,7 @@ static void task_finish(Task *t, const InitMsg *m, const char *lost) {
                          * that merely finished before we read its RUNNING started fine.) */
                         char msg[SBX_ERROR_MAX + 32];
                         snprintf(msg, sizeof(msg), "%s", r->exit_error);
-                        reply_error(p->conn, p->id, r->exit_code == 127 ? ENOENT : r->exit_code == 126 ? EACCES : EIO,
+                        reply_error(p->conn, p->id, exec_errno_from_exit_code(r->exit_code),
                                     "", msg);
                         destroy = true;
                 } else
@@ -1893,7 +1893,7 @@ static void handle_exec(Conn *c, uint64_t id, const Sandboxd__V1__ExecRequest *r
         s->exec_path = NULL;
         if ((r = spec_resolve_command(s, &err)) < 0) {
                 /* Not a request error: the command's own outcome, as the shell reports it. */
-                reply_exec_result(c, id, r == -ENOENT ? 127 : 126, err.msg);
+                reply_exec_result(c, id, exit_code_from_exec_errno(-r), err.msg);
                 exec_session_free(x);
                 return;
         }
