@@ -6,6 +6,7 @@
  * decimal strings when cty cannot represent them exactly. */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/oom.h>
 #include <math.h>
 #include <sys/types.h>
 #include <msgpack.h>
@@ -355,7 +356,7 @@ int task_options_decode(const uint8_t *buf, size_t len, TaskOptions *ret, SbxErr
                 else if (key_is(key, "importance"))
                         k = get_string(v, "importance", &o.importance, err);
                 else if (key_is(key, "oom_score_adj")) {
-                        k = get_int(v, "oom_score_adj", -1000, 1000, &has, &x, err);
+                        k = get_int(v, "oom_score_adj", OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX, &has, &x, err);
                         if (has) {
                                 o.has_oom_score_adj = true;
                                 o.oom_score_adj = (int) x;

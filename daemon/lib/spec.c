@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <strings.h>
+#include <linux/oom.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -234,8 +235,9 @@ int spec_set_oom_score_adj(SandboxSpec *s, const char *value, SbxError *err) {
         char *end;
         errno = 0;
         long v = strtol(value, &end, 10);
-        if (errno || end == value || *end || v < -1000 || v > 1000)
-                return sbx_error(err, EINVAL, "'%s': expected an integer from -1000 to 1000", value);
+        if (errno || end == value || *end || v < OOM_SCORE_ADJ_MIN || v > OOM_SCORE_ADJ_MAX)
+                return sbx_error(err, EINVAL, "'%s': expected an integer from %d to %d", value, OOM_SCORE_ADJ_MIN,
+                                 OOM_SCORE_ADJ_MAX);
         s->has_oom_score_adj = true;
         s->oom_score_adj = (int) v;
         return 0;

@@ -105,6 +105,10 @@ typedef struct SandboxSpec {
         int resolv_conf_fd;  /* owned by the caller; -1 = the host's /etc/resolv.conf */
 } SandboxSpec;
 
+/* The largest resolv.conf a task gets (bytes): sandboxctl and sandboxd read at most this, and a
+ * start request's resolv_conf may hold no more. */
+#define SPEC_RESOLV_CONF_MAX 8192
+
 void sandbox_spec_init(SandboxSpec *s);
 void sandbox_spec_done(SandboxSpec *s);
 

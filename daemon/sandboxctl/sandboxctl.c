@@ -1314,7 +1314,7 @@ static int verb_start(int argc, char **argv) {
         bool no_defaults = false;
         Sandboxd__V1__Mount **mounts = NULL;
         size_t n_mounts = 0;
-        static char resolv[8193];
+        static char resolv[SPEC_RESOLV_CONF_MAX + 1];
         resolv[0] = 0;
         for (int j = 1; rest[j] && !streq(rest[j], "--"); j++) {
                 const char *o = rest[j], *v = rest[j + 1];

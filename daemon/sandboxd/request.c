@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/sandboxd/request.c: StartRequest validation. Every refusal names the field and the reason. */
 #include <ctype.h>
+#include <linux/oom.h>
 
 #include "macro.h"
 #include "promises.h"
@@ -94,8 +95,9 @@ int request_to_spec(const Sandboxd__V1__StartRequest *r, const char *default_use
                 s->has_importance = true;
         }
         if (r->has_oom_score_adj) {
-                if (r->oom_score_adj < -1000 || r->oom_score_adj > 1000)
-                        FAIL("oom_score_adj", sbx_error(err, EINVAL, "%d: expected -1000 to 1000", r->oom_score_adj));
+                if (r->oom_score_adj < OOM_SCORE_ADJ_MIN || r->oom_score_adj > OOM_SCORE_ADJ_MAX)
+                        FAIL("oom_score_adj", sbx_error(err, EINVAL, "%d: expected %d to %d", r->oom_score_adj,
+                                                        OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX));
                 s->has_oom_score_adj = true;
                 s->oom_score_adj = r->oom_score_adj;
         }
@@ -112,8 +114,8 @@ int request_to_spec(const Sandboxd__V1__StartRequest *r, const char *default_use
                 if ((k = spec_add_mount(s, r->mounts[i]->source, r->mounts[i]->target, r->mounts[i]->readonly, err)) < 0)
                         FAIL("mounts", k);
         }
-        if (strlen(r->resolv_conf) > 8192)
-                FAIL("resolv_conf", sbx_error(err, E2BIG, "at most 8192 bytes"));
+        if (strlen(r->resolv_conf) > SPEC_RESOLV_CONF_MAX)
+                FAIL("resolv_conf", sbx_error(err, E2BIG, "at most %d bytes", SPEC_RESOLV_CONF_MAX));
         for (const char *c = r->resolv_conf; *c; c++)
                 if ((unsigned char) *c < 0x20 && *c != '\n' && *c != '\t')
                         FAIL("resolv_conf", sbx_error(err, EINVAL, "control character 0x%02x", (unsigned char) *c));

@@ -987,8 +987,8 @@ static char *read_small_file(const char *path) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return NULL;
-        char *buf = xmalloc(8193);
-        ssize_t n = read(fd, buf, 8192);
+        char *buf = xmalloc(SPEC_RESOLV_CONF_MAX + 1);
+        ssize_t n = read(fd, buf, SPEC_RESOLV_CONF_MAX);
         if (n < 0) {
                 free(buf);
                 return NULL;
