@@ -825,13 +825,13 @@ static void write_exit_record(int dir_fd, const InitMsg *m) {
                 n = snprintf(buf, sizeof(buf), "failed %d %d %d\n", m->step, m->err_no, m->index);
         else
                 n = snprintf(buf, sizeof(buf), "exited %d oom %d\n", m->status, m->oom_kills);
-        int fd = openat(dir_fd, "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int fd = openat(dir_fd, SANDBOX_STATUS_EXIT SANDBOX_STATUS_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return;
         bool ok = write(fd, buf, n) == n;
         (void) close(fd);
         if (ok)
-                (void) renameat(dir_fd, "exit.tmp", dir_fd, "exit");
+                (void) renameat(dir_fd, SANDBOX_STATUS_EXIT SANDBOX_STATUS_TMP, dir_fd, SANDBOX_STATUS_EXIT);
 }
 
 _noreturn_ static void init_report_and_exit(int ctl_fd, int dir_fd, const InitMsg *m, int code) {
@@ -1259,7 +1259,7 @@ static int exec_tty_view(int tree, const char *name) {
  * directory, for exec sessions to compare against, also after a daemon restart. */
 static void write_pins(int dir_fd, const LandlockPin *pins, size_t n) {
         char line[96];
-        int fd = openat(dir_fd, "pins.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int fd = openat(dir_fd, SANDBOX_STATUS_PINS SANDBOX_STATUS_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         bool ok = fd >= 0;
         for (size_t i = 0; ok && i < n; i++) {
                 int k;
@@ -1275,7 +1275,7 @@ static void write_pins(int dir_fd, const LandlockPin *pins, size_t n) {
         if (fd >= 0)
                 (void) close(fd);
         if (ok)
-                (void) renameat(dir_fd, "pins.tmp", dir_fd, "pins");
+                (void) renameat(dir_fd, SANDBOX_STATUS_PINS SANDBOX_STATUS_TMP, dir_fd, SANDBOX_STATUS_PINS);
 }
 
 _noreturn_ static void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
@@ -1649,7 +1649,7 @@ int sandbox_parse_exit_record(const char *text, InitMsg *ret) {
 }
 
 int sandbox_read_pins(int dir_fd, UnveilRule *rules, size_t n) {
-        _cleanup_close_ int fd = openat(dir_fd, "pins", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(dir_fd, SANDBOX_STATUS_PINS, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         _cleanup_fclose_ FILE *f = fdopen(TAKE_FD(fd), "re");
@@ -1675,7 +1675,7 @@ int sandbox_read_pins(int dir_fd, UnveilRule *rules, size_t n) {
 
 int sandbox_read_exit_record(int dir_fd, InitMsg *ret) {
         char buf[96];
-        _cleanup_close_ int fd = openat(dir_fd, "exit", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(dir_fd, SANDBOX_STATUS_EXIT, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         ssize_t n = read(fd, buf, sizeof(buf) - 1);

@@ -151,6 +151,12 @@ int sandbox_plan(const SandboxSpec *s, SandboxPrepared *ret, SbxError *err);
 int sandbox_prepare(const SandboxSpec *s, SandboxPrepared *p, SbxError *err);
 void sandbox_prepared_done(SandboxPrepared *p);
 
+/* The files the init writes into the caller's status directory (SpawnOptions.status_dir_fd),
+ * each as NAME.tmp and then renamed: its final report, and the deferred rules' pins. */
+#define SANDBOX_STATUS_EXIT "exit"
+#define SANDBOX_STATUS_PINS "pins"
+#define SANDBOX_STATUS_TMP ".tmp"
+
 /* The init's report of what each deferred rule resolved to in the task (pins of an exec session
  * are checked against these): "pins" in the status directory, a line "INDEX DEV INO" or
  * "INDEX absent" per deferred rule. Fills the rules of l (indices < n) it names; -ENOENT if the

@@ -431,8 +431,13 @@ static void task_unlink(Task *t) {
  * first: a directory without one is what recovery removes as the leftover of an unfinished start
  * or destroy. */
 static void task_files_remove(Daemon *d, int dir_fd, const char *id) {
-        static const char *const files[] = { "state.json", "state.json.tmp", "exit", "exit.tmp", "resolv.conf",
-                                             "request.pb", "rules.json", "rules.json.tmp", "pins", "pins.tmp" };
+        static const char *const files[] = {
+                TASK_FILE_STATE,       TASK_FILE_STATE TASK_FILE_TMP,
+                SANDBOX_STATUS_EXIT,   SANDBOX_STATUS_EXIT SANDBOX_STATUS_TMP,
+                TASK_FILE_RESOLV_CONF, TASK_FILE_REQUEST,
+                TASK_FILE_RULES,       TASK_FILE_RULES TASK_FILE_TMP,
+                SANDBOX_STATUS_PINS,   SANDBOX_STATUS_PINS SANDBOX_STATUS_TMP,
+        };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 (void) unlinkat(dir_fd, files[i], 0);
                 if (i == 0)
@@ -1478,7 +1483,7 @@ static void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest 
         }
         fault_point("start-clone");
         /* Renamed, not copied: the init may be attaching it right now (see resolv_conf_open). */
-        if (resolv_file.name[0] && renameat(d->tasks_fd, resolv_file.name, t->dir_fd, "resolv.conf") < 0)
+        if (resolv_file.name[0] && renameat(d->tasks_fd, resolv_file.name, t->dir_fd, TASK_FILE_RESOLV_CONF) < 0)
                 log_task(LOG_WARNING, rec, "task '%s': keeping %s/tasks/%s: %s", req->name, d->state_dir,
                          resolv_file.name, strerror(errno));
         resolv_file.name[0] = 0;
@@ -1661,14 +1666,14 @@ static void save_request(Task *t, const Sandboxd__V1__StartRequest *req) {
         size_t len = sandboxd__v1__start_request__get_packed_size(req);
         _cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
         sandboxd__v1__start_request__pack(req, buf);
-        _cleanup_close_ int fd = openat(t->dir_fd, "request.pb", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        _cleanup_close_ int fd = openat(t->dir_fd, TASK_FILE_REQUEST, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0 || write(fd, buf, len) != (ssize_t) len)
                 log_task(LOG_WARNING, &t->rec, "task '%s': saving its request: %s (exec into it will fail)", t->rec.name,
                          strerror(errno ?: EIO));
 }
 
 static Sandboxd__V1__StartRequest *load_request(Task *t) {
-        _cleanup_close_ int fd = openat(t->dir_fd, "request.pb", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(t->dir_fd, TASK_FILE_REQUEST, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > FRAME_MAX)
                 return NULL;

@@ -247,14 +247,14 @@ fail:
 static int write_atomic(int dir_fd, const char *name, const char *text, SbxError *err) {
         size_t len = strlen(text);
         char tmp[64];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+        snprintf(tmp, sizeof(tmp), "%s" TASK_FILE_TMP, name);
         _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return sbx_error_errno(err, errno, "state: creating %s", tmp);
         ssize_t w = write(fd, text, len);
         if (w != (ssize_t) len)
                 return sbx_error_errno(err, w < 0 ? errno : ENOSPC, "state: writing %s", tmp);
-        fault_point(streq(name, "state.json") ? "state-tmp" : "rules-tmp");
+        fault_point(streq(name, TASK_FILE_STATE) ? "state-tmp" : "rules-tmp");
         if (renameat(dir_fd, tmp, dir_fd, name) < 0)
                 return sbx_error_errno(err, errno, "state: renaming to %s", name);
         return 0;
@@ -262,7 +262,7 @@ static int write_atomic(int dir_fd, const char *name, const char *text, SbxError
 
 int task_record_save(int dir_fd, const TaskRecord *t, SbxError *err) {
         _cleanup_free_ char *json = task_record_to_json(t);
-        return write_atomic(dir_fd, "state.json", json, err);
+        return write_atomic(dir_fd, TASK_FILE_STATE, json, err);
 }
 
 static char *read_state_file(int dir_fd, const char *name, SbxError *err) {
@@ -389,18 +389,18 @@ done:
 
 int task_rules_save(int dir_fd, const UnveilList *l, size_t n, SbxError *err) {
         _cleanup_free_ char *json = task_rules_to_json(l, n);
-        return write_atomic(dir_fd, "rules.json", json, err);
+        return write_atomic(dir_fd, TASK_FILE_RULES, json, err);
 }
 
 int task_rules_load(int dir_fd, UnveilList *ret, SbxError *err) {
-        _cleanup_free_ char *buf = read_state_file(dir_fd, "rules.json", err);
+        _cleanup_free_ char *buf = read_state_file(dir_fd, TASK_FILE_RULES, err);
         if (!buf)
                 return -err->code;
         return task_rules_from_json(buf, ret, err);
 }
 
 int task_record_load(int dir_fd, TaskRecord *ret, SbxError *err) {
-        _cleanup_free_ char *buf = read_state_file(dir_fd, "state.json", err);
+        _cleanup_free_ char *buf = read_state_file(dir_fd, TASK_FILE_STATE, err);
         if (!buf)
                 return -err->code;
         return task_record_from_json(buf, ret, err);

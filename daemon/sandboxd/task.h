@@ -9,6 +9,15 @@
 #include "error.h"
 #include "unveil.h"
 
+/* A task's directory, <state_dir>/tasks/<id>: what sandboxd writes there (the record and the
+ * pinned rules each as NAME.tmp then renamed, the start request, the task's resolv.conf) and
+ * what the sandbox init writes (SANDBOX_STATUS_EXIT and _PINS, spawn.h). */
+#define TASK_FILE_STATE "state.json"
+#define TASK_FILE_RULES "rules.json"
+#define TASK_FILE_REQUEST "request.pb"
+#define TASK_FILE_RESOLV_CONF "resolv.conf"
+#define TASK_FILE_TMP ".tmp"
+
 typedef struct TaskRecord {
         char *id;          /* directory name under <state_dir>/tasks */
         char *name;        /* the client's name (Nomad task id) */
