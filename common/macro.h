@@ -90,6 +90,21 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
 #define streq(a, b) (strcmp((a), (b)) == 0)
+#define strcaseeq(a, b) (strcasecmp((a), (b)) == 0)
+
+/* NAME_to_string(value) and NAME_from_string(s) over `static const char *const NAME_table[MAX]`,
+ * a table of names indexed by an enum: NULL and INVALID outside it. eq is streq, or strcaseeq
+ * where the names are read whatever their case. The header declares both functions. */
+#define DEFINE_STRING_TABLE_LOOKUP(name, type, max, invalid, eq)                                  \
+        const char *name##_to_string(type v) {                                                     \
+                return v >= 0 && v < (max) ? name##_table[v] : NULL;                               \
+        }                                                                                          \
+        type name##_from_string(const char *s) {                                                   \
+                for (int i = 0; i < (max); i++)                                                    \
+                        if (eq(s, name##_table[i]))                                                \
+                                return (type) i;                                                   \
+                return (invalid);                                                                  \
+        }
 
 static inline const char *startswith(const char *s, const char *prefix) {
         size_t l = strlen(prefix);

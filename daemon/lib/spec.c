@@ -66,16 +66,7 @@ static const char *const importance_table[_IMPORTANCE_MAX] = {
         [IMPORTANCE_HIGH] = "high",     [IMPORTANCE_HIGHEST] = "highest",
 };
 
-const char *importance_to_string(Importance i) {
-        return i >= 0 && i < _IMPORTANCE_MAX ? importance_table[i] : NULL;
-}
-
-Importance importance_from_string(const char *s) {
-        for (int i = 0; i < _IMPORTANCE_MAX; i++)
-                if (strcasecmp(s, importance_table[i]) == 0)
-                        return i;
-        return _IMPORTANCE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(importance, Importance, _IMPORTANCE_MAX, _IMPORTANCE_INVALID, strcaseeq)
 
 /* The pledge driver's scale, except `normal`: pledge maps it to -5, quietly raising every task
  * that does not ask; we leave such tasks at the default nice value 0 (docs/sandboxctl.md). */

@@ -14,21 +14,12 @@
 #include "unveil.h"
 #include "util.h"
 
-static const char *const origin_table[_UNVEIL_ORIGIN_MAX] = {
+static const char *const unveil_origin_table[_UNVEIL_ORIGIN_MAX] = {
         [UNVEIL_ORIGIN_USER] = "user",       [UNVEIL_ORIGIN_DEFAULT] = "default", [UNVEIL_ORIGIN_LAUNCH] = "launch",
         [UNVEIL_ORIGIN_NOMAD] = "nomad",     [UNVEIL_ORIGIN_PRIVATE] = "private", [UNVEIL_ORIGIN_VOLUME] = "volume",
 };
 
-const char *unveil_origin_to_string(UnveilOrigin o) {
-        return o >= 0 && o < _UNVEIL_ORIGIN_MAX ? origin_table[o] : NULL;
-}
-
-UnveilOrigin unveil_origin_from_string(const char *s) {
-        for (int i = 0; i < _UNVEIL_ORIGIN_MAX; i++)
-                if (streq(s, origin_table[i]))
-                        return i;
-        return _UNVEIL_ORIGIN_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(unveil_origin, UnveilOrigin, _UNVEIL_ORIGIN_MAX, _UNVEIL_ORIGIN_INVALID, streq)
 
 /* Collapses "//" and "/./" and drops a trailing '/', in place; ".." stays (the policy refuses it,
  * sandboxctl run resolves it). Whether a rule lies beneath /tmp or /proc is decided on this form. */

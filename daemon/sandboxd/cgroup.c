@@ -408,16 +408,7 @@ static const char *const cgroup_backend_table[_CGROUP_BACKEND_MAX] = {
         [CGROUP_BACKEND_CGROUPFS] = "cgroupfs",
 };
 
-const char *cgroup_backend_to_string(CgroupBackend b) {
-        return b >= 0 && b < _CGROUP_BACKEND_MAX ? cgroup_backend_table[b] : NULL;
-}
-
-CgroupBackend cgroup_backend_from_string(const char *s) {
-        for (int i = 0; i < _CGROUP_BACKEND_MAX; i++)
-                if (streq(s, cgroup_backend_table[i]))
-                        return i;
-        return _CGROUP_BACKEND_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(cgroup_backend, CgroupBackend, _CGROUP_BACKEND_MAX, _CGROUP_BACKEND_INVALID, streq)
 
 int cgroup_manager_new(const CgroupManagerConfig *c, CgroupManager **ret, SbxError *err) {
         _cleanup_(cgroup_manager_freep) CgroupManager *m = xcalloc(1, sizeof(CgroupManager));
