@@ -16,17 +16,8 @@
 #define _unused_ __attribute__((unused))
 #define _noreturn_ __attribute__((noreturn))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _likely_(x) __builtin_expect(!!(x), 1)
-#define _unlikely_(x) __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-
-/* Turn libc's -1/errno convention into a negative errno. */
-#define RET_NERRNO(expr)                                                                           \
-        ({                                                                                         \
-                long _r = (long) (expr);                                                           \
-                _r < 0 ? -errno : (int) _r;                                                        \
-        })
 
 static inline void freep(void *p) {
         free(*(void **) p);
