@@ -7,7 +7,8 @@
 # Prints the median (and p10/p90) of all rounds per build and the ratio new/old. Reports only.
 #
 #   sudo bench/compare-start.sh OLD_BUILD NEW_BUILD [ROUNDS] [RUNS_PER_ROUND] [DAEMON_SECONDS]
-# Each build dir needs sandboxctl, sandboxd, libsandbox-preload.so; bench-daemon is taken from
+# Each build dir needs sandboxctl, sandboxd, libsandbox-preload.so (given as SANDBOX_PRELOAD, as
+# the root tests do: a build dir is not installed); bench-daemon is taken from
 # NEW_BUILD/bench (the protocol is the same). Temp files under /var/tmp, removed on exit; the
 # sandboxds it starts are stopped by pid.
 set -u
@@ -31,14 +32,15 @@ trap cleanup EXIT
 
 now_us() { local t; t=$(date +%s%N); echo $((t / 1000)); }
 
-# run_once BUILD PROMISES...: appends the wall clock of `sandboxctl run` (µs) to $TMP/run.<build>.<tag>
+# time_runs BUILD TAG OUT [run options...]: appends the wall clock of `sandboxctl run` (µs) to $TMP/run.<build>.<tag>
 time_runs() {
         local build=$1 tag=$2 out=$3
         shift 3
         local i t0 t1
         for ((i = 0; i < RUNS; i++)); do
                 t0=$(now_us)
-                "$build/sandboxctl" run --user nobody "$@" -- /bin/true >/dev/null 2>&1 || echo "run failed: $build $*" >&2
+                SANDBOX_PRELOAD=$build/libsandbox-preload.so "$build/sandboxctl" run --user nobody "$@" -- /bin/true \
+                        >/dev/null 2>&1 || echo "run failed: $build $*" >&2
                 t1=$(now_us)
                 echo $((t1 - t0)) >>"$out"
         done
@@ -60,7 +62,7 @@ promises = stdio rpath wpath cpath proc exec prot_exec inet dns
 unveil = r:/etc r:/usr r:/bin r:/lib r:/lib64 rx:$build
 networks = none
 EOF
-        "$build/sandboxd" --config "$d/conf" --socket "$d/sock" --state-dir "$d/state" 2>>"$d/log" &
+        SANDBOX_PRELOAD=$build/libsandbox-preload.so "$build/sandboxd" --config "$d/conf" --socket "$d/sock" --state-dir "$d/state" 2>>"$d/log" &
         PIDS+=($!)
         for _ in $(seq 1 100); do
                 [ -S "$d/sock" ] && "$build/sandboxctl" --socket "$d/sock" list >/dev/null 2>&1 && return 0
@@ -83,11 +85,11 @@ for ((r = 0; r < ROUNDS; r++)); do
         done
 done
 
-stats() { # FILE -> "median p10 p90 n" in ms
+stats() { # FILE -> "median (p10, p90; n)" in ms
         sort -n "$1" | awk '{ v[NR] = $1 } END {
                 if (NR == 0) { print "n/a"; exit }
-                printf "%.2f ms (p10 %.2f, p90 %.2f; n=%d)", v[int((NR + 1) / 2)] / 1000, v[int(NR * 0.1) + 1] / 1000,
-                        v[int(NR * 0.9) > 0 ? int(NR * 0.9) : 1] / 1000, NR }'
+                i10 = int(NR * 0.1) + 1; i90 = int(NR * 0.9); if (i90 < 1) i90 = 1
+                printf "%.2f ms (p10 %.2f, p90 %.2f; n=%d)", v[int((NR + 1) / 2)] / 1000, v[i10] / 1000, v[i90] / 1000, NR }'
 }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 ratio() { awk -v a="$(median "$1")" -v b="$(median "$2")" 'BEGIN { printf "%.3f", a ? b / a : 0 }'; }
