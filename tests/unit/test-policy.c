@@ -815,6 +815,37 @@ static void test_checks(void) {
         TAP_EQ_INT(policy_check_path_beneath(p, "data/alloc", &err), -EINVAL, "a relative path");
         TAP_EQ_STR(err.msg, "'data/alloc': must be an absolute path", "... refused");
 
+        /* Nomad's directories: exactly the request's own allocation's and task's. */
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/0d3e/web", "0d3e", "web", &err), 0,
+                   "nomad dir: the task's own task dir");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_SECRETS_DIR, "/opt/nomad/alloc_mounts/alloc/0d3e/web/secrets/",
+                                          "0d3e", "web", &err),
+                   0, "nomad dir: its secrets dir in the second data dir (a trailing slash)");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_ALLOC_DIR, "/opt/nomad/data/alloc/0d3e/alloc", "0d3e", "", &err), 0,
+                   "nomad dir: the shared alloc dir needs no task name");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/9f00/db", "0d3e", "web", &err),
+                   -EPERM, "nomad dir: another allocation's task dir");
+        TAP_EQ_STR(err.msg, "'/opt/nomad/data/alloc/9f00/db': not the task directory of allocation '0d3e' task web "
+                            "(DATA_DIR/alloc/ALLOC_ID/TASK; nomad_data_dir = /opt/nomad/data /opt/nomad/alloc_mounts)",
+                   "... refused, saying what it must be");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_ALLOC_DIR, "/opt/nomad/data", "0d3e", "web", &err), -EPERM,
+                   "nomad dir: the data dir itself as the alloc dir");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_SECRETS_DIR, "/opt/nomad/data/alloc/0d3e/web", "0d3e", "web", &err),
+                   -EPERM, "nomad dir: the task dir as the secrets dir");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/0d3e/alloc", "0d3e", "alloc/..",
+                                          &err),
+                   -EPERM, "nomad dir: a task name with a slash");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/x", "..", "x", &err), -EPERM,
+                   "nomad dir: alloc id '..'");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/0d3e/web", NULL, NULL, &err),
+                   -EPERM, "nomad dir: a request without Nomad metadata");
+        TAP_EQ_STR(err.msg, "'/opt/nomad/data/alloc/0d3e/web': Nomad's directories need the request's alloc_id and "
+                            "task_name (one path component each)",
+                   "... refused, saying why");
+        TAP_EQ_INT(policy_check_nomad_dir(p, POLICY_NOMAD_TASK_DIR, "/opt/nomad/data/alloc/0d3e/web/../web", "0d3e", "web",
+                                          &err),
+                   -EINVAL, "nomad dir: '..' in the path");
+
         TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", &err), 0,
                    "Nomad's stdout FIFO");
         TAP_EQ_INT(policy_check_log_path(p, "/dev/null", &err), 0, "/dev/null (logs disabled)");
