@@ -120,7 +120,7 @@ parse() {
 # expect_lines PROFILE N MIN: the run printed at least MIN attempts (a run that died early fails)
 expect_lines() {
         check "$([ "$2" -ge "$3" ]; echo $?)" "[$1] the escape program ran its attempts ($2, at least $3)" \
-                "$(cat "$T/$1.out" 2>/dev/null | tail -20)"
+                "$(tail -20 "$T/$1.out" 2>/dev/null)"
 }
 
 # ------------------------------------------------------------------------------------------
