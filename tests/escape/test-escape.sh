@@ -477,6 +477,22 @@ sleep 0.3
 "${CTL[@]}" destroy --force dp10 >/dev/null 2>&1
 judge sandboxd $D stdout-path-hard-link "$(grep -q PWNED "$V/secret/log"; echo $?)" "appended to a root file"
 rm -f "$ALLOC/logs/web.stdout.0"
+# A start for allocation A that names B's log file (a log directory by log_dirs' pattern)
+echo "db log" >"$B/alloc/logs/db.stdout.0"
+chmod 644 "$B/alloc/logs/db.stdout.0"
+START_LOGS_ALLOC_ID=A run "$START_LOGS" "$S" dp10b "$B/alloc/logs/db.stdout.0" /dev/null "" "" /bin/echo PWNED
+sleep 0.3
+"${CTL[@]}" destroy --force dp10b >/dev/null 2>&1
+judge sandboxd $D stdout-path-of-another-alloc "$(grep -q PWNED "$B/alloc/logs/db.stdout.0"; echo $?)" \
+        "appended to another allocation's log"
+# control: its own allocation's log directory works
+echo "web log" >"$ALLOC/logs/web.stdout.0"
+chmod 644 "$ALLOC/logs/web.stdout.0"
+START_LOGS_ALLOC_ID=A run "$START_LOGS" "$S" dp10c "$ALLOC/logs/web.stdout.0" /dev/null "" "" /bin/echo hello
+sleep 0.3
+"${CTL[@]}" destroy --force dp10c >/dev/null 2>&1
+check "$(grep -q hello "$ALLOC/logs/web.stdout.0"; echo $?)" "control: a start for A writes A's log file" "$(_details 0)"
+rm -f "$ALLOC/logs/web.stdout.0"
 # Requests over the policy
 start_task dp11 "$V/ctl/dp11.out" --user root --promises "stdio" -- /usr/bin/id -u
 judge sandboxd $D user-root "$([ "$RC" -lt 1000 ]; echo $?)" "started as root"

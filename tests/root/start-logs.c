@@ -5,7 +5,8 @@
  *
  *   start-logs SOCKET NAME STDOUT_PATH STDERR_PATH RESOLV_CONF UNVEIL COMMAND [ARG]...
  * Admin connection (root), network none; RESOLV_CONF is the content of the task's resolv.conf
- * ("" = none); START_LOGS_NO_DEFAULTS set: no default unveil set. Exits 0 when started, 1 when refused (the message on stderr), 3 when the request
+ * ("" = none); START_LOGS_NO_DEFAULTS set: no default unveil set; START_LOGS_ALLOC_ID: the
+ * request's nomad.alloc_id (task "web"). Exits 0 when started, 1 when refused (the message on stderr), 3 when the request
  * went out and the connection broke before an answer (the outcome is unknown), 2 on bad usage. */
 #include <stdio.h>
 
@@ -31,6 +32,12 @@ int main(int argc, char **argv) {
         s.unveil = &argv[6];
         s.net = (char *) "none";
         s.no_unveil_defaults = getenv("START_LOGS_NO_DEFAULTS") != NULL; /* for a policy without the set */
+        Sandboxd__V1__NomadMeta meta = SANDBOXD__V1__NOMAD_META__INIT;
+        if (getenv("START_LOGS_ALLOC_ID")) { /* the start is for this allocation, as the plugin's */
+                meta.alloc_id = getenv("START_LOGS_ALLOC_ID");
+                meta.task_name = (char *) "web";
+                s.nomad = &meta;
+        }
         s.n_argv = (size_t) argc - 7;
         s.argv = argv + 7;
         Sandboxd__V1__Request req = SANDBOXD__V1__REQUEST__INIT;
