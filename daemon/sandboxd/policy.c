@@ -1837,7 +1837,25 @@ int policy_check_nomad_dir(const Policy *p, PolicyNomadDir which, const char *pa
                          join(p->data_dirs, buf, sizeof(buf)));
 }
 
-int policy_check_log_path(const Policy *p, const char *path, SbxError *err) {
+/* A pattern of log_dirs for one allocation: its first '*' (the alloc id in the default
+ * DATA_DIR/alloc/[*]/alloc/logs) replaced by alloc_id; a pattern without '*' as it is. */
+static char *log_pattern_for(const char *pattern, const char *alloc_id) {
+        const char *star = strchr(pattern, '*');
+        if (!star || !alloc_id)
+                return xstrdup(pattern);
+        return xasprintf("%.*s%s%s", (int) (star - pattern), pattern, alloc_id, star + 1);
+}
+
+static bool alloc_id_plain(const char *s) {
+        if (!s[0] || streq(s, ".") || streq(s, "..") || strlen(s) > 200)
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && *s != '-' && *s != '_' && *s != '.')
+                        return false;
+        return true;
+}
+
+int policy_check_log_path(const Policy *p, const char *path, const char *alloc_id, SbxError *err) {
         _cleanup_free_ char *norm = NULL;
         char buf[256];
         int r = normalise_for_check(path, &norm, err);
@@ -1846,15 +1864,24 @@ int policy_check_log_path(const Policy *p, const char *path, SbxError *err) {
         /* Nomad's FIFO path when the task has logs { disabled = true }. */
         if (streq(norm, "/dev/null"))
                 return 0;
+        if (alloc_id && !alloc_id[0])
+                alloc_id = NULL;
+        if (alloc_id && !alloc_id_plain(alloc_id))
+                return sbx_error(err, EINVAL, "'%.200s': the request's alloc_id '%.80s' is not a plain name", path, alloc_id);
         char *slash = strrchr(norm, '/');
         if (slash[1]) {
                 *slash = 0;
                 const char *dir = slash == norm ? "/" : norm;
                 /* FNM_PATHNAME: a '*' stands for one path component, never several. */
-                for (char **g = p->log_dirs; g && *g; g++)
-                        if (fnmatch(*g, dir, FNM_PATHNAME) == 0)
+                for (char **g = p->log_dirs; g && *g; g++) {
+                        _cleanup_free_ char *pat = log_pattern_for(*g, alloc_id);
+                        if (fnmatch(pat, dir, FNM_PATHNAME) == 0)
                                 return 0;
+                }
         }
+        if (alloc_id)
+                return sbx_error(err, EPERM, "'%.200s': not in allocation '%.80s''s log directory (log_dirs = %s)", path,
+                                 alloc_id, join(p->log_dirs, buf, sizeof(buf)));
         return sbx_error(err, EPERM, "'%.200s': not in a Nomad log directory (log_dirs = %s)", path,
                          join(p->log_dirs, buf, sizeof(buf)));
 }

@@ -178,7 +178,9 @@ int policy_check_nomad_dir(const Policy *p, PolicyNomadDir which, const char *pa
  * one of log_dirs (default: NOMAD_DATA_DIR/alloc/<alloc id>/alloc/logs for each data dir). Stricter
  * than policy_check_path_beneath: a root open for append anywhere under the data dir could
  * clobber Nomad's own state (client/state.db). Lexical, like it. */
-int policy_check_log_path(const Policy *p, const char *path, SbxError *err);
+/* alloc_id (the request's nomad.alloc_id; NULL or "" = none): the directory must match a pattern
+ * whose first '*' is that allocation's id, so a peer cannot name another allocation's logs. */
+int policy_check_log_path(const Policy *p, const char *path, const char *alloc_id, SbxError *err);
 
 /* The cgroup Nomad created for the task (Resources.cgroup_path, "nomad.slice/share.slice/x.scope"
  * or the same under /sys/fs/cgroup): strictly beneath nomad_cgroup_parent, no '..'. A task placed

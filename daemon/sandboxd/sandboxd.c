@@ -778,8 +778,8 @@ static int task_stop(Task *t, int sig, uint64_t timeout_ms) {
  * a disk or a tmpfs of its own, and /dev/null lives on devtmpfs.
  * A FIFO whose reader has not opened it yet gives -ENXIO (O_NONBLOCK: sandboxd never blocks in
  * open); the caller tries again later (start_open_logs). */
-static int open_log_path(Daemon *d, const char *path, int *ret_fd, SbxError *err) {
-        int r = policy_check_log_path(d->policy, path, err);
+static int open_log_path(Daemon *d, const char *path, const char *alloc_id, int *ret_fd, SbxError *err) {
+        int r = policy_check_log_path(d->policy, path, alloc_id, err);
         if (r < 0)
                 return r;
         struct open_how how = {
@@ -887,7 +887,7 @@ static int start_open_logs(Conn *c, uint64_t id, const Sandboxd__V1__StartReques
         for (int i = 0; i < 2; i++) {
                 if (!paths[i][0] || got[i] >= 0)
                         continue;
-                r = open_log_path(d, paths[i], &got[i], err);
+                r = open_log_path(d, paths[i], req->nomad ? req->nomad->alloc_id : NULL, &got[i], err);
                 if (r == -ENXIO && !waiting)
                         waiting = fields[i];
                 else if (r < 0 && r != -ENXIO) {

@@ -108,7 +108,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         must_explain(policy_check_peer(p, 1000, 1000, &err), &err);
         for (char **l = lines; l && *l; l++) {
                 must_explain(policy_check_path_beneath(p, *l, &err), &err);
-                must_explain(policy_check_log_path(p, *l, &err), &err);
+                must_explain(policy_check_log_path(p, *l, NULL, &err), &err);
+                must_explain(policy_check_log_path(p, *l, *l, &err), &err); /* the line as an alloc id too */
+                must_explain(policy_check_nomad_dir(p, POLICY_NOMAD_SECRETS_DIR, *l, *l, *l, &err), &err);
                 must_explain(policy_check_cgroup_path(p, *l, &err), &err);
                 char *norm = NULL;
                 if (policy_path_normalise(*l, &norm) == 0) {

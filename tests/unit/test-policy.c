@@ -240,7 +240,7 @@ static void test_defaults(void) {
         TAP_EQ_INT(policy_check_peer(p, 65534, 65534, &err), -EPERM, "nobody else by default");
         TAP_EQ_STR(err.msg, "peer uid 65534 gid 65534 is not allowed (allowed_uids = (none); allowed_gids = (none))",
                    "... and the message names the keys");
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", &err), 0,
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", NULL, &err), 0,
                    "log FIFOs under the default data dir /opt/nomad/data");
         TAP_EQ_INT(policy_check_cgroup_path(p, "nomad.slice/share.slice/0d3e.web.scope", &err), 0,
                    "Nomad cgroups under the default nomad.slice");
@@ -846,19 +846,29 @@ static void test_checks(void) {
                                           &err),
                    -EINVAL, "nomad dir: '..' in the path");
 
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", &err), 0,
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", NULL, &err), 0,
                    "Nomad's stdout FIFO");
-        TAP_EQ_INT(policy_check_log_path(p, "/dev/null", &err), 0, "/dev/null (logs disabled)");
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/client/state.db", &err), -EPERM,
+        TAP_EQ_INT(policy_check_log_path(p, "/dev/null", NULL, &err), 0, "/dev/null (logs disabled)");
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/.web.stdout.fifo", "0d3e", &err), 0,
+                   "log path of the request's own allocation");
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/9f00/alloc/logs/.db.stdout.fifo", "0d3e", &err), -EPERM,
+                   "log path of another allocation");
+        TAP_EQ_STR(err.msg, "'/opt/nomad/data/alloc/9f00/alloc/logs/.db.stdout.fifo': not in allocation '0d3e''s log "
+                            "directory (log_dirs = /opt/nomad/data/alloc/*/alloc/logs /opt/nomad/alloc_mounts/alloc/*/alloc/logs)",
+                   "... refused, naming the allocation");
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/f", "0*", &err), -EINVAL,
+                   "an alloc id with a glob character");
+        TAP_EQ_INT(policy_check_log_path(p, "/dev/null", "0d3e", &err), 0, "/dev/null for any allocation");
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/client/state.db", NULL, &err), -EPERM,
                    "Nomad's state database is not a log");
         TAP_EQ_STR(err.msg, "'/opt/nomad/data/client/state.db': not in a Nomad log directory (log_dirs = "
                             "/opt/nomad/data/alloc/*/alloc/logs /opt/nomad/alloc_mounts/alloc/*/alloc/logs)",
                    "... with the patterns");
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/x/alloc/logs/f", &err), -EPERM,
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/x/alloc/logs/f", NULL, &err), -EPERM,
                    "'*' is one component");
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs", &err), -EPERM,
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs", NULL, &err), -EPERM,
                    "the log directory itself");
-        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/../../../../client/state.db", &err),
+        TAP_EQ_INT(policy_check_log_path(p, "/opt/nomad/data/alloc/0d3e/alloc/logs/../../../../client/state.db", NULL, &err),
                    -EINVAL, "'..' out of the log directory");
 
         TAP_EQ_INT(policy_check_cgroup_path(p, "nomad.slice/share.slice/0d3e.web task.scope", &err), 0,
