@@ -962,6 +962,15 @@ static int start_open_logs(Conn *c, uint64_t id, const Sandboxd__V1__StartReques
         return 1;
 }
 
+/* The starts of a connection that closes: they wait no longer (nobody would be answered). */
+static void start_waits_drop_conn(Daemon *d, Conn *c) {
+        for (StartWait *w = d->start_waits, *n; w; w = n) {
+                n = w->next;
+                if (w->conn == c)
+                        start_wait_free(w);
+        }
+}
+
 /* A cancel for a start of this connection still waiting for its log reader. 1: found. */
 static int start_wait_cancel(Conn *c, uint64_t id) {
         for (StartWait *w = c->d->start_waits; w; w = w->next)
@@ -2095,11 +2104,7 @@ static void exec_sessions_drop_conn(Daemon *d, Conn *c);
 static void conn_close(Conn *c) {
         Daemon *d = c->d;
         exec_sessions_drop_conn(d, c);
-        for (StartWait *w = d->start_waits, *n; w; w = n) {
-                n = w->next;
-                if (w->conn == c)
-                        start_wait_free(w);
-        }
+        start_waits_drop_conn(d, c);
         /* Forget what this peer was waiting for. */
         for (Task *t = d->tasks; t; t = t->next)
                 for (Pending **p = &t->pending; *p;) {
