@@ -629,7 +629,7 @@ static bool task_killed_by_us(const Task *t) {
 }
 
 /* A note of a task's init: a refused call explained. */
-static InitNote note;
+static InitNote init_note;
 
 /* The notes still queued in the control socket of an init that has exited. Its exit (the pidfd
  * event) and the notes it sent just before arrive together, and on_ctl reads one message per
@@ -639,9 +639,9 @@ static void task_drain_notes(Task *t) {
         InitMsg m;
         if (!t->ctl_src)
                 return;
-        while (sandbox_process_read(&t->proc, &m, &note) > 0)
-                if (m.type == INIT_MSG_NOTE && note.kind == NOTE_DENIED)
-                        task_denied(t->d, t, &note, false);
+        while (sandbox_process_read(&t->proc, &m, &init_note) > 0)
+                if (m.type == INIT_MSG_NOTE && init_note.kind == NOTE_DENIED)
+                        task_denied(t->d, t, &init_note, false);
         /* RUNNING, EXITED, SETUP_FAILED: the exit record below says the same. */
 }
 
@@ -671,15 +671,15 @@ static int on_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata
 static int on_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Task *t = userdata;
         InitMsg m;
-        int r = sandbox_process_read(&t->proc, &m, &note);
+        int r = sandbox_process_read(&t->proc, &m, &init_note);
 
         if (r <= 0) {
                 /* EOF: the init exited; the pidfd event finishes the task. */
                 t->ctl_src = sd_event_source_disable_unref(t->ctl_src);
                 return 0;
         }
-        if (m.type == INIT_MSG_NOTE && note.kind == NOTE_DENIED)
-                task_denied(t->d, t, &note, false);
+        if (m.type == INIT_MSG_NOTE && init_note.kind == NOTE_DENIED)
+                task_denied(t->d, t, &init_note, false);
         if (m.type == INIT_MSG_RUNNING) {
                 task_forget_start(t);
                 t->rec.state = SANDBOXD__V1__TASK_STATE__TASK_STATE_RUNNING;
@@ -1735,15 +1735,15 @@ static int exec_session_cancel(Conn *c, uint64_t id) {
 }
 
 static void exec_denied(ExecSession *x, const InitMsg *m) {
-        Task *t = m->type == INIT_MSG_NOTE && note.kind == NOTE_DENIED ? task_find(x->d, x->task) : NULL;
+        Task *t = m->type == INIT_MSG_NOTE && init_note.kind == NOTE_DENIED ? task_find(x->d, x->task) : NULL;
         if (t)
-                task_denied(x->d, t, &note, true);
+                task_denied(x->d, t, &init_note, true);
 }
 
 static int on_exec_ctl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         ExecSession *x = userdata;
         InitMsg m;
-        int r = sandbox_process_read(&x->proc, &m, &note);
+        int r = sandbox_process_read(&x->proc, &m, &init_note);
         if (r <= 0) {
                 x->ctl_src = sd_event_source_disable_unref(x->ctl_src);
                 return 0;
@@ -1765,7 +1765,7 @@ static int on_exec_exit(sd_event_source *s, int fd, uint32_t revents, void *user
         (void) waitid((idtype_t) P_PIDFD, (id_t) x->proc.pidfd, &si, WEXITED);
         /* A report may still sit in the control socket. */
         InitMsg m;
-        while (x->ctl_src && sandbox_process_read(&x->proc, &m, &note) > 0)
+        while (x->ctl_src && sandbox_process_read(&x->proc, &m, &init_note) > 0)
                 if ((exec_denied(x, &m), m.type != INIT_MSG_RUNNING && m.type != INIT_MSG_NOTE)) {
                         x->msg = m;
                         x->have_msg = true;
