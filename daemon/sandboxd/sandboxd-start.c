@@ -459,86 +459,137 @@ static size_t tasks_of_policy(const Daemon *d, const PolicyDriver *pd) {
         return n;
 }
 
-/* w: the wait this run belongs to (see StartWait), NULL for a new request. */
-void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds,
-                  StartWait *w) {
-        Daemon *d = c->d;
-        _cleanup_(sandbox_spec_done) SandboxSpec s;
-        _cleanup_(sandbox_prepared_done) SandboxPrepared prep = SANDBOX_PREPARED_INIT;
-        _cleanup_close_ int out_fd = -1, err_fd = -1, resolv_fd = -1;
-        _cleanup_(resolv_file_unlink) ResolvFile resolv_file = { .dir_fd = -1 };
-        const char *field = "";
+/* One start, built step by step (handle_start). Each step returns 0 to go on, 1 when the start
+ * waits for a log FIFO's reader (or was answered already), or < 0 when it is refused: code,
+ * field and msg are then the reply. What the steps built is undone by start_done(). */
+typedef struct Start {
+        Conn *c;
+        Daemon *d;
+        uint64_t id;
+        const Sandboxd__V1__StartRequest *req; /* the request, with the policy's default promises */
+        Sandboxd__V1__StartRequest effective;
+        char *default_promises;
+        int *fds;
+        size_t n_fds;
+        StartWait *w; /* the wait this run belongs to (see StartWait), NULL for a new request */
+        const PolicyDriver *pd;
+        SandboxSpec s;
+        SandboxPrepared prep;
+        CgroupLimits limits;
+        int out_fd, err_fd, resolv_fd;
+        ResolvFile resolv_file;
+        Task *t;     /* from start_task_dir() until the task table has it */
+        bool attach; /* the init joins its cgroup by cgroup_attach(), not by clone */
+        int code;
+        const char *field;
         char msg[SBX_ERROR_MAX + 64];
-        SbxError err = {};
-        int r;
+        SbxError err;
+} Start;
 
-        sandbox_spec_init(&s);
-        const PolicyDriver *pd = policy_driver(d->policy, c->driver);
-        if (!pd) {
-                reply_error(c, id, EPERM, "driver", "no policy for this connection's driver");
-                return;
+/* A refusal: the reply's code, field and message. Returns < 0. */
+static int start_refuse(Start *st, int code, const char *field, const char *msg) {
+        st->code = code < 0 ? -code : code;
+        st->field = field;
+        snprintf(st->msg, sizeof(st->msg), "%s", msg);
+        return -1;
+}
+
+static void start_done(Start *st) {
+        Task *t = st->t;
+        if (t) { /* refused after the task was created: its init, cgroup and directory go with it */
+                if (t->pidfd >= 0) { /* its record does not have the init's pid: it never runs the task */
+                        (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
+                        (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &(siginfo_t) {}, WEXITED);
+                }
+                if (t->cg)
+                        (void) cgroup_destroy(t->cg);
+                if (t->dir_fd >= 0)
+                        task_dir_remove(t);
+                task_free(t);
         }
+        resolv_file_unlink(&st->resolv_file);
+        safe_close(st->resolv_fd);
+        safe_close(st->err_fd);
+        safe_close(st->out_fd);
+        sandbox_prepared_done(&st->prep);
+        sandbox_spec_done(&st->s);
+        free(st->default_promises);
+}
+
+/* The connection's driver policy, the policy's default promises, room in the task table (the
+ * daemon's and the driver's max_tasks), the name, the passed fds. */
+static int start_check_request(Start *st) {
+        Daemon *d = st->d;
+        const Sandboxd__V1__StartRequest *req = st->req;
+        char msg[SBX_ERROR_MAX + 64];
+
+        st->pd = policy_driver(d->policy, st->c->driver);
+        if (!st->pd)
+                return start_refuse(st, EPERM, "driver", "no policy for this connection's driver");
         /* A task that names no promises gets the policy's default_promises (the pledge driver's
          * tool applies "stdio rpath"), kept in the saved request so its exec sessions get them. */
-        Sandboxd__V1__StartRequest effective = *req;
-        _cleanup_free_ char *default_promises = NULL;
+        st->effective = *req;
         uint64_t dp;
-        if (!req->has_promises && policy_default_promises(pd, &dp)) {
-                effective.has_promises = true;
-                effective.promises = default_promises = promises_format(dp);
-                req = &effective;
+        if (!req->has_promises && policy_default_promises(st->pd, &dp)) {
+                st->effective.has_promises = true;
+                st->effective.promises = st->default_promises = promises_format(dp);
+                st->req = req = &st->effective;
         }
         if (d->n_tasks >= policy_max_tasks(d->policy)) {
                 snprintf(msg, sizeof(msg), "the daemon holds its maximum of %zu tasks", policy_max_tasks(d->policy));
-                reply_error(c, id, EAGAIN, "", msg);
-                return;
+                return start_refuse(st, EAGAIN, "", msg);
         }
-        size_t driver_max = policy_driver_max_tasks(pd);
-        if (driver_max && tasks_of_policy(d, pd) >= driver_max) {
+        size_t driver_max = policy_driver_max_tasks(st->pd);
+        if (driver_max && tasks_of_policy(d, st->pd) >= driver_max) {
                 snprintf(msg, sizeof(msg), "driver '%s' holds its maximum of %zu tasks (max_tasks of [driver %s])",
-                         policy_driver_name(pd), driver_max, policy_driver_name(pd));
-                reply_error(c, id, EAGAIN, "", msg);
-                return;
+                         policy_driver_name(st->pd), driver_max, policy_driver_name(st->pd));
+                return start_refuse(st, EAGAIN, "", msg);
         }
         if (task_name_valid(req->name) == 0 && task_find(d, req->name)) {
                 snprintf(msg, sizeof(msg), "a task named '%s' already exists", req->name);
-                reply_error(c, id, EEXIST, "name", msg);
-                return;
+                return start_refuse(st, EEXIST, "name", msg);
         }
-        if (req->passed_fds != n_fds) {
-                snprintf(msg, sizeof(msg), "%u announced, %zu received", req->passed_fds, n_fds);
-                reply_error(c, id, EINVAL, "passed_fds", msg);
-                return;
+        if (req->passed_fds != st->n_fds) {
+                snprintf(msg, sizeof(msg), "%u announced, %zu received", req->passed_fds, st->n_fds);
+                return start_refuse(st, EINVAL, "passed_fds", msg);
         }
-        r = request_to_spec(req, policy_default_user(pd), &s, &field, &err);
-        if (r < 0) {
-                reply_error(c, id, r, field, err.msg);
-                return;
-        }
+        return 0;
+}
+
+/* The request as a sandbox spec, checked against the driver's policy: the task, its launch
+ * window, its volumes. */
+static int start_check_policy(Start *st) {
+        const Sandboxd__V1__StartRequest *req = st->req;
+        SandboxSpec *s = &st->s;
+        const char *field = "";
+        int r;
+
+        r = request_to_spec(req, policy_default_user(st->pd), s, &field, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, field, st->err.msg);
         PolicyTaskMeta meta = {
-                .driver = c->driver,
+                .driver = st->c->driver,
                 .nomad_namespace = req->nomad ? req->nomad->namespace_ : "",
                 .job_id = req->nomad ? req->nomad->job_id : "",
         };
-        r = policy_check_task(pd, &s, &meta, &err);
-        if (r < 0) {
-                reply_error(c, id, EPERM, "policy", err.msg);
-                return;
-        }
-        if ((r = check_launch(pd, &s, &field, &err)) < 0) {
-                reply_error(c, id, r, field, err.msg);
-                return;
-        }
-        s.baseline = policy_baseline_filter(pd);
-        s.explain = policy_explain_denials(pd);
+        r = policy_check_task(st->pd, s, &meta, &st->err);
+        if (r < 0)
+                return start_refuse(st, EPERM, "policy", st->err.msg);
+        if ((r = check_launch(st->pd, s, &field, &st->err)) < 0)
+                return start_refuse(st, r, field, st->err.msg);
+        s->baseline = policy_baseline_filter(st->pd);
+        s->explain = policy_explain_denials(st->pd);
         /* A volume's source is reached through the mount as if unveiled r (rw: rwc). */
-        for (size_t i = 0; i < s.n_mounts; i++) {
-                unsigned perms = s.mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C;
-                if (policy_check_unveil(pd, s.mounts[i].source, perms, &err) < 0) {
-                        reply_error(c, id, EPERM, "mounts", err.msg);
-                        return;
-                }
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                unsigned perms = s->mounts[i].readonly ? UNVEIL_R : UNVEIL_R | UNVEIL_W | UNVEIL_C;
+                if (policy_check_unveil(st->pd, s->mounts[i].source, perms, &st->err) < 0)
+                        return start_refuse(st, EPERM, "mounts", st->err.msg);
         }
+        return 0;
+}
+
+/* Nomad's task, secrets and alloc directories (prepare_nomad_dir). */
+static int start_nomad_dirs(Start *st) {
         static const struct {
                 const char *field;
                 size_t offset;
@@ -549,125 +600,148 @@ void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, i
                 { "secrets_dir", offsetof(Sandboxd__V1__StartRequest, secrets_dir), POLICY_NOMAD_SECRETS_DIR, true },
                 { "alloc_dir", offsetof(Sandboxd__V1__StartRequest, alloc_dir), POLICY_NOMAD_ALLOC_DIR, false },
         };
+        int r;
         for (size_t i = 0; i < ELEMENTSOF(nomad_dirs); i++) {
-                const char *dir = *(char *const *) ((const char *) req + nomad_dirs[i].offset);
-                if (dir && dir[0] && (r = prepare_nomad_dir(d, &s, req, nomad_dirs[i].which, dir, nomad_dirs[i].own, &err)) < 0) {
-                        reply_error(c, id, r, nomad_dirs[i].field, err.msg);
-                        return;
-                }
+                const char *dir = *(char *const *) ((const char *) st->req + nomad_dirs[i].offset);
+                if (dir && dir[0] &&
+                    (r = prepare_nomad_dir(st->d, &st->s, st->req, nomad_dirs[i].which, dir, nomad_dirs[i].own,
+                                           &st->err)) < 0)
+                        return start_refuse(st, r, nomad_dirs[i].field, st->err.msg);
         }
+        return 0;
+}
 
+/* The task's resolv.conf: the request's, or the host's upstream servers for a task in a group
+ * network namespace whose host file names only a loopback stub (host_upstream_resolv_conf). */
+static int start_resolv_conf(Start *st) {
         _cleanup_free_ char *upstream = NULL;
-        const char *resolv = req->resolv_conf;
-        if (!resolv[0] && s.net == NET_JOIN && (upstream = host_upstream_resolv_conf()))
+        const char *resolv = st->req->resolv_conf;
+        int r;
+        if (!resolv[0] && st->s.net == NET_JOIN && (upstream = host_upstream_resolv_conf()))
                 resolv = upstream;
-        if (resolv[0] && (r = resolv_conf_open(d, resolv, &resolv_file, &resolv_fd, &err)) < 0) {
-                reply_error(c, id, r, "resolv_conf", err.msg);
-                return;
-        }
-        s.resolv_conf_fd = resolv_fd;
+        if (resolv[0] && (r = resolv_conf_open(st->d, resolv, &st->resolv_file, &st->resolv_fd, &st->err)) < 0)
+                return start_refuse(st, r, "resolv_conf", st->err.msg);
+        st->s.resolv_conf_fd = st->resolv_fd;
+        return 0;
+}
+
+/* The task's resource limits: its RLIMIT_NOFILE, and its cgroup's limits checked against what
+ * this host enforces and what the policy allows. */
+static int start_limits(Start *st) {
+        const Sandboxd__V1__StartRequest *req = st->req;
+        SandboxSpec *s = &st->s;
+        CgroupLimits *limits = &st->limits;
+        char msg[SBX_ERROR_MAX + 64];
 
         /* Not a request of the task's, so not checked against the policy's ceilings:
          * sandboxd raised its own soft NOFILE limit to hold thousands of tasks' fds; a task
          * that asks for nothing gets the limits sandboxd was started with, not ours. */
         bool has_nofile = false;
-        for (size_t i = 0; i < s.n_rlimits; i++)
-                has_nofile = has_nofile || s.rlimits[i].resource == RLIMIT_NOFILE;
-        if (!has_nofile && s.n_rlimits < SPEC_MAX_RLIMITS)
-                s.rlimits[s.n_rlimits++] = (SpecRlimit) { .resource = RLIMIT_NOFILE, .limit = saved_nofile };
-
+        for (size_t i = 0; i < s->n_rlimits; i++)
+                has_nofile = has_nofile || s->rlimits[i].resource == RLIMIT_NOFILE;
+        if (!has_nofile && s->n_rlimits < SPEC_MAX_RLIMITS)
+                s->rlimits[s->n_rlimits++] = (SpecRlimit) { .resource = RLIMIT_NOFILE, .limit = saved_nofile };
 
         /* Resource limits this host cannot enforce are refused unless the policy allows them;
          * a cgroup Nomad created must lie beneath nomad_cgroup_parent. */
-        CgroupLimits limits;
-        limits_from_request(req->resources, &limits);
+        limits_from_request(req->resources, limits);
         /* Every task is bounded in processes, also when its request (Nomad's) names no limit. */
-        bool default_processes = limits.tasks_max == 0;
-        if (policy_check_processes(pd, &limits.tasks_max, &err) < 0) {
-                reply_error(c, id, EPERM, "resources.tasks_max", err.msg);
-                return;
-        }
+        bool default_processes = limits->tasks_max == 0;
+        if (policy_check_processes(st->pd, &limits->tasks_max, &st->err) < 0)
+                return start_refuse(st, EPERM, "resources.tasks_max", st->err.msg);
         const char *unenforced[8];
-        size_t n_unenforced = limits_unenforced(d, &limits, unenforced, ELEMENTSOF(unenforced));
-        if (policy_check_limits(pd, unenforced, n_unenforced, &err) < 0) {
-                snprintf(msg, sizeof(msg), "%s%s", err.msg,
-                         default_processes && limits.tasks_max ? " (tasks_max: the policy's default_processes)" : "");
-                reply_error(c, id, EPERM, "resources", msg);
-                return;
+        size_t n_unenforced = limits_unenforced(st->d, limits, unenforced, ELEMENTSOF(unenforced));
+        if (policy_check_limits(st->pd, unenforced, n_unenforced, &st->err) < 0) {
+                snprintf(msg, sizeof(msg), "%s%s", st->err.msg,
+                         default_processes && limits->tasks_max ? " (tasks_max: the policy's default_processes)" : "");
+                return start_refuse(st, EPERM, "resources", msg);
         }
         /* The policy lets these run unenforced: not asked of the backend, which would fail. */
         for (size_t i = 0; i < n_unenforced; i++)
-                limits_clear(&limits, unenforced[i]);
+                limits_clear(limits, unenforced[i]);
         if (req->resources && req->resources->cgroup_path[0] &&
-            policy_check_cgroup_path(d->policy, req->resources->cgroup_path, &err) < 0) {
-                reply_error(c, id, EPERM, "resources.cgroup_path", err.msg);
-                return;
-        }
+            policy_check_cgroup_path(st->d->policy, req->resources->cgroup_path, &st->err) < 0)
+                return start_refuse(st, EPERM, "resources.cgroup_path", st->err.msg);
+        return 0;
+}
 
-        if (n_fds == 3) {
-                s.stdin_fd = fds[0];
-                s.stdout_fd = fds[1];
-                s.stderr_fd = fds[2];
+/* The task's stdin, stdout and stderr: the fds passed, or its log paths opened. 1: waiting for
+ * a log FIFO's reader (or answered). */
+static int start_logs(Start *st) {
+        SandboxSpec *s = &st->s;
+        const char *field = "";
+        int r;
+
+        if (st->n_fds == 3) {
+                s->stdin_fd = st->fds[0];
+                s->stdout_fd = st->fds[1];
+                s->stderr_fd = st->fds[2];
         }
-        r = start_open_logs(c, id, req, fds, n_fds, w, &out_fd, &err_fd, &field, &err);
+        r = start_open_logs(st->c, st->id, st->req, st->fds, st->n_fds, st->w, &st->out_fd, &st->err_fd, &field,
+                            &st->err);
         if (r > 0)
-                return; /* waiting for a log FIFO's reader (or answered) */
-        if (r < 0) {
-                reply_error(c, id, r, field, err.msg);
-                return;
-        }
-        if (out_fd >= 0)
-                s.stdout_fd = out_fd;
-        if (err_fd >= 0)
-                s.stderr_fd = err_fd;
+                return 1; /* waiting for a log FIFO's reader (or answered) */
+        if (r < 0)
+                return start_refuse(st, r, field, st->err.msg);
+        if (st->out_fd >= 0)
+                s->stdout_fd = st->out_fd;
+        if (st->err_fd >= 0)
+                s->stderr_fd = st->err_fd;
+        return 0;
+}
+
+/* The task's view, its rules resolved and checked against the policy, the sandbox prepared. */
+static int start_plan(Start *st) {
+        SandboxSpec *s = &st->s;
+        int r;
 
         /* The task's view: the policy may give it the host's /dev and /run; it never reaches
          * our socket or our state. */
-        s.host_view = policy_host_view(pd);
-        s.hide_paths = strv_copy(d->hide_paths);
+        s->host_view = policy_host_view(st->pd);
+        s->hide_paths = strv_copy(st->d->hide_paths);
 
         /* Every rule the task gets, resolved once, is checked where it really leads before
          * anything is built from it. */
-        r = sandbox_plan(&s, &prep, &err);
-        if (r < 0) {
-                reply_error(c, id, r, "", err.msg);
-                return;
-        }
-        r = policy_check_rules(pd, &prep.unveil, &err);
-        if (r < 0) {
-                reply_error(c, id, r, "policy", err.msg);
-                return;
-        }
-        r = sandbox_prepare(&s, &prep, &err);
-        if (r < 0) {
-                reply_error(c, id, r, "", err.msg);
-                return;
-        }
+        r = sandbox_plan(s, &st->prep, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, "", st->err.msg);
+        r = policy_check_rules(st->pd, &st->prep.unveil, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, "policy", st->err.msg);
+        r = sandbox_prepare(s, &st->prep, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, "", st->err.msg);
+        return 0;
+}
 
+/* The task and its record, STARTING, from the request and the sandbox built for it. */
+static Task *start_new_task(Start *st) {
+        const Sandboxd__V1__StartRequest *req = st->req;
+        const SandboxSpec *s = &st->s;
         Task *t = xcalloc(1, sizeof(Task));
-        t->d = d;
+        t->d = st->d;
         t->pidfd = -1;
         t->dir_fd = -1;
         t->proc = (SandboxProcess) { .pidfd = -1, .ctl_fd = -1 };
         TaskRecord *rec = &t->rec;
         rec->id = new_task_id();
         rec->name = xstrdup(req->name);
-        rec->driver = xstrdup(c->driver);
+        rec->driver = xstrdup(st->c->driver);
         rec->state = SANDBOXD__V1__TASK_STATE__TASK_STATE_STARTING;
-        rec->argv = strv_copy(s.argv);
-        rec->user = xstrdup(s.user);
-        rec->uid = s.uid;
-        rec->gid = s.gid;
-        rec->has_promises = s.has_promises;
-        rec->promises = s.has_promises ? promises_format(s.promises) : NULL;
+        rec->argv = strv_copy(s->argv);
+        rec->user = xstrdup(s->user);
+        rec->uid = s->uid;
+        rec->gid = s->gid;
+        rec->has_promises = s->has_promises;
+        rec->promises = s->has_promises ? promises_format(s->promises) : NULL;
         /* protobuf-c's repeated fields are counted, not NULL-terminated. */
         rec->unveil = xcalloc(req->n_unveil + 1, sizeof(char *));
         for (size_t i = 0; i < req->n_unveil; i++)
                 rec->unveil[i] = xstrdup(req->unveil[i]);
         rec->unveil_defaults = !req->no_unveil_defaults;
-        rec->net = xstrdup(s.net == NET_JOIN ? s.netns_path : net_mode_to_string(s.net));
-        rec->landlock_abi = prep.landlock_fd >= 0 ? prep.landlock_info.abi : 0;
-        rec->host_view = s.host_view;
+        rec->net = xstrdup(s->net == NET_JOIN ? s->netns_path : net_mode_to_string(s->net));
+        rec->landlock_abi = st->prep.landlock_fd >= 0 ? st->prep.landlock_info.abi : 0;
+        rec->host_view = s->host_view;
         if (req->nomad) {
                 rec->alloc_id = xstrdup(req->nomad->alloc_id);
                 rec->task_name = xstrdup(req->nomad->task_name);
@@ -675,18 +749,27 @@ void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, i
                 rec->nomad_namespace = xstrdup(req->nomad->namespace_);
                 rec->task_group = xstrdup(req->nomad->task_group);
         }
+        return t;
+}
 
-        /* Every step from here on is ordered for a crash of sandboxd at any instant (see "Task
-         * states and crash consistency" in docs/architecture.md): the directory is the intent
-         * (recovery removes one without a record, and the cgroup named after it); the record
-         * names the cgroup before anything runs in it, and the init's pid before the init may
-         * start the task; the start is acknowledged once the record says RUNNING. */
+/* Every step from here on is ordered for a crash of sandboxd at any instant (see "Task states
+ * and crash consistency" in docs/architecture.md): the directory is the intent (recovery removes
+ * one without a record, and the cgroup named after it); the record names the cgroup before
+ * anything runs in it, and the init's pid before the init may start the task; the start is
+ * acknowledged once the record says RUNNING. */
+
+/* The task's directory, the start's intent, with its request and its pinned unveil rules. */
+static int start_task_dir(Start *st) {
+        Daemon *d = st->d;
+        char msg[SBX_ERROR_MAX + 64];
+
+        Task *t = st->t = start_new_task(st);
+        TaskRecord *rec = &t->rec;
+        int r;
         if (mkdirat(d->tasks_fd, rec->id, 0700) < 0) {
                 r = -errno;
                 snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(-r));
-                reply_error(c, id, r, "", msg);
-                task_free(t);
-                return;
+                return start_refuse(st, r, "", msg);
         }
         t->dir_fd = fault_fail("task-dir-open") ? (errno = EIO, -1)
                                                 : openat(d->tasks_fd, rec->id, O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -695,36 +778,47 @@ void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, i
                 /* Made, still empty: removed now, not left for the next recovery to find. */
                 (void) unlinkat(d->tasks_fd, rec->id, AT_REMOVEDIR);
                 snprintf(msg, sizeof(msg), "state: creating the task directory: %s", strerror(-r));
-                reply_error(c, id, r, "", msg);
-                task_free(t);
-                return;
+                return start_refuse(st, r, "", msg);
         }
         fault_point("start-dir");
 
-        save_request(t, req);
+        save_request(t, st->req);
         /* Pinned: an exec into the task gets exactly these (not the launch rules of the task's
          * own command), never re-resolved from paths the task can change since. Before the
          * spawn (after it, every heap page written is a COW fault), inside the directory that is
          * the start's intent: recovery removes it with the directory if no record follows. */
-        if (s.landlock && task_rules_save(t->dir_fd, &prep.unveil, prep.n_task_rules, &err) < 0)
+        if (st->s.landlock && task_rules_save(t->dir_fd, &st->prep.unveil, st->prep.n_task_rules, &st->err) < 0)
                 log_task(LOG_WARNING, rec, "task '%s': saving its unveil rules: %s (exec into it will fail)", rec->name,
-                         err.msg);
+                         st->err.msg);
+        return 0;
+}
 
-        r = cgroup_create(d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &limits, &t->cg, &err);
-        if (r < 0) {
-                reply_error(c, id, r, "resources", err.msg);
-                task_dir_remove(t);
-                task_free(t);
-                return;
-        }
+/* The task's cgroup, and the record that names it. */
+static int start_cgroup(Start *st) {
+        const Sandboxd__V1__StartRequest *req = st->req;
+        Task *t = st->t;
+        TaskRecord *rec = &t->rec;
+        int r;
+
+        r = cgroup_create(st->d->cgroups, rec->id, req->resources ? req->resources->cgroup_path : "", &st->limits,
+                          &t->cg, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, "resources", st->err.msg);
         fault_point("start-cgroup");
         if (t->cg)
                 rec->cgroup = xstrdup(cgroup_id(t->cg));
-        if (task_record_save(t->dir_fd, rec, &err) < 0) {
-                reply_error(c, id, EIO, "", err.msg);
-                goto fail_cgroup;
-        }
+        if (task_record_save(t->dir_fd, rec, &st->err) < 0)
+                return start_refuse(st, EIO, "", st->err.msg);
         fault_point("start-intent");
+        return 0;
+}
+
+/* The sandbox's init, held, and the record with its pid. */
+static int start_spawn(Start *st) {
+        Daemon *d = st->d;
+        Task *t = st->t;
+        TaskRecord *rec = &t->rec;
+        int r;
 
         /* Held on every backend until the record has the init's pid: an init that loses us
          * before that exits by itself (its control socket closes), so nothing runs that no
@@ -733,64 +827,82 @@ void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, i
         opts.status_dir_fd = t->dir_fd;
         opts.cgroup_fd = t->cg ? cgroup_clone_fd(t->cg) : -1;
         opts.flags |= SPAWN_HOLD;
-        bool attach = t->cg && opts.cgroup_fd < 0;
+        st->attach = t->cg && opts.cgroup_fd < 0;
 
-        r = sandbox_spawn(&s, &prep, &opts, &t->proc, &err);
-        if (r < 0) {
-                reply_error(c, id, r, "", err.msg);
-                goto fail_cgroup;
-        }
+        r = sandbox_spawn(&st->s, &st->prep, &opts, &t->proc, &st->err);
+        if (r < 0)
+                return start_refuse(st, r, "", st->err.msg);
         fault_point("start-clone");
         /* Renamed, not copied: the init may be attaching it right now (see resolv_conf_open). */
-        if (resolv_file.name[0] && renameat(d->tasks_fd, resolv_file.name, t->dir_fd, TASK_FILE_RESOLV_CONF) < 0)
-                log_task(LOG_WARNING, rec, "task '%s': keeping %s/tasks/%s: %s", req->name, d->state_dir,
-                         resolv_file.name, strerror(errno));
-        resolv_file.name[0] = 0;
+        if (st->resolv_file.name[0] && renameat(d->tasks_fd, st->resolv_file.name, t->dir_fd, TASK_FILE_RESOLV_CONF) < 0)
+                log_task(LOG_WARNING, rec, "task '%s': keeping %s/tasks/%s: %s", st->req->name, d->state_dir,
+                         st->resolv_file.name, strerror(errno));
+        st->resolv_file.name[0] = 0;
         t->pidfd = t->proc.pidfd;
         t->proc.pidfd = -1;
         rec->pid = t->proc.pid;
         (void) proc_start_ticks(rec->pid, &rec->start_ticks);
         rec->started_at_ns = now_ns();
-        if (task_record_save(t->dir_fd, rec, &err) < 0) {
-                reply_error(c, id, EIO, "", err.msg);
-                (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
-                (void) waitid((idtype_t) P_PIDFD, (id_t) t->pidfd, &(siginfo_t) {}, WEXITED);
-                goto fail_cgroup;
-        }
+        if (task_record_save(t->dir_fd, rec, &st->err) < 0)
+                return start_refuse(st, EIO, "", st->err.msg); /* start_done() kills the init */
         fault_point("start-pid");
+        return 0;
+}
+
+/* The task in the table, watched, its start answered once it runs (on_ctl); the init let go
+ * once it is in its cgroup. */
+static void start_run(Start *st) {
+        Daemon *d = st->d;
+        Task *t = TAKE_PTR(st->t);
+        TaskRecord *rec = &t->rec;
+        SandboxSpec *s = &st->s;
+        int r;
 
         /* Kept until the task runs, to describe a failed setup step; the caller's fds stay ours. */
-        s.stdin_fd = s.stdout_fd = s.stderr_fd = s.resolv_conf_fd = -1;
+        s->stdin_fd = s->stdout_fd = s->stderr_fd = s->resolv_conf_fd = -1;
         t->start_spec = xmalloc(sizeof(SandboxSpec));
-        *t->start_spec = s;
-        sandbox_spec_init(&s);
+        *t->start_spec = *s;
+        sandbox_spec_init(s);
         t->start_prep = xmalloc(sizeof(SandboxPrepared));
-        *t->start_prep = prep;
-        prep = SANDBOX_PREPARED_INIT;
+        *t->start_prep = st->prep;
+        st->prep = SANDBOX_PREPARED_INIT;
 
         t->next = d->tasks;
         d->tasks = t;
         d->n_tasks++;
-        pending_add(t, c, id, PENDING_START);
+        pending_add(t, st->c, st->id, PENDING_START);
         r = task_watch(t);
         if (r < 0)
                 log_task(LOG_ERR, rec, "watching task '%s': %s", rec->name, strerror(-r));
         log_task(LOG_INFO, rec, "task '%s' starting: %s (user %s, promises %s)", rec->name, t->start_spec->exec_path, rec->user,
                  rec->promises ? rec->promises : "none");
 
-        if (attach) {
-                r = cgroup_attach(t->cg, rec->pid, on_cgroup_attached, t, &err);
+        if (st->attach) {
+                r = cgroup_attach(t->cg, rec->pid, on_cgroup_attached, t, &st->err);
                 if (r < 0) {
-                        log_task(LOG_ERR, rec, "task '%s': %s", rec->name, err.msg);
+                        log_task(LOG_ERR, rec, "task '%s': %s", rec->name, st->err.msg);
                         (void) syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
                 }
         } else
                 on_cgroup_attached(t->cg, 0, NULL, t);
-        return;
+}
 
-fail_cgroup:
-        if (t->cg)
-                (void) cgroup_destroy(t->cg);
-        task_dir_remove(t);
-        task_free(t);
+/* w: the wait this run belongs to (see StartWait), NULL for a new request. */
+void handle_start(Conn *c, uint64_t id, const Sandboxd__V1__StartRequest *req, int *fds, size_t n_fds,
+                  StartWait *w) {
+        _cleanup_(start_done) Start st = {
+                .c = c, .d = c->d, .id = id, .req = req, .fds = fds, .n_fds = n_fds, .w = w,
+                .prep = SANDBOX_PREPARED_INIT, .out_fd = -1, .err_fd = -1, .resolv_fd = -1,
+                .resolv_file = { .dir_fd = -1 },
+        };
+        int r;
+
+        sandbox_spec_init(&st.s);
+        if ((r = start_check_request(&st)) == 0 && (r = start_check_policy(&st)) == 0 &&
+            (r = start_nomad_dirs(&st)) == 0 && (r = start_resolv_conf(&st)) == 0 && (r = start_limits(&st)) == 0 &&
+            (r = start_logs(&st)) == 0 && (r = start_plan(&st)) == 0 && (r = start_task_dir(&st)) == 0 &&
+            (r = start_cgroup(&st)) == 0 && (r = start_spawn(&st)) == 0)
+                start_run(&st);
+        if (r < 0)
+                reply_error(c, id, st.code, st.field, st.msg);
 }
