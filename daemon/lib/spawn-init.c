@@ -751,90 +751,108 @@ static void write_pins(int dir_fd, const LandlockPin *pins, size_t n) {
                 (void) renameat(dir_fd, SANDBOX_STATUS_PINS SANDBOX_STATUS_TMP, dir_fd, SANDBOX_STATUS_PINS);
 }
 
-_noreturn_ void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
-                          int netns_fd, int dir_fd, int join_fd) {
-        int sfd, report[2], proc_fd = -1;
+/* The init (init_main): what it was given, and its state while it supervises the task. */
+typedef struct Init {
+        const SandboxSpec *s;
+        const SandboxPrepared *p;
+        unsigned flags;
+        int ctl_fd, dir_fd;
+        int sfd;        /* SIGCHLD and the signals we forward */
+        int proc_fd;
+        pid_t task;
+        int report_fd;  /* the task's reports until its execve */
+        int timer_fd;   /* the launch window's deadline, once the program runs */
+        LandlockPin *pins; /* where the task notes what its deferred rules resolved to */
+        size_t pins_size;
+        Supervisor sv;
+        unsigned narrow_ms;
+        bool task_done, reported, watch_ctl;
+        int task_status;
+        InitMsg failure;
+} Init;
+
+/* We are a copy of the caller, fd table included: in sandboxd that is its listening socket, its
+ * clients' connections, other tasks' pidfds. Keep only what this sandbox needs, or a client
+ * could queue on a dead daemon's socket that we keep alive. */
+static void init_close_inherited(const Init *in, int netns_fd, int join_fd) {
+        const SandboxSpec *s = in->s;
+        const SandboxPrepared *p = in->p;
+        int keep[16 + SPEC_MAX_MOUNTS + SANDBOX_MAX_BINDS];
+        size_t n = 0;
+        keep[n++] = in->ctl_fd;
+        keep[n++] = in->dir_fd;
+        keep[n++] = netns_fd;
+        keep[n++] = join_fd;
+        keep[n++] = s->stdin_fd;
+        keep[n++] = s->stdout_fd;
+        keep[n++] = s->stderr_fd;
+        keep[n++] = p->landlock_fd;
+        keep[n++] = p->narrow_fd;
+        keep[n++] = p->preload_fd;
+        keep[n++] = p->resolv_tree_fd;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                keep[n++] = s->mounts[i].source_fd;
+        for (size_t i = 0; i < p->n_binds && i < SANDBOX_MAX_BINDS; i++)
+                keep[n++] = p->binds[i].tree_fd;
+        close_all_fds_but(keep, n);
+}
+
+/* An exec session: the running task's namespaces, all set up already. Our children are born in
+ * its pid namespace, but we are not in it: our /proc (the caller's) is the one that shows our
+ * children under the pids we know them by. As a subreaper we stay the ancestor of everything the
+ * command starts, which the narrowing check and a kill need. */
+static void init_join_task(Init *in, int join_fd) {
+        const SandboxSpec *s = in->s;
         int r;
 
-        (void) prctl(PR_SET_NAME, join_fd >= 0 ? "sandbox-exec" : "sandbox-init", 0, 0, 0);
-        hide_cmdline(join_fd >= 0 ? "sandbox-exec" : "sandbox-init");
-        if (flags & SPAWN_DIE_WITH_PARENT)
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-
-        /* We are a copy of the caller, fd table included: in sandboxd that is its listening
-         * socket, its clients' connections, other tasks' pidfds. Keep only what this sandbox
-         * needs, or a client could queue on a dead daemon's socket that we keep alive. */
-        {
-                int keep[16 + SPEC_MAX_MOUNTS + SANDBOX_MAX_BINDS];
-                size_t n = 0;
-                keep[n++] = ctl_fd;
-                keep[n++] = dir_fd;
-                keep[n++] = netns_fd;
-                keep[n++] = join_fd;
-                keep[n++] = s->stdin_fd;
-                keep[n++] = s->stdout_fd;
-                keep[n++] = s->stderr_fd;
-                keep[n++] = p->landlock_fd;
-                keep[n++] = p->narrow_fd;
-                keep[n++] = p->preload_fd;
-                keep[n++] = p->resolv_tree_fd;
-                for (size_t i = 0; i < s->n_mounts; i++)
-                        keep[n++] = s->mounts[i].source_fd;
-                for (size_t i = 0; i < p->n_binds && i < SANDBOX_MAX_BINDS; i++)
-                        keep[n++] = p->binds[i].tree_fd;
-                close_all_fds_but(keep, n);
+        in->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        char tty_name[64] = "";
+        int tty_tree = -1;
+        if (s->tty && !s->host_view) {
+                char self[64];
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", s->stdin_fd);
+                ssize_t k = readlink(self, tty_name, sizeof(tty_name) - 1);
+                tty_name[k > 0 ? k : 0] = 0;
+                tty_tree = open_tree(s->stdin_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         }
-
-        if (join_fd >= 0) {
-                /* An exec session: the running task's namespaces, all set up already. Our
-                 * children are born in its pid namespace, but we are not in it: our /proc (the
-                 * caller's) is the one that shows our children under the pids we know them by.
-                 * As a subreaper we stay the ancestor of everything the command starts, which
-                 * the narrowing check and a kill need. */
-                proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-                char tty_name[64] = "";
-                int tty_tree = -1;
-                if (s->tty && !s->host_view) {
-                        char self[64];
-                        snprintf(self, sizeof(self), "/proc/self/fd/%d", s->stdin_fd);
-                        ssize_t k = readlink(self, tty_name, sizeof(tty_name) - 1);
-                        tty_name[k > 0 ? k : 0] = 0;
-                        tty_tree = open_tree(s->stdin_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                }
-                if (setns(join_fd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID) < 0)
-                        init_fail(ctl_fd, dir_fd, STEP_JOIN, errno);
-                (void) close(join_fd);
-                if (tty_tree >= 0) {
-                        r = exec_tty_view(tty_tree, tty_name);
-                        if (r < 0)
-                                init_fail(ctl_fd, dir_fd, STEP_TTY, -r);
-                        (void) close(tty_tree);
-                }
-                exec_session = true;
-                goto setup_done;
+        if (setns(join_fd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID) < 0)
+                init_fail(in->ctl_fd, in->dir_fd, STEP_JOIN, errno);
+        (void) close(join_fd);
+        if (tty_tree >= 0) {
+                r = exec_tty_view(tty_tree, tty_name);
+                if (r < 0)
+                        init_fail(in->ctl_fd, in->dir_fd, STEP_TTY, -r);
+                (void) close(tty_tree);
         }
+        exec_session = true;
+}
+
+/* A task's own sandbox: its network namespace, its view, loopback, hostname. */
+static void init_setup(Init *in, int netns_fd) {
+        const SandboxSpec *s = in->s;
+        int r;
 
         if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_NETNS, errno);
+                init_fail(in->ctl_fd, in->dir_fd, STEP_NETNS, errno);
         (void) safe_close(netns_fd);
 
-        init_view(s, p, ctl_fd, dir_fd);
+        init_view(s, in->p, in->ctl_fd, in->dir_fd);
 
         if (s->net == NET_NONE) {
                 r = loopback_up();
                 if (r < 0)
-                        init_fail(ctl_fd, dir_fd, STEP_LOOPBACK, -r);
+                        init_fail(in->ctl_fd, in->dir_fd, STEP_LOOPBACK, -r);
         }
 
         if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_HOSTNAME, errno);
+                init_fail(in->ctl_fd, in->dir_fd, STEP_HOSTNAME, errno);
+}
 
-setup_done:;
-        /* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not
-         * dropped by the "init ignores signals it has no handler for" rule, so this also works
-         * for signals sent from the parent namespace. (The ';' above: a label must label a
-         * statement, not this declaration, before C23.) */
+/* Signals we forward, and SIGCHLD, arrive through a signalfd. Blocked signals are not dropped by
+ * the "init ignores signals it has no handler for" rule, so this also works for signals sent
+ * from the parent namespace. */
+static void init_signals(Init *in) {
         sigset_t mask;
         sigemptyset(&mask);
         static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH,
@@ -843,206 +861,257 @@ setup_done:;
                 sigaddset(&mask, forwarded[i]);
         sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_SIGNALS, errno);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
-                init_fail(ctl_fd, dir_fd, STEP_SIGNALS, errno);
+                init_fail(in->ctl_fd, in->dir_fd, STEP_SIGNALS, errno);
+        in->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (in->sfd < 0)
+                init_fail(in->ctl_fd, in->dir_fd, STEP_SIGNALS, errno);
+}
 
-        if (proc_fd < 0)
-                proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+/* SPAWN_HOLD: wait until the caller has put us into the task's cgroup. */
+static void init_wait_go(const Init *in) {
+        char go;
+        ssize_t n;
+        do
+                n = recv(in->ctl_fd, &go, 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n != 1 || go != CTL_GO)
+                _exit(n == 1 ? 128 + SIGKILL : EXIT_SETUP); /* killed before it began, or the caller gave up on us */
+}
 
-        if (flags & SPAWN_HOLD) {
-                /* Wait until the caller has put us into the task's cgroup. */
-                char go;
-                ssize_t n;
-                do
-                        n = recv(ctl_fd, &go, 1, 0);
-                while (n < 0 && errno == EINTR);
-                if (n != 1 || go != CTL_GO)
-                        _exit(n == 1 ? 128 + SIGKILL : EXIT_SETUP); /* killed before it began, or the caller gave up on us */
-        }
+/* Forks the task (task_main), with the socket it reports on until its execve. */
+static void init_fork_task(Init *in, int join_fd) {
+        const SandboxPrepared *p = in->p;
+        int report[2];
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
-                init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
+                init_fail(in->ctl_fd, in->dir_fd, STEP_FORK, errno);
         /* Where the task notes what its deferred rules resolved to (a task's start only). */
-        LandlockPin *pins = NULL;
-        size_t pins_size = p->unveil.n * sizeof(LandlockPin);
-        if (join_fd < 0 && dir_fd >= 0 && p->landlock_fd >= 0 && pins_size > 0) {
-                pins = mmap(NULL, pins_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-                if (pins == MAP_FAILED)
-                        init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
+        in->pins = NULL;
+        in->pins_size = p->unveil.n * sizeof(LandlockPin);
+        if (join_fd < 0 && in->dir_fd >= 0 && p->landlock_fd >= 0 && in->pins_size > 0) {
+                in->pins = mmap(NULL, in->pins_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                if (in->pins == MAP_FAILED)
+                        init_fail(in->ctl_fd, in->dir_fd, STEP_FORK, errno);
         }
 
-        pid_t task = fork();
-        if (task < 0)
-                init_fail(ctl_fd, dir_fd, STEP_FORK, errno);
-        if (task == 0) {
+        in->task = fork();
+        if (in->task < 0)
+                init_fail(in->ctl_fd, in->dir_fd, STEP_FORK, errno);
+        if (in->task == 0) {
                 (void) close(report[0]);
-                (void) close(ctl_fd);
-                task_main(s, p, report[1], pins);
+                (void) close(in->ctl_fd);
+                task_main(in->s, p, report[1], in->pins);
         }
         (void) close(report[1]);
+        in->report_fd = report[0];
+}
 
-        Supervisor sv = {
+/* The task's reports until its execve: a failed step, the supervisor filter's listener, and EOF
+ * once the execve closed its end. */
+static void init_read_reports(Init *in, short revents) {
+        Supervisor *sv = &in->sv;
+        while (in->report_fd >= 0 && (revents & (POLLIN | POLLHUP))) {
+                TaskReport m;
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int))];
+                } cm;
+                struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                                     .msg_controllen = sizeof(cm.buf) };
+                ssize_t n = recvmsg(in->report_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        break; /* EAGAIN: all read */
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                if (n == sizeof(m) && m.step == TASK_REPORT_LISTENER && c && c->cmsg_type == SCM_RIGHTS) {
+                        memcpy(&sv->notify_fd, CMSG_DATA(c), sizeof(int));
+                        sv->task_ns_pid = m.index;
+                        /* The handover process is done: reap it now, so that the
+                         * narrowing check finds the program alone beneath us. */
+                        if (m.err_no > 0)
+                                (void) waitpid(m.err_no, NULL, __WALL);
+                        /* Until now only our own code ran in the task; the program's
+                         * launch window opens before its first call can reach us. */
+                        if (sv->window_at_launch) {
+                                sv->window = true;
+                        }
+                        continue;
+                }
+                if (n == sizeof(m)) {
+                        in->failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step,
+                                                  .err_no = m.err_no, .index = m.index };
+                } else if (n == 0 && in->failure.type != INIT_MSG_SETUP_FAILED) {
+                        InitMsg running = { .type = INIT_MSG_RUNNING };
+                        if (in->pins) {
+                                write_pins(in->dir_fd, in->pins, in->p->n_task_rules);
+                                (void) munmap(in->pins, in->pins_size);
+                                in->pins = NULL;
+                        }
+                        (void) !send(in->ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
+                        in->reported = true;
+                        drop_inherited_heap();
+                        /* The program runs: until the init has verified its narrowing (or
+                         * closed the window itself), it has the launch window's rights, and
+                         * only for so long. */
+                        if (sv->narrow || sv->window_at_launch) {
+                                struct itimerspec its = { .it_value = { .tv_sec = in->narrow_ms / 1000,
+                                                                        .tv_nsec = (long) (in->narrow_ms % 1000) * 1000000 } };
+                                in->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                                if (in->timer_fd < 0 || timerfd_settime(in->timer_fd, 0, &its, NULL) < 0)
+                                        supervisor_fail(sv, errno, -1);
+                        }
+                }
+                in->report_fd = safe_close(in->report_fd);
+        }
+}
+
+/* The launch window's deadline: closed, or the program killed for not narrowing in time. */
+static void init_on_timer(Init *in, short revents) {
+        Supervisor *sv = &in->sv;
+        if ((revents & POLLIN) && sv->watch)
+                supervisor_close_window(sv); /* the program runs on, with its promises only */
+        else if ((revents & POLLIN) && !sv->verified)
+                supervisor_fail(sv, ETIMEDOUT, (int) in->narrow_ms);
+        if (in->timer_fd >= 0 && (sv->verified || sv->failure.type || (sv->watch && !sv->window_at_launch)))
+                in->timer_fd = safe_close(in->timer_fd);
+}
+
+/* The control socket. An exec session's caller cancels it (CTL_KILL) or is gone: its command and
+ * everything in the command's process group go now. We are not the init of the task's pid
+ * namespace, so our leaving alone would not end them (the command dies of PDEATHSIG, its children
+ * would live on). Without SPAWN_DIE_WITH_PARENT a closed control socket only means the daemon
+ * restarts: we keep supervising (not watched); the exit record tells it the outcome later. */
+static void init_on_ctl(Init *in, short revents) {
+        if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+                return;
+        char c = 0;
+        bool kill_only = exec_session && (revents & POLLIN) && recv(in->ctl_fd, &c, 1, MSG_DONTWAIT) == 1 &&
+                         c == CTL_KILL;
+        if (exec_session && kill(-in->task, SIGKILL) < 0)
+                (void) kill(in->task, SIGKILL);
+        if (!kill_only)
+                _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
+        in->watch_ctl = false; /* reap the command below and report its end */
+}
+
+/* Signals forwarded, children reaped: done once the task is. */
+static void init_reap(Init *in, short revents) {
+        Supervisor *sv = &in->sv;
+        if (sv->task_exited) {
+                /* reaped while the narrowing check had it traced */
+                in->task_status = sv->task_status;
+                in->task_done = true;
+        }
+        if ((revents & POLLIN) || sv->reap) {
+                struct signalfd_siginfo si;
+                sv->reap = false;
+                while (read(in->sfd, &si, sizeof(si)) == sizeof(si))
+                        if (si.ssi_signo != SIGCHLD)
+                                supervisor_forward_signal(sv, (int) si.ssi_signo);
+                for (;;) {
+                        int st;
+                        pid_t w = waitpid(-1, &st, WNOHANG);
+                        if (w <= 0)
+                                break;
+                        if (w == in->task) {
+                                in->task_status = st;
+                                in->task_done = true;
+                        }
+                }
+        }
+}
+
+/* Supervises the task until it ends: its reports, the supervisor filter's notifications, the
+ * launch window's deadline, the control socket, signals and children. */
+static void init_supervise(Init *in) {
+        Supervisor *sv = &in->sv;
+
+        in->sv = (Supervisor) {
                 .self = getpid(),
-                .task = task,
+                .task = in->task,
                 .notify_fd = -1,
-                .proc_fd = proc_fd,
-                .sfd = sfd,
-                .watch = p->watch,
-                .promises = s->promises,
-                .window_at_launch = p->watch && (p->supervise & SUPERVISE_CONFIRM),
-                .note_fd = ctl_fd,
+                .proc_fd = in->proc_fd,
+                .sfd = in->sfd,
+                .watch = in->p->watch,
+                .promises = in->s->promises,
+                .window_at_launch = in->p->watch && (in->p->supervise & SUPERVISE_CONFIRM),
+                .note_fd = in->ctl_fd,
         };
-        if (p->narrow_fd >= 0 && supervisor_expect_narrow(&sv, &p->narrow_prog) < 0)
-                supervisor_fail(&sv, E2BIG, -1);
-        unsigned narrow_ms = s->narrow_timeout_ms ? s->narrow_timeout_ms : SANDBOX_NARROW_TIMEOUT_MS;
-        bool task_done = false, reported = false;
-        bool watch_ctl = flags & SPAWN_DIE_WITH_PARENT;
-        int task_status = 0;
-        InitMsg failure = {};
-        int report_fd = report[0], timer_fd = -1;
+        if (in->p->narrow_fd >= 0 && supervisor_expect_narrow(sv, &in->p->narrow_prog) < 0)
+                supervisor_fail(sv, E2BIG, -1);
+        in->narrow_ms = in->s->narrow_timeout_ms ? in->s->narrow_timeout_ms : SANDBOX_NARROW_TIMEOUT_MS;
+        in->watch_ctl = in->flags & SPAWN_DIE_WITH_PARENT;
+        in->timer_fd = -1;
 
-        while (!task_done) {
+        while (!in->task_done) {
                 struct pollfd pfd[5] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = report_fd, .events = POLLIN },
-                        { .fd = sv.notify_fd, .events = POLLIN },
-                        { .fd = watch_ctl ? ctl_fd : -1, .events = exec_session ? POLLIN : 0 },
-                        { .fd = timer_fd, .events = POLLIN },
+                        { .fd = in->sfd, .events = POLLIN },
+                        { .fd = in->report_fd, .events = POLLIN },
+                        { .fd = sv->notify_fd, .events = POLLIN },
+                        { .fd = in->watch_ctl ? in->ctl_fd : -1, .events = exec_session ? POLLIN : 0 },
+                        { .fd = in->timer_fd, .events = POLLIN },
                 };
-                if (!sv.reap && poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
+                if (!sv->reap && poll(pfd, ELEMENTSOF(pfd), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         _exit(EXIT_SETUP);
                 }
 
                 if (pfd[2].revents & POLLIN)
-                        supervisor_handle(&sv);
+                        supervisor_handle(sv);
                 else if (pfd[2].revents & (POLLHUP | POLLERR))
-                        sv.notify_fd = safe_close(sv.notify_fd); /* no process uses the filter any more */
-
-                /* The task's reports until its execve: a failed step, the supervisor filter's
-                 * listener, and EOF once the execve closed its end. */
-                while (report_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
-                        TaskReport m;
-                        union {
-                                struct cmsghdr h;
-                                char buf[CMSG_SPACE(sizeof(int))];
-                        } cm;
-                        struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-                        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                                             .msg_controllen = sizeof(cm.buf) };
-                        ssize_t n = recvmsg(report_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                        if (n < 0 && errno == EINTR)
-                                continue;
-                        if (n < 0)
-                                break; /* EAGAIN: all read */
-                        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                        if (n == sizeof(m) && m.step == TASK_REPORT_LISTENER && c && c->cmsg_type == SCM_RIGHTS) {
-                                memcpy(&sv.notify_fd, CMSG_DATA(c), sizeof(int));
-                                sv.task_ns_pid = m.index;
-                                /* The handover process is done: reap it now, so that the
-                                 * narrowing check finds the program alone beneath us. */
-                                if (m.err_no > 0)
-                                        (void) waitpid(m.err_no, NULL, __WALL);
-                                /* Until now only our own code ran in the task; the program's
-                                 * launch window opens before its first call can reach us. */
-                                if (sv.window_at_launch) {
-                                        sv.window = true;
-                                }
-                                continue;
-                        }
-                        if (n == sizeof(m)) {
-                                failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step,
-                                                      .err_no = m.err_no, .index = m.index };
-                        } else if (n == 0 && failure.type != INIT_MSG_SETUP_FAILED) {
-                                InitMsg running = { .type = INIT_MSG_RUNNING };
-                                if (pins) {
-                                        write_pins(dir_fd, pins, p->n_task_rules);
-                                        (void) munmap(pins, pins_size);
-                                        pins = NULL;
-                                }
-                                (void) !send(ctl_fd, &running, sizeof(running), MSG_NOSIGNAL);
-                                reported = true;
-                                drop_inherited_heap();
-                                /* The program runs: until the init has verified its narrowing (or
-                                 * closed the window itself), it has the launch window's rights, and
-                                 * only for so long. */
-                                if (sv.narrow || sv.window_at_launch) {
-                                        struct itimerspec its = { .it_value = { .tv_sec = narrow_ms / 1000,
-                                                                                .tv_nsec = (long) (narrow_ms % 1000) * 1000000 } };
-                                        timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-                                        if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) < 0)
-                                                supervisor_fail(&sv, errno, -1);
-                                }
-                        }
-                        report_fd = safe_close(report_fd);
-                }
-
-                if ((pfd[4].revents & POLLIN) && sv.watch)
-                        supervisor_close_window(&sv); /* the program runs on, with its promises only */
-                else if ((pfd[4].revents & POLLIN) && !sv.verified)
-                        supervisor_fail(&sv, ETIMEDOUT, (int) narrow_ms);
-                if (timer_fd >= 0 && (sv.verified || sv.failure.type || (sv.watch && !sv.window_at_launch)))
-                        timer_fd = safe_close(timer_fd);
-
-                if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        /* An exec session's caller cancels it (CTL_KILL) or is gone: its command
-                         * and everything in the command's process group go now. We are not the
-                         * init of the task's pid namespace, so our leaving alone would not end
-                         * them (the command dies of PDEATHSIG, its children would live on). */
-                        char c = 0;
-                        bool kill_only = exec_session && (pfd[3].revents & POLLIN) &&
-                                         recv(ctl_fd, &c, 1, MSG_DONTWAIT) == 1 && c == CTL_KILL;
-                        if (exec_session && kill(-task, SIGKILL) < 0)
-                                (void) kill(task, SIGKILL);
-                        if (!kill_only)
-                                _exit(137); /* the parent is gone; PID 1 leaving kills the namespace */
-                        watch_ctl = false; /* reap the command below and report its end */
-                }
-                /* Without SPAWN_DIE_WITH_PARENT a closed control socket only means the daemon
-                 * restarts: keep supervising; the exit record tells it the outcome later. */
-
-                if (sv.task_exited) {
-                        /* reaped while the narrowing check had it traced */
-                        task_status = sv.task_status;
-                        task_done = true;
-                }
-                if ((pfd[0].revents & POLLIN) || sv.reap) {
-                        struct signalfd_siginfo si;
-                        sv.reap = false;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                                if (si.ssi_signo != SIGCHLD)
-                                        supervisor_forward_signal(&sv, (int) si.ssi_signo);
-                        for (;;) {
-                                int st;
-                                pid_t w = waitpid(-1, &st, WNOHANG);
-                                if (w <= 0)
-                                        break;
-                                if (w == task) {
-                                        task_status = st;
-                                        task_done = true;
-                                }
-                        }
-                }
+                        sv->notify_fd = safe_close(sv->notify_fd); /* no process uses the filter any more */
+                init_read_reports(in, pfd[1].revents);
+                init_on_timer(in, pfd[4].revents);
+                init_on_ctl(in, pfd[3].revents);
+                init_reap(in, pfd[0].revents);
         }
+}
 
+/* Reports how the task ended, on the control socket and in the exit record, and exits. */
+_noreturn_ static void init_finish(Init *in) {
         /* A failure report may still sit in the socket if the task died before we read it. */
-        if (report_fd >= 0 && !reported) {
+        if (in->report_fd >= 0 && !in->reported) {
                 TaskReport m;
-                if (recv(report_fd, &m, sizeof(m), MSG_DONTWAIT) == sizeof(m) && m.step != TASK_REPORT_LISTENER)
-                        failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step, .err_no = m.err_no,
-                                              .index = m.index };
+                if (recv(in->report_fd, &m, sizeof(m), MSG_DONTWAIT) == sizeof(m) && m.step != TASK_REPORT_LISTENER)
+                        in->failure = (InitMsg) { .type = INIT_MSG_SETUP_FAILED, .step = m.step, .err_no = m.err_no,
+                                                  .index = m.index };
         }
         /* We killed it: say why, whatever it died of. */
-        if (sv.failure.type == INIT_MSG_SETUP_FAILED)
-                failure = sv.failure;
-        if (failure.type == INIT_MSG_SETUP_FAILED) {
+        if (in->sv.failure.type == INIT_MSG_SETUP_FAILED)
+                in->failure = in->sv.failure;
+        if (in->failure.type == INIT_MSG_SETUP_FAILED) {
                 SandboxResult res;
-                sandbox_result_from_msg(&failure, &res);
-                init_report_and_exit(ctl_fd, dir_fd, &failure, sandbox_result_exit_code(&res));
+                sandbox_result_from_msg(&in->failure, &res);
+                init_report_and_exit(in->ctl_fd, in->dir_fd, &in->failure, sandbox_result_exit_code(&res));
         }
-        InitMsg done = { .type = INIT_MSG_EXITED, .status = task_status, .oom_kills = init_oom_kills() };
-        init_report_and_exit(ctl_fd, dir_fd, &done, init_exit_code(task_status));
+        InitMsg done = { .type = INIT_MSG_EXITED, .status = in->task_status, .oom_kills = init_oom_kills() };
+        init_report_and_exit(in->ctl_fd, in->dir_fd, &done, init_exit_code(in->task_status));
+}
+
+/* PID 1 of the sandbox (an exec session's supervisor with join_fd): its setup, the task, its
+ * supervision, its report. Every failing step ends in init_fail(). */
+_noreturn_ void init_main(const SandboxSpec *s, const SandboxPrepared *p, unsigned flags, int ctl_fd,
+                          int netns_fd, int dir_fd, int join_fd) {
+        Init in = { .s = s, .p = p, .flags = flags, .ctl_fd = ctl_fd, .dir_fd = dir_fd, .proc_fd = -1 };
+
+        (void) prctl(PR_SET_NAME, join_fd >= 0 ? "sandbox-exec" : "sandbox-init", 0, 0, 0);
+        hide_cmdline(join_fd >= 0 ? "sandbox-exec" : "sandbox-init");
+        if (flags & SPAWN_DIE_WITH_PARENT)
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        init_close_inherited(&in, netns_fd, join_fd);
+        if (join_fd >= 0)
+                init_join_task(&in, join_fd);
+        else
+                init_setup(&in, netns_fd);
+        init_signals(&in);
+        if (in.proc_fd < 0)
+                in.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (flags & SPAWN_HOLD)
+                init_wait_go(&in);
+        init_fork_task(&in, join_fd);
+        init_supervise(&in);
+        init_finish(&in);
 }
