@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon/sandboxctl/sandboxctl.h: what sandboxctl's verbs share across files. `learn`
- * (sandboxctl-learn.c) runs the sandbox of `run` with hooks of its own. */
+ * (sandboxctl-learn.c) runs the sandbox of `run` with hooks of its own; `start`
+ * (sandboxctl-daemon.c) checks its options with the parser of `run` (sandboxctl.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -28,3 +29,26 @@ void learn_prepared(LearnRun *l, SandboxSpec *s, const SandboxPrepared *p); /* w
 void learn_note(LearnRun *l, const InitNote *n);          /* every note of the init */
 unsigned learn_timeout_ms(const LearnRun *l);             /* 0: until the command exits */
 bool learn_relay_output(const LearnRun *l);               /* its output to our stderr, through a pipe */
+
+typedef struct RunArgs {
+        SandboxSpec spec;
+        bool unveil_defaults;
+        char **env_extra;
+        const char *stdout_path, *stderr_path;
+        int private_tmp; /* -1: the command's default (run: no, start: yes) */
+        bool for_daemon; /* start: the daemon opens paths, we only check the syntax */
+        const char *resolv_conf;
+} RunArgs;
+
+/* sandboxctl.c: help, run, main */
+void help_verb(const char *verb);
+int open_output(const char *path, int *ret_fd, SbxError *err);
+int parse_run_args(int argc, char **argv, RunArgs *a);
+
+/* sandboxctl-daemon.c: the daemon's commands */
+extern const char *arg_socket;
+extern const char *arg_driver;
+extern bool arg_json;
+int verb_simple(int argc, char **argv);
+int verb_start(int argc, char **argv);
+int verb_exec(int argc, char **argv);
