@@ -456,7 +456,7 @@ static int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
-static int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resources *res) {
+int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resources *res) {
         char *end;
         unsigned long long n;
         if (streq(opt, "--memory-max") || streq(opt, "--memory-low")) {
@@ -505,148 +505,58 @@ static int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resource
         return 1;
 }
 
-static bool is_resource_option(const char *o) {
-        return streq(o, "--memory-max") || streq(o, "--memory-low") || streq(o, "--cpu-weight") ||
-               streq(o, "--cpu-quota") || streq(o, "--allowed-cpus") || streq(o, "--tasks-max");
+/* The StartRequest's mounts from start's --mount SOURCE:TARGET[:ro|rw] (checked by the parser) */
+static Sandboxd__V1__Mount **start_mounts(char **specs, size_t *ret_n) {
+        size_t n = strv_length(specs);
+        Sandboxd__V1__Mount **mounts = n ? xcalloc(n, sizeof(*mounts)) : NULL;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *copy = xstrdup(specs[i]);
+                char *t = strchr(copy, ':'), *m;
+                *t++ = 0;
+                m = strchr(t, ':');
+                if (m)
+                        *m++ = 0;
+                mounts[i] = xmalloc(sizeof(**mounts));
+                sandboxd__v1__mount__init(mounts[i]);
+                mounts[i]->source = xstrdup(copy);
+                mounts[i]->target = xstrdup(t);
+                mounts[i]->readonly = !(m && streq(m, "rw"));
+        }
+        *ret_n = n;
+        return mounts;
 }
 
 int verb_start(int argc, char **argv) {
         /* Declared before any goto: their cleanups run on every path. */
         _cleanup_close_ int in_fd = -1, out_fd = -1, err_fd = -1;
-        Sandboxd__V1__Resources res = SANDBOXD__V1__RESOURCES__INIT;
-        bool has_res = false;
-        const char *task_dir = "", *secrets_dir = "", *alloc_dir = "", *alloc_id = "", *task_name = "";
         Sandboxd__V1__NomadMeta nomad = SANDBOXD__V1__NOMAD_META__INIT;
         RunArgs a = {};
         SbxError err = {};
-        const char *name = NULL;
         int r, code = 0;
 
-        /* Pull out the daemon options, then let the run parser validate the rest locally so
-         * usage errors are reported the same way as for `run`. */
-        char **rest = NULL;
-        strv_push(&rest, argv[0]);
-        int k = 1;
-        for (; k < argc; k++) {
-                if (streq(argv[k], "--")) {
-                        break;
-                } else if ((streq(argv[k], "--name") || streq(argv[k], "--socket") || streq(argv[k], "--driver")) &&
-                           k + 1 < argc) {
-                        if (streq(argv[k], "--name"))
-                                name = argv[k + 1];
-                        else if (streq(argv[k], "--socket"))
-                                arg_socket = argv[k + 1];
-                        else
-                                arg_driver = argv[k + 1];
-                        k++;
-                } else if (startswith(argv[k], "--name="))
-                        name = argv[k] + 7;
-                else if (startswith(argv[k], "--socket="))
-                        arg_socket = argv[k] + 9;
-                else if (startswith(argv[k], "--driver="))
-                        arg_driver = argv[k] + 9;
-                else if (streq(argv[k], "--json"))
-                        arg_json = true;
-                else if ((streq(argv[k], "--task-dir") || streq(argv[k], "--secrets-dir") ||
-                          streq(argv[k], "--alloc-dir")) && k + 1 < argc) {
-                        const char **dst = streq(argv[k], "--task-dir")      ? &task_dir
-                                           : streq(argv[k], "--secrets-dir") ? &secrets_dir
-                                                                             : &alloc_dir;
-                        *dst = argv[++k];
-                } else if ((streq(argv[k], "--alloc-id") || streq(argv[k], "--task-name")) && k + 1 < argc) {
-                        if (streq(argv[k], "--alloc-id"))
-                                alloc_id = argv[++k];
-                        else
-                                task_name = argv[++k];
-                } else if (is_resource_option(argv[k])) {
-                        if (k + 1 >= argc || streq(argv[k + 1], "--")) {
-                                error_line("%s: missing argument", argv[k]);
-                                strv_free(rest);
-                                return EXIT_USAGE;
-                        }
-                        if (parse_resource(argv[k], argv[k + 1], &res) < 0) {
-                                strv_free(rest);
-                                return EXIT_USAGE;
-                        }
-                        has_res = true;
-                        k++;
-                } else
-                        strv_push(&rest, argv[k]);
-        }
-        for (; k < argc; k++)
-                strv_push(&rest, argv[k]);
-
+        /* One pass over the options: the run parser checks what it can locally, so usage errors
+         * read as for `run`, and keeps the values as written for sandboxd (StartArgs). */
         sandbox_spec_init(&a.spec);
         a.for_daemon = true;
-        r = parse_run_args((int) strv_length(rest), rest, &a);
+        r = parse_run_args(argc, argv, &a);
         if (r != 0) {
                 code = r < 0 ? 0 : r;
                 goto finish;
         }
+        const StartArgs *st = &a.start;
+        const char *name = st->name;
         if (!name) {
                 error_line("start: --name NAME is required");
                 code = EXIT_USAGE;
                 goto finish;
         }
 
-        /* Re-collect the raw option values: the daemon validates them against its policy. */
         Sandboxd__V1__StartRequest sr = SANDBOXD__V1__START_REQUEST__INIT;
-        char **unveil = NULL, **rlimits = NULL, **env = NULL;
-        const char *promises = NULL, *user = "", *net = "", *hostname = "", *importance = "", *cwd = NULL;
-        const char *tcp_bind = "", *tcp_connect = "", *oom = NULL;
-        bool no_defaults = false;
-        Sandboxd__V1__Mount **mounts = NULL;
+        char **env = strv_copy(a.env_extra);
         size_t n_mounts = 0;
+        Sandboxd__V1__Mount **mounts = start_mounts(st->mounts, &n_mounts);
         static char resolv[SPEC_RESOLV_CONF_MAX + 1];
         resolv[0] = 0;
-        for (int j = 1; rest[j] && !streq(rest[j], "--"); j++) {
-                const char *o = rest[j], *v = rest[j + 1];
-                if (streq(o, "--no-unveil-defaults")) {
-                        no_defaults = true;
-                        continue;
-                }
-                if (!v)
-                        break;
-#define OPT(n, var)                                                                                \
-        if (streq(o, n)) {                                                                         \
-                var = v;                                                                           \
-                j++;                                                                               \
-                continue;                                                                          \
-        }
-                OPT("--promises", promises);
-                OPT("--user", user);
-                OPT("--net", net);
-                OPT("--hostname", hostname);
-                OPT("--importance", importance);
-                OPT("--cwd", cwd);
-                OPT("--tcp-bind", tcp_bind);
-                OPT("--tcp-connect", tcp_connect);
-                OPT("--oom-score-adj", oom);
-#undef OPT
-                if (streq(o, "--unveil"))
-                        strv_push(&unveil, v), j++;
-                else if (streq(o, "--rlimit"))
-                        strv_push(&rlimits, v), j++;
-                else if (streq(o, "--env"))
-                        strv_push(&env, v), j++;
-                else if (streq(o, "--mount")) {
-                        /* parse_run_args checked the syntax and that the source exists. */
-                        _cleanup_free_ char *copy = xstrdup(v);
-                        char *t = strchr(copy, ':'), *m;
-                        *t++ = 0;
-                        m = strchr(t, ':');
-                        if (m)
-                                *m++ = 0;
-                        mounts = xrealloc(mounts, (n_mounts + 1) * sizeof(*mounts));
-                        mounts[n_mounts] = xmalloc(sizeof(**mounts));
-                        sandboxd__v1__mount__init(mounts[n_mounts]);
-                        mounts[n_mounts]->source = xstrdup(copy);
-                        mounts[n_mounts]->target = xstrdup(t);
-                        mounts[n_mounts]->readonly = !(m && streq(m, "rw"));
-                        n_mounts++;
-                        j++;
-                }
-        }
         if (a.resolv_conf) {
                 _cleanup_close_ int rfd = open(a.resolv_conf, O_RDONLY | O_CLOEXEC);
                 ssize_t n = rfd < 0 ? -1 : read(rfd, resolv, sizeof(resolv) - 1);
@@ -667,33 +577,33 @@ int verb_start(int argc, char **argv) {
         sr.argv = a.spec.argv;
         sr.n_env = strv_length(env);
         sr.env = env;
-        sr.cwd = (char *) (cwd ? cwd : "/");
-        sr.user = (char *) user;
-        sr.has_promises = promises != NULL;
-        sr.promises = (char *) (promises ? promises : "");
-        sr.n_unveil = strv_length(unveil);
-        sr.unveil = unveil;
-        sr.no_unveil_defaults = no_defaults;
-        sr.net = (char *) net;
-        sr.hostname = (char *) hostname;
-        sr.importance = (char *) importance;
-        sr.has_oom_score_adj = oom != NULL;
-        sr.oom_score_adj = oom ? atoi(oom) : 0;
-        sr.n_rlimits = strv_length(rlimits);
-        sr.rlimits = rlimits;
-        sr.tcp_bind = (char *) tcp_bind;
-        sr.tcp_connect = (char *) tcp_connect;
+        sr.cwd = (char *) (st->cwd ?: "/");
+        sr.user = (char *) (st->user ?: "");
+        sr.has_promises = st->promises != NULL;
+        sr.promises = (char *) (st->promises ?: "");
+        sr.n_unveil = strv_length(st->unveil);
+        sr.unveil = st->unveil;
+        sr.no_unveil_defaults = !a.unveil_defaults;
+        sr.net = (char *) (st->net ?: "");
+        sr.hostname = (char *) (st->hostname ?: "");
+        sr.importance = (char *) (st->importance ?: "");
+        sr.has_oom_score_adj = st->oom_score_adj != NULL;
+        sr.oom_score_adj = st->oom_score_adj ? atoi(st->oom_score_adj) : 0;
+        sr.n_rlimits = strv_length(st->rlimits);
+        sr.rlimits = st->rlimits;
+        sr.tcp_bind = (char *) (st->tcp_bind ?: "");
+        sr.tcp_connect = (char *) (st->tcp_connect ?: "");
         sr.stdout_path = (char *) "";
         sr.stderr_path = (char *) "";
-        if (has_res)
-                sr.resources = &res;
+        if (st->has_res)
+                sr.resources = (Sandboxd__V1__Resources *) &st->res;
         sr.no_private_tmp = a.private_tmp == 0;
-        sr.task_dir = (char *) task_dir;
-        sr.secrets_dir = (char *) secrets_dir;
-        sr.alloc_dir = (char *) alloc_dir;
-        if (alloc_id[0] || task_name[0]) {
-                nomad.alloc_id = (char *) alloc_id;
-                nomad.task_name = (char *) task_name;
+        sr.task_dir = (char *) (st->task_dir ?: "");
+        sr.secrets_dir = (char *) (st->secrets_dir ?: "");
+        sr.alloc_dir = (char *) (st->alloc_dir ?: "");
+        if ((st->alloc_id && st->alloc_id[0]) || (st->task_name && st->task_name[0])) {
+                nomad.alloc_id = (char *) (st->alloc_id ?: "");
+                nomad.task_name = (char *) (st->task_name ?: "");
                 sr.nomad = &nomad;
         }
         sr.n_mounts = n_mounts;
@@ -754,13 +664,9 @@ done:
                 free(mounts[i]);
         }
         free(mounts);
-        strv_free(unveil);
-        strv_free(rlimits);
         strv_free(env);
 finish:
-        strv_free(a.env_extra);
-        sandbox_spec_done(&a.spec);
-        strv_free(rest);
+        run_args_free(&a);
         return code;
 }
 

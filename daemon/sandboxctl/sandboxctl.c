@@ -256,6 +256,18 @@ enum {
         ARG_NO_BASELINE_FILTER,
         ARG_NARROW_TIMEOUT,
         ARG_NO_EXPLAIN,
+        /* start's own */
+        ARG_NAME,
+        ARG_SOCKET,
+        ARG_DRIVER,
+        ARG_JSON,
+        ARG_TASK_DIR,
+        ARG_SECRETS_DIR,
+        ARG_ALLOC_DIR,
+        ARG_ALLOC_ID,
+        ARG_TASK_NAME,
+        ARG_RESOURCE, /* --memory-max and the others: parse_resource() tells them apart */
+        ARG_START_FIRST = ARG_NAME,
 };
 
 static const struct option run_options[] = {
@@ -284,6 +296,21 @@ static const struct option run_options[] = {
         { "no-baseline-filter", no_argument, NULL, ARG_NO_BASELINE_FILTER },
         { "narrow-timeout", required_argument, NULL, ARG_NARROW_TIMEOUT },
         { "no-explain", no_argument, NULL, ARG_NO_EXPLAIN },
+        { "name", required_argument, NULL, ARG_NAME },
+        { "socket", required_argument, NULL, ARG_SOCKET },
+        { "driver", required_argument, NULL, ARG_DRIVER },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "task-dir", required_argument, NULL, ARG_TASK_DIR },
+        { "secrets-dir", required_argument, NULL, ARG_SECRETS_DIR },
+        { "alloc-dir", required_argument, NULL, ARG_ALLOC_DIR },
+        { "alloc-id", required_argument, NULL, ARG_ALLOC_ID },
+        { "task-name", required_argument, NULL, ARG_TASK_NAME },
+        { "memory-max", required_argument, NULL, ARG_RESOURCE },
+        { "memory-low", required_argument, NULL, ARG_RESOURCE },
+        { "cpu-weight", required_argument, NULL, ARG_RESOURCE },
+        { "cpu-quota", required_argument, NULL, ARG_RESOURCE },
+        { "allowed-cpus", required_argument, NULL, ARG_RESOURCE },
+        { "tasks-max", required_argument, NULL, ARG_RESOURCE },
         {}
 };
 
@@ -295,16 +322,119 @@ static const char *option_name(int c) {
 }
 
 /* Returns 0, or an exit code. */
+/* start's own options, kept as written */
+static int parse_start_option(int c, const char *opt, const char *v, StartArgs *st) {
+        switch (c) {
+        case ARG_NAME:
+                st->name = v;
+                break;
+        case ARG_SOCKET:
+                arg_socket = v;
+                break;
+        case ARG_DRIVER:
+                arg_driver = v;
+                break;
+        case ARG_JSON:
+                arg_json = true;
+                break;
+        case ARG_TASK_DIR:
+                st->task_dir = v;
+                break;
+        case ARG_SECRETS_DIR:
+                st->secrets_dir = v;
+                break;
+        case ARG_ALLOC_DIR:
+                st->alloc_dir = v;
+                break;
+        case ARG_ALLOC_ID:
+                st->alloc_id = v;
+                break;
+        case ARG_TASK_NAME:
+                st->task_name = v;
+                break;
+        case ARG_RESOURCE: {
+                _cleanup_free_ char *o = xasprintf("--%s", opt);
+                if (parse_resource(o, v, &st->res) < 0)
+                        return -EINVAL;
+                st->has_res = true;
+                break;
+        }
+        }
+        return 0;
+}
+
+/* what start sends for the options sandboxd checks against its policy */
+static void keep_for_daemon(int c, const char *v, StartArgs *st) {
+        switch (c) {
+        case ARG_PROMISES:
+                st->promises = v;
+                break;
+        case ARG_USER:
+                st->user = v;
+                break;
+        case ARG_NET:
+                st->net = v;
+                break;
+        case ARG_HOSTNAME:
+                st->hostname = v;
+                break;
+        case ARG_IMPORTANCE:
+                st->importance = v;
+                break;
+        case ARG_CWD:
+                st->cwd = v;
+                break;
+        case ARG_TCP_BIND:
+                st->tcp_bind = v;
+                break;
+        case ARG_TCP_CONNECT:
+                st->tcp_connect = v;
+                break;
+        case ARG_OOM_SCORE_ADJ:
+                st->oom_score_adj = v;
+                break;
+        case ARG_UNVEIL:
+                strv_push(&st->unveil, v);
+                break;
+        case ARG_RLIMIT:
+                strv_push(&st->rlimits, v);
+                break;
+        case ARG_MOUNT:
+                strv_push(&st->mounts, v);
+                break;
+        }
+}
+
+void run_args_free(RunArgs *a) {
+        strv_free(a->env_extra);
+        strv_free(a->start.unveil);
+        strv_free(a->start.rlimits);
+        strv_free(a->start.mounts);
+        sandbox_spec_done(&a->spec);
+}
+
 int parse_run_args(int argc, char **argv, RunArgs *a) {
         SandboxSpec *s = &a->spec;
         SbxError err = {};
-        int c, r = 0;
+        int c, r = 0, index = 0;
 
         a->unveil_defaults = true;
         a->private_tmp = -1;
+        sandboxd__v1__resources__init(&a->start.res);
         optind = 1;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+h", run_options, &index)) >= 0) {
+                if (c >= ARG_START_FIRST) {
+                        if (!a->for_daemon) {
+                                error_line("--%s: only for sandboxctl start", run_options[index].name);
+                                return EXIT_USAGE;
+                        }
+                        if (parse_start_option(c, run_options[index].name, optarg, &a->start) < 0)
+                                return EXIT_USAGE;
+                        continue;
+                }
+                if (a->for_daemon)
+                        keep_for_daemon(c, optarg, &a->start);
                 switch (c) {
                 case 'h':
                         help_verb(a->for_daemon ? "start" : "run");
@@ -428,7 +558,7 @@ int parse_run_args(int argc, char **argv, RunArgs *a) {
                         break;
                 case '?':
                         if (optopt)
-                                error_line("--%s: missing argument", option_name(optopt));
+                                error_line("%s: missing argument", argv[optind - 1]);
                         else
                                 error_line("%s: unknown option", argv[optind - 1]);
                         return EXIT_USAGE;
@@ -442,7 +572,10 @@ int parse_run_args(int argc, char **argv, RunArgs *a) {
                 }
         }
         if (optind >= argc) {
-                error_line("run: missing COMMAND (usage: sandboxctl run [OPTIONS] -- COMMAND [ARG]...)");
+                if (a->for_daemon)
+                        error_line("start: missing COMMAND (usage: sandboxctl start --name NAME [OPTIONS] -- COMMAND [ARG]...)");
+                else
+                        error_line("run: missing COMMAND (usage: sandboxctl run [OPTIONS] -- COMMAND [ARG]...)");
                 return EXIT_USAGE;
         }
         s->argv = strv_copy(argv + optind);
@@ -707,8 +840,7 @@ int run_sandbox(int argc, char **argv, LearnRun *learn, SandboxResult *ret_resul
                 *ret_result = res;
 
 finish:
-        strv_free(a.env_extra);
-        sandbox_spec_done(s);
+        run_args_free(&a);
         return code;
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "macro.h"
+#include "sandboxd.pb-c.h"
 #include "spawn.h"
 
 #define EXIT_USAGE 2
@@ -30,6 +31,16 @@ void learn_note(LearnRun *l, const InitNote *n);          /* every note of the i
 unsigned learn_timeout_ms(const LearnRun *l);             /* 0: until the command exits */
 bool learn_relay_output(const LearnRun *l);               /* its output to our stderr, through a pipe */
 
+/* `start` only: the values as written, for sandboxd, which checks each against its policy */
+typedef struct StartArgs {
+        const char *name;
+        const char *task_dir, *secrets_dir, *alloc_dir, *alloc_id, *task_name;
+        const char *promises, *user, *net, *hostname, *importance, *cwd, *tcp_bind, *tcp_connect, *oom_score_adj;
+        char **unveil, **rlimits, **mounts;
+        Sandboxd__V1__Resources res;
+        bool has_res;
+} StartArgs;
+
 typedef struct RunArgs {
         SandboxSpec spec;
         bool unveil_defaults;
@@ -38,12 +49,16 @@ typedef struct RunArgs {
         int private_tmp; /* -1: the command's default (run: no, start: yes) */
         bool for_daemon; /* start: the daemon opens paths, we only check the syntax */
         const char *resolv_conf;
+        StartArgs start; /* filled for_daemon */
 } RunArgs;
 
 /* sandboxctl.c: help, run, main */
 void help_verb(const char *verb);
 int open_output(const char *path, int *ret_fd, SbxError *err);
+/* The options of run, learn's runs and start in one getopt pass (start's own only for_daemon);
+ * returns 0, -1 (help printed) or an exit code. */
 int parse_run_args(int argc, char **argv, RunArgs *a);
+void run_args_free(RunArgs *a);
 
 /* sandboxctl-daemon.c: the daemon's commands */
 extern const char *arg_socket;
@@ -51,4 +66,6 @@ extern const char *arg_driver;
 extern bool arg_json;
 int verb_simple(int argc, char **argv);
 int verb_start(int argc, char **argv);
+/* start's --memory-max, --cpu-quota, ...: 1 parsed into res, 0 not a resource option, <0 bad value (said) */
+int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resources *res);
 int verb_exec(int argc, char **argv);

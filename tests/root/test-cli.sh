@@ -63,6 +63,21 @@ done
 check "$([ "$n_opts" -gt 20 ] && [ -z "$missing" ]; echo $?)" \
         "each of run's $n_opts options is in run --help or start --help" "missing:$missing"
 
+# start's options are start's: run refuses them by name; start's missing values and bad sizes
+# are named as for run, before any daemon is asked.
+expect_stderr_match 2 "^sandboxctl: --name: only for sandboxctl start$" "run --name: only for start, exit 2" -- \
+        "$SANDBOXCTL" run --name x -- /bin/true
+expect_stderr_match 2 "^sandboxctl: --memory-max: only for sandboxctl start$" "run --memory-max: only for start" -- \
+        "$SANDBOXCTL" run --memory-max 64M -- /bin/true
+expect_stderr_match 2 "^sandboxctl: --cpu-quota: missing argument$" "start --cpu-quota without a value" -- \
+        "$SANDBOXCTL" start --name x --cpu-quota
+expect_stderr_match 2 "^sandboxctl: --memory-max: '12Q': expected a size" "start --memory-max 12Q" -- \
+        "$SANDBOXCTL" start --name x --memory-max 12Q -- /bin/true
+expect_stderr_match 2 "^sandboxctl: start: --name NAME is required$" "start without --name" -- \
+        "$SANDBOXCTL" start -- /bin/true
+expect_stderr_match 2 "^sandboxctl: start: missing COMMAND" "start without a command" -- \
+        "$SANDBOXCTL" start --name x
+
 # ------------------------------------------------------------------------------------------
 # Messages
 

@@ -156,6 +156,15 @@ expect_stderr_match 1 "already exists" "a second task with the same name is refu
 expect_exit 0 "destroy an exited task" -- "${CTL[@]}" destroy seven
 expect_stderr_match 1 "seven" "inspect of a destroyed task fails, naming it" -- "${CTL[@]}" inspect seven
 
+# One pass over start's options (as for run): what follows the command is the command's, even
+# where it reads like one of start's own options (--json, --name), with or without "--".
+expect_output 0 argv "start without --: the task's name, not --json's output" -- \
+        "${CTL[@]}" start --name=argv --stdout "$T/argv.out" /bin/echo --json --name x
+expect_exit 0 "wait for the echo" -- "${CTL[@]}" wait argv
+check "$([ "$(cat "$T/argv.out")" = "--json --name x" ]; echo $?)" \
+        "the command got its own --json and --name" "got: $(cat "$T/argv.out" 2>&1)"
+ctl destroy argv >/dev/null
+
 ctl start --name sleeper -- /bin/sleep 1000 >/dev/null
 expect_stdout_match 0 "sleeper" "list shows a running task" -- "${CTL[@]}" list
 expect_stdout_match 0 '"state": *"(TASK_STATE_)?RUNNING"|"running"' "inspect --json: running" -- "${CTL[@]}" inspect --json sleeper
