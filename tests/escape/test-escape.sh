@@ -195,30 +195,6 @@ unveil_defaults = no
 networks = none
 EOF
 chmod 644 "$CONF"
-DAEMON_PID=
-start_daemon() {
-        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
-        DAEMON_PID=$!
-        track_pid "$DAEMON_PID"
-        for _ in $(seq 1 100); do
-                [ -S "$S" ] && "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        return 1
-}
-cleanup_daemon() {
-        local n
-        if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-                for n in $("${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list -q 2>/dev/null); do
-                        "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" destroy --force "$n" >/dev/null 2>&1
-                done
-                kill "$DAEMON_PID" 2>/dev/null
-                wait "$DAEMON_PID" 2>/dev/null
-        fi
-        find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
-                while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-        true
-}
 at_exit cleanup_daemon
 start_daemon
 check $? "setup: the private sandboxd starts" "$(tail -20 "$T/sandboxd.log" 2>/dev/null)"
@@ -291,40 +267,6 @@ fi
 # ------------------------------------------------------------------------------------------
 # ELF and loader tricks (run as nobody, default unveil set; the secret is never unveiled)
 
-# patch_elf MODE SRC DST: a copy of SRC with its headers changed (python3, ELF64 LE)
-#   second-interp  the first PT_NOTE after PT_INTERP becomes a second PT_INTERP naming "/"
-#   far-phdrs      the program headers copied to 8 KiB or more, e_phoff pointing there
-patch_elf() {
-        /usr/bin/python3 - "$@" <<'EOF'
-import struct, sys
-mode, src, dst = sys.argv[1:4]
-b = bytearray(open(src, 'rb').read())
-phoff = struct.unpack_from('<Q', b, 0x20)[0]
-phentsize, phnum = struct.unpack_from('<HH', b, 0x36)
-fmt = '<IIQQQQQQ'
-if mode == 'second-interp':
-    interp = note = None
-    for i in range(phnum):
-        o = phoff + i * phentsize
-        t = struct.unpack_from('<I', b, o)[0]
-        if t == 3 and interp is None:
-            interp = o
-        elif t == 4 and interp is not None and note is None:
-            note = o
-    slash = b.find(b'\x00/\x00') + 1
-    assert interp and note and slash > 0
-    _, flags, off, vaddr, paddr, fsz, msz, al = struct.unpack_from(fmt, b, interp)
-    struct.pack_into(fmt, b, note, 3, flags, slash, vaddr, paddr, 2, 2, 1)
-elif mode == 'far-phdrs':
-    size = phentsize * phnum
-    new = max(8192, (len(b) + 4095) // 4096 * 4096)
-    table = bytes(b[phoff:phoff + size])
-    b += b'\x00' * (new - len(b)) + table
-    struct.pack_into('<Q', b, 0x20, new)
-open(dst, 'wb').write(b)
-EOF
-        chmod 755 "$3"
-}
 E=elf-loader
 L=(--unveil "rx:$LAUNCH_LIB_DIR")
 echo data >"$V/work/file"

@@ -275,3 +275,69 @@ _canary() {
                 exit 1
         fi
 }
+
+# patch_elf MODE SRC DST: a copy of SRC with its headers changed (python3, little-endian ELF64).
+#   second-interp  turn the first PT_NOTE after PT_INTERP into a second PT_INTERP naming "/"
+#                  (same p_vaddr as the real one, so ld.so, which reads it from memory, is
+#                  unchanged; the kernel reads it from p_offset)
+#   far-phdrs      append the program headers at 8 KiB or more and point e_phoff there
+patch_elf() {
+        /usr/bin/python3 - "$@" <<'EOF'
+import struct, sys
+mode, src, dst = sys.argv[1:4]
+b = bytearray(open(src, 'rb').read())
+phoff = struct.unpack_from('<Q', b, 0x20)[0]
+phentsize, phnum = struct.unpack_from('<HH', b, 0x36)
+fmt = '<IIQQQQQQ'
+if mode == 'second-interp':
+    interp = note = None
+    for i in range(phnum):
+        o = phoff + i * phentsize
+        t = struct.unpack_from('<I', b, o)[0]
+        if t == 3 and interp is None:
+            interp = o
+        elif t == 4 and interp is not None and note is None:
+            note = o
+    slash = b.find(b'\x00/\x00') + 1
+    assert interp and note and slash > 0
+    _, flags, off, vaddr, paddr, fsz, msz, al = struct.unpack_from(fmt, b, interp)
+    struct.pack_into(fmt, b, note, 3, flags, slash, vaddr, paddr, 2, 2, 1)
+elif mode == 'far-phdrs':
+    size = phentsize * phnum
+    new = max(8192, (len(b) + 4095) // 4096 * 4096)
+    table = bytes(b[phoff:phoff + size])
+    b += b'\x00' * (new - len(b)) + table
+    struct.pack_into('<Q', b, 0x20, new)
+open(dst, 'wb').write(b)
+EOF
+        chmod 755 "$3"
+}
+
+# A private sandboxd for a test: start_daemon runs $SANDBOXD with $CONF on socket $S, state in
+# $T/state, its log in $T/sandboxd.log, and waits until it answers (1 if it does not);
+# cleanup_daemon destroys its tasks, stops it and removes $CG_PARENT's cgroups. SANDBOXCTL_CLIENT
+# drives it with another sandboxctl (an older sandboxd with today's client).
+DAEMON_PID=
+start_daemon() {
+        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
+        DAEMON_PID=$!
+        track_pid "$DAEMON_PID"
+        for _ in $(seq 1 100); do
+                [ -S "$S" ] && "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        return 1
+}
+cleanup_daemon() {
+        local n
+        if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+                for n in $("${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" list -q 2>/dev/null); do
+                        "${SANDBOXCTL_CLIENT:-$SANDBOXCTL}" --socket "$S" destroy --force "$n" >/dev/null 2>&1
+                done
+                kill "$DAEMON_PID" 2>/dev/null
+                wait "$DAEMON_PID" 2>/dev/null
+        fi
+        find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
+                while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
+        true
+}

@@ -27,42 +27,6 @@ echo data >"$T/d/file"
 # The helpers and their libraries, readable and executable by the task.
 L=(--unveil "rx:$LAUNCH_LIB_DIR")
 
-# patch_elf MODE SRC DST: a copy of SRC with its headers changed (python3, little-endian ELF64).
-#   second-interp  turn the first PT_NOTE after PT_INTERP into a second PT_INTERP naming "/"
-#                  (same p_vaddr as the real one, so ld.so, which reads it from memory, is
-#                  unchanged; the kernel reads it from p_offset)
-#   far-phdrs      append the program headers at 8 KiB or more and point e_phoff there
-patch_elf() {
-        /usr/bin/python3 - "$@" <<'EOF'
-import struct, sys
-mode, src, dst = sys.argv[1:4]
-b = bytearray(open(src, 'rb').read())
-phoff = struct.unpack_from('<Q', b, 0x20)[0]
-phentsize, phnum = struct.unpack_from('<HH', b, 0x36)
-fmt = '<IIQQQQQQ'
-if mode == 'second-interp':
-    interp = note = None
-    for i in range(phnum):
-        o = phoff + i * phentsize
-        t = struct.unpack_from('<I', b, o)[0]
-        if t == 3 and interp is None:
-            interp = o
-        elif t == 4 and interp is not None and note is None:
-            note = o
-    slash = b.find(b'\x00/\x00') + 1
-    assert interp and note and slash > 0
-    _, flags, off, vaddr, paddr, fsz, msz, al = struct.unpack_from(fmt, b, interp)
-    struct.pack_into(fmt, b, note, 3, flags, slash, vaddr, paddr, 2, 2, 1)
-elif mode == 'far-phdrs':
-    size = phentsize * phnum
-    new = max(8192, (len(b) + 4095) // 4096 * 4096)
-    table = bytes(b[phoff:phoff + size])
-    b += b'\x00' * (new - len(b)) + table
-    struct.pack_into('<Q', b, 0x20, new)
-open(dst, 'wb').write(b)
-EOF
-        chmod 755 "$3"
-}
 
 # ------------------------------------------------------------------------------------------
 # ELF: the first PT_INTERP, and only a regular file is unveiled as an interpreter

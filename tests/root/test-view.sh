@@ -77,30 +77,6 @@ networks = none
 EOF
 chmod 644 "$CONF"
 
-DAEMON_PID=
-start_daemon() {
-        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
-        DAEMON_PID=$!
-        track_pid "$DAEMON_PID"
-        for _ in $(seq 1 100); do
-                [ -S "$S" ] && "$SANDBOXCTL" --socket "$S" list >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        return 1
-}
-cleanup_daemon() {
-        local n
-        if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-                for n in $("$SANDBOXCTL" --socket "$S" list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
-                        "$SANDBOXCTL" --socket "$S" destroy --force "$n" >/dev/null 2>&1
-                done
-                kill "$DAEMON_PID" 2>/dev/null
-                wait "$DAEMON_PID" 2>/dev/null
-        fi
-        find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
-                while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-        true
-}
 at_exit cleanup_daemon
 CTL=("$SANDBOXCTL" --socket "$S")
 ctl() { "${CTL[@]}" "$@"; }
