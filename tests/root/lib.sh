@@ -314,12 +314,12 @@ EOF
 }
 
 # A private sandboxd for a test: start_daemon runs $SANDBOXD with $CONF on socket $S, state in
-# $T/state, its log in $T/sandboxd.log, and waits until it answers (1 if it does not);
+# $STATE (default $T/state), its log in $T/sandboxd.log, and waits until it answers (1 if it does not);
 # cleanup_daemon destroys its tasks, stops it and removes $CG_PARENT's cgroups. SANDBOXCTL_CLIENT
 # drives it with another sandboxctl (an older sandboxd with today's client).
 DAEMON_PID=
 start_daemon() {
-        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$T/state" 2>>"$T/sandboxd.log" &
+        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "${STATE:-$T/state}" 2>>"$T/sandboxd.log" &
         DAEMON_PID=$!
         track_pid "$DAEMON_PID"
         for _ in $(seq 1 100); do

@@ -59,36 +59,8 @@ users = nobody
 EOF
 chmod 644 "$CONF"
 
-DAEMON_PID=
-start_daemon() {
-        "$SANDBOXD" --config "$CONF" --socket "$S" --state-dir "$STATE" 2>>"$T/sandboxd.log" &
-        DAEMON_PID=$!
-        track_pid "$DAEMON_PID"
-        local i
-        for i in $(seq 1 100); do
-                [ -S "$S" ] && "$SANDBOXCTL" --socket "$S" list >/dev/null 2>&1 && return 0
-                sleep 0.05
-        done
-        return 1
-}
-
-# Everything the daemon still holds is destroyed (tasks killed by their cgroups), then the
-# daemon stops; nothing else on the host is touched.
-cleanup_daemon() {
-        local n
-        if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-                for n in $("$SANDBOXCTL" --socket "$S" list --json 2>/dev/null |
-                        /usr/bin/python3 -c 'import json,sys; [print(t["name"]) for t in json.load(sys.stdin)]' 2>/dev/null); do
-                        "$SANDBOXCTL" --socket "$S" destroy --force "$n" >/dev/null 2>&1
-                done
-                kill "$DAEMON_PID" 2>/dev/null
-                wait "$DAEMON_PID" 2>/dev/null
-        fi
-        # Our own cgroup parent, in every hierarchy it was made in.
-        find /sys/fs/cgroup -maxdepth 3 -type d -name "$CG_PARENT" 2>/dev/null |
-                while read -r d; do find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-        true
-}
+# start_daemon and cleanup_daemon (lib.sh): everything the daemon still holds is destroyed (tasks
+# killed by their cgroups), then the daemon stops; nothing else on the host is touched.
 at_exit cleanup_daemon
 
 CTL=("$SANDBOXCTL" --socket "$S")
