@@ -50,8 +50,7 @@ static const struct option common_options[] = {
         {}
 };
 
-/* "5s", "500ms", "2m", "1h", or plain seconds. */
-static int parse_duration_ms(const char *s, uint64_t *ret) {
+int parse_duration_ms(const char *s, double *ret) {
         char *end;
         errno = 0;
         double v = strtod(s, &end);
@@ -68,7 +67,7 @@ static int parse_duration_ms(const char *s, uint64_t *ret) {
                 mult = 3600000;
         else
                 return -EINVAL;
-        *ret = (uint64_t) (v * mult);
+        *ret = v * mult;
         return 0;
 }
 
@@ -294,10 +293,13 @@ int verb_simple(int argc, char **argv) {
                 req.signal = &sig;
         } else if (streq(verb, "stop")) {
                 stop.name = ref.name;
-                if (arg_timeout && parse_duration_ms(arg_timeout, &stop.timeout_ms) < 0) {
+                double ms;
+                if (arg_timeout && parse_duration_ms(arg_timeout, &ms) < 0) {
                         error_line("stop: --timeout: '%s': expected a duration like 5s, 500ms, 2m", arg_timeout);
                         return EXIT_USAGE;
                 }
+                if (arg_timeout)
+                        stop.timeout_ms = (uint64_t) ms;
                 stop.signal = (char *) (arg_signal ? arg_signal : "");
                 req.op_case = SANDBOXD__V1__REQUEST__OP_STOP;
                 req.stop = &stop;

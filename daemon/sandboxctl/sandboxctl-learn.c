@@ -365,26 +365,14 @@ static void print_json(const LearnRun *l, int code, int verify_code) {
 
 /* ---- the verb ---- */
 
-static int parse_duration_ms(const char *s, unsigned *ret) {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (errno || end == s || v <= 0)
+/* learn --timeout: a duration (parse_duration_ms) from 1 ms to a day */
+static int parse_timeout_ms(const char *s, unsigned *ret) {
+        double ms;
+        if (parse_duration_ms(s, &ms) < 0 || ms <= 0)
                 return -EINVAL;
-        double mult = 1000;
-        if (streq(end, "ms"))
-                mult = 1;
-        else if (streq(end, "s") || !*end)
-                mult = 1000;
-        else if (streq(end, "m"))
-                mult = 60000;
-        else if (streq(end, "h"))
-                mult = 3600000;
-        else
-                return -EINVAL;
-        if (v * mult < 1 || v * mult > 24.0 * 3600000)
+        if (ms < 1 || ms > 24.0 * 3600000)
                 return -ERANGE;
-        *ret = (unsigned) (v * mult);
+        *ret = (unsigned) ms;
         return 0;
 }
 
@@ -418,7 +406,7 @@ int verb_learn(int argc, char **argv) {
                 else if (streq(o, "--verify"))
                         l.verify = true;
                 else if (streq(o, "--timeout")) {
-                        if (!v || parse_duration_ms(v, &l.timeout_ms) < 0) {
+                        if (!v || parse_timeout_ms(v, &l.timeout_ms) < 0) {
                                 error_line("learn: --timeout: '%s': expected a duration like 5s, 500ms, 2m", v ?: "");
                                 return EXIT_USAGE;
                         }

@@ -66,6 +66,8 @@ extern const char *arg_driver;
 extern bool arg_json;
 int verb_simple(int argc, char **argv);
 int verb_start(int argc, char **argv);
+/* "5s", "500ms", "2m", "1h", or plain seconds, >= 0: the milliseconds (stop --timeout, learn --timeout) */
+int parse_duration_ms(const char *s, double *ret);
 /* start's --memory-max, --cpu-quota, ...: 1 parsed into res, 0 not a resource option, <0 bad value (said) */
 int parse_resource(const char *opt, const char *v, Sandboxd__V1__Resources *res);
 int verb_exec(int argc, char **argv);
